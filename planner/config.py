@@ -1,0 +1,125 @@
+"""`scenario.yaml`: the scenario's settings, validated by pydantic.
+
+Unknown keys are errors (a misspelt `horizon_quarter` must not silently fall back to a
+default). Field descriptions feed the README's format reference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
+
+from planner.problems import Problem
+from planner.quarters import parse_quarter
+
+Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+
+
+class CloudSettings(_Strict):
+    price_per_unit_quarter: float = Field(ge=0, description="Public-cloud price of one compute unit for one quarter (currency).")
+    max_units: float | None = Field(None, ge=0, description="Cap on cloud units per quarter, all streams together (blank: none).")
+
+
+class ForecastSettings(_Strict):
+    method: str = Field("auto", description="`auto` (chosen per stream by backtest) or a named method.")
+    quantiles: tuple[Probability, ...] = Field((0.1, 0.5, 0.9), min_length=1, description="Quantiles to forecast, e.g. [0.1, 0.5, 0.9].")
+
+    @field_validator("quantiles")
+    @classmethod
+    def _sorted_unique(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("quantiles must not repeat")
+        return tuple(sorted(value))
+
+
+class SolverSettings(_Strict):
+    name: str = Field("highs", description="Solver name; HiGHS (through highspy) is the default.")
+    time_limit_s: float = Field(300.0, gt=0, description="Wall-clock limit for the solve (seconds).")
+    mip_gap: float = Field(0.001, ge=0, lt=1, description="Relative optimality gap at which the solve stops.")
+    threads: int = Field(1, ge=1, description="Solver threads; plans are reproducible for the same count.")
+
+
+class ScenarioSettings(_Strict):
+    name: str = Field(min_length=1, description="Scenario name.")
+    start: Quarter = Field(description="First quarter in which new orders may be placed, e.g. 2027Q1.")
+    horizon_quarters: int = Field(ge=1, le=80, description="Quarters planned, from `start`.")
+    discount_rate: float = Field(ge=0, lt=1, description="Annual discount rate, e.g. 0.08.")
+    currency: str = Field("USD", description="Currency of every money column.")
+    compute_unit: str = Field("GB200-equivalent accelerators", description="What one unit of demand is.")
+    planning_quantile: Probability = Field(0.5, description="Demand quantile the plan must cover, in (0, 1).")
+    utilization: float = Field(0.85, gt=0, le=1, description="Share of a rack's capacity usable for demand.")
+    unmet_penalty_per_unit_quarter: float = Field(gt=0, description="Cost of one unit of demand left unserved for a quarter.")
+    cloud: CloudSettings = Field(description="Public-cloud burst prices and cap.")
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings, description="Forecast settings.")
+    solver: SolverSettings = Field(default_factory=SolverSettings, description="Solver settings.")
+    budget_usd_per_year: float | None = Field(None, gt=0, description="Cap on capex paid per calendar year (blank: none).")
+    frozen_quarters: int = Field(1, ge=0, description="Quarters after `start` whose orders re-forecast keeps as placed.")
+
+    @model_validator(mode="after")
+    def _frozen_inside_horizon(self) -> "ScenarioSettings":
+        if self.frozen_quarters > self.horizon_quarters:
+            raise ValueError("frozen_quarters must not exceed horizon_quarters")
+        return self
+
+    @property
+    def quarters(self) -> pd.PeriodIndex:
+        """Every quarter of the horizon, `start` first."""
+        return pd.period_range(self.start, periods=self.horizon_quarters, freq="Q")
+
+
+FILE = "scenario.yaml"
+
+
+def load_settings(path: Path) -> tuple[ScenarioSettings | None, list[Problem]]:
+    """Read scenario.yaml with a safe loader; return the settings or the problems found."""
+    if not path.is_file():
+        return None, [Problem(FILE, None, None, f"file not found in {path.parent}")]
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        lines = _key_lines(yaml.compose(text))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return None, [Problem(FILE, mark.line + 1 if mark else None, None, f"not valid YAML: {getattr(error, 'problem', error)}")]
+    if not isinstance(data, dict):
+        return None, [Problem(FILE, None, None, "expected a mapping of keys to values at the top level")]
+    try:
+        return ScenarioSettings.model_validate(data), []
+    except ValidationError as error:
+        return None, [_problem(detail, lines) for detail in error.errors()]
+
+
+def _problem(detail: dict, lines: dict[str, int]) -> Problem:
+    key = ".".join(str(part) for part in detail["loc"])
+    line = lines.get(key) or lines.get(key.rsplit(".", 1)[0])
+    message = detail["msg"].removeprefix("Value error, ")
+    if detail["type"] == "missing":
+        message = "required key is missing"
+    elif detail["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling against the README)"
+    elif "input" in detail and not isinstance(detail["input"], dict):
+        message = f"{message} (got {detail['input']!r})"
+    return Problem(FILE, line, key or None, message)
+
+
+def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """Map dotted keys (and list items `key.0`) to their 1-based line in the YAML text."""
+    found: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            found[key] = key_node.start_mark.line + 1
+            found.update(_key_lines(value_node, key + "."))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found[f"{prefix}{index}"] = item.start_mark.line + 1
+    return found

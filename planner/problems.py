@@ -1,0 +1,46 @@
+"""Input problems reported to the user, and the error that carries all of them at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, located as a planner sees it in a spreadsheet.
+
+    `row` is the spreadsheet row (the header is row 1, the first data row is row 2);
+    for YAML it is the line number. `column` is a column name or a dotted YAML key.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" line {self.row}" if self.file.endswith(".yaml") else f" row {self.row}"
+        if self.column:
+            where += f", {'key' if self.file.endswith('.yaml') else 'column'} {self.column}"
+        return f"{where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """Raised with every problem found, so the user can fix them all in one pass."""
+
+    def __init__(self, problems: list[Problem], where: str = "scenario"):
+        self.problems = sorted(set(problems), key=_problem_order)
+        self.where = where
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        count = len(self.problems)
+        lines = [f"{self.where} is not valid: {count} problem{'s' if count != 1 else ''} found"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+def _problem_order(problem: Problem) -> tuple:
+    return (problem.file, problem.row if problem.row is not None else 0, problem.column or "", problem.message)

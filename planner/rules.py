@@ -1,0 +1,290 @@
+"""Cross-file validation rules: what a single row cannot tell.
+
+Each rule takes the parsed settings and tables and returns problems; `RULES` lists them
+all, and `check_rules` runs every one so the user sees every problem in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Callable
+
+import pandas as pd
+
+from planner.config import ScenarioSettings
+from planner.problems import Problem
+from planner.quarters import format_quarter
+
+Tables = dict[str, pd.DataFrame]
+# Rules get settings=None when scenario.yaml itself is invalid; those that need dates skip that part.
+Rule = Callable[[ScenarioSettings | None, Tables], list[Problem]]
+
+MIN_HISTORY_QUARTERS = 3
+
+# (table, column, referenced table, referenced column); list columns are checked item by item.
+REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("rack_capacity", "rack_type", "racks", "rack_type"),
+    ("site_power", "site", "sites", "site"),
+    ("power_expansions", "site", "sites", "site"),
+    ("factories", "site", "sites", "site"),
+    ("factories", "rack_types", "racks", "rack_type"),
+    ("fleet", "factory", "factories", "factory"),
+    ("fleet", "rack_type", "racks", "rack_type"),
+    ("orders", "factory", "factories", "factory"),
+    ("orders", "rack_type", "racks", "rack_type"),
+    ("supply", "rack_type", "racks", "rack_type"),
+    ("residency", "serving_regions", "sites", "region"),
+)
+
+
+def unknown_references(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    found = []
+    for table, column, target, target_column in REFERENCES:
+        if tables[target].attrs.get("unreadable"):
+            continue  # the missing or unreadable file is reported already
+        known = set(tables[target][target_column]) | _unparsed_values(tables[target], target_column)
+        for row, value in tables[table][column].items():
+            for item in value if isinstance(value, tuple) else (value,):
+                if item not in known:
+                    found.append(Problem(f"{table}.csv", int(row), column,
+                                         f"'{item}' is not a {target_column.replace('_', ' ')} in {target}.csv"
+                                         + _suggest(item, known)))
+    return found
+
+
+def unknown_regions(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Demand, overrides and residency rules must name regions the scenario knows."""
+    known = set(tables["sites"]["region"]) | set(tables["demand_history"]["region"])
+    found = []
+    for table in ("demand_overrides", "residency"):
+        for row, region in tables[table]["region"].items():
+            if region not in known:
+                found.append(Problem(f"{table}.csv", int(row), "region",
+                                     f"'{region}' is neither a site's region nor a region with demand history"
+                                     + _suggest(region, known)))
+    return found
+
+
+def unknown_workloads(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    known = set(tables["demand_history"]["workload"]) | set(tables["rack_capacity"]["workload"])
+    found = []
+    for table in ("demand_overrides", "residency"):
+        for row, workload in tables[table]["workload"].items():
+            if workload not in known:
+                found.append(Problem(f"{table}.csv", int(row), "workload",
+                                     f"'{workload}' is a workload with no history and no rack capacity"
+                                     + _suggest(workload, known)))
+    return found
+
+
+def order_window(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    racks = tables["racks"]
+    bad = racks[racks["last_order_quarter"].notna() & (racks["first_order_quarter"] > racks["last_order_quarter"])]
+    return [Problem("racks.csv", int(row), "last_order_quarter",
+                    f"{format_quarter(r.last_order_quarter)} is before first_order_quarter {format_quarter(r.first_order_quarter)}")
+            for row, r in bad.iterrows()]
+
+
+def history_shape(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Each stream: quarters in file order, no gaps, ending the quarter before start, long enough."""
+    history = tables["demand_history"]
+    start = settings.start if settings else None
+    found = []
+    for row, quarter in history["quarter"].items():
+        if start is not None and quarter >= start:
+            found.append(Problem("demand_history.csv", int(row), "quarter",
+                                 f"{format_quarter(quarter)} is at or after start {format_quarter(settings.start)}; "
+                                 "history ends the quarter before start (use demand_overrides.csv for known future demand)"))
+    past = history[history["quarter"] < start] if start is not None else history
+    for (region, workload), stream in past.groupby(["region", "workload"], sort=True):
+        ordinals = stream["quarter"].map(lambda q: q.ordinal).to_numpy()
+        steps = ordinals[1:] - ordinals[:-1]
+        for position in range(len(steps)):
+            row = int(stream.index[position + 1])
+            if steps[position] < 1:
+                found.append(Problem("demand_history.csv", row, "quarter",
+                                     f"{format_quarter(stream['quarter'].iloc[position + 1])} for {region}/{workload} comes after "
+                                     f"{format_quarter(stream['quarter'].iloc[position])} in the file; keep each stream's quarters in order"))
+            elif steps[position] > 1:
+                missing = pd.period_range(stream["quarter"].iloc[position] + 1, periods=int(steps[position]) - 1, freq="Q")
+                found.append(Problem("demand_history.csv", row, "quarter",
+                                     f"gap in {region}/{workload}: no rows for "
+                                     + ", ".join(format_quarter(q) for q in missing)))
+        last = stream["quarter"].max()
+        if start is not None and last != start - 1:
+            found.append(Problem("demand_history.csv", int(stream["quarter"].idxmax()), "quarter",
+                                 f"{region}/{workload} ends at {format_quarter(last)}; history must run to "
+                                 f"{format_quarter(start - 1)}, the quarter before start"))
+        if len(stream) < MIN_HISTORY_QUARTERS:
+            found.append(Problem("demand_history.csv", int(stream.index[0]), "demand",
+                                 f"{region}/{workload} has {len(stream)} quarter(s) of history; at least "
+                                 f"{MIN_HISTORY_QUARTERS} are needed to forecast. Remove its rows and give its demand "
+                                 "through demand_overrides.csv instead"))
+    return found
+
+
+def site_power_order(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    found = []
+    for site, changes in tables["site_power"].groupby("site", sort=False):
+        ordinals = changes["quarter"].map(lambda q: q.ordinal).to_numpy()
+        for position in range(1, len(ordinals)):
+            if ordinals[position] < ordinals[position - 1]:
+                found.append(Problem("site_power.csv", int(changes.index[position]), "quarter",
+                                     f"quarters of site {site} are out of order; list them earliest first"))
+    return found
+
+
+def factory_cooling(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """A factory's allowed rack types must be coolable at its site; blank lists need at least one."""
+    if not _complete(tables, "racks", "sites"):
+        return []
+    sites = _keyed(tables["sites"], "site")
+    liquid = _keyed(tables["racks"], "rack_type")["liquid_cooled"]
+    found = []
+    for row, factory in tables["factories"].iterrows():
+        if factory.site not in sites.index:
+            continue  # reported by unknown_references
+        if sites.at[factory.site, "liquid_cooling"]:
+            continue
+        listed = [r for r in factory.rack_types if r in liquid.index]
+        if listed:
+            for rack_type in listed:
+                if liquid[rack_type]:
+                    found.append(Problem("factories.csv", int(row), "rack_types",
+                                         f"{rack_type} needs liquid cooling but site {factory.site} has none"))
+        elif not factory.rack_types and liquid.all() and len(liquid):
+            found.append(Problem("factories.csv", int(row), "rack_types",
+                                 f"every rack type needs liquid cooling but site {factory.site} has none, "
+                                 "so this factory can hold no rack"))
+    return found
+
+
+def installed_racks_fit_factory(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Fleet and placed orders only of rack types the factory allows; fleet only at existing factories."""
+    factories = _keyed(tables["factories"], "factory")
+    found = []
+    for table in ("fleet", "orders"):
+        for row, item in tables[table].iterrows():
+            if item.factory not in factories.index:
+                continue
+            allowed = factories.at[item.factory, "rack_types"]
+            if allowed and item.rack_type not in allowed:
+                found.append(Problem(f"{table}.csv", int(row), "rack_type",
+                                     f"{item.rack_type} is not among the rack types factory {item.factory} allows "
+                                     f"({'; '.join(allowed)})"))
+            if table == "fleet" and factories.at[item.factory, "status"] == "candidate":
+                found.append(Problem("fleet.csv", int(row), "factory",
+                                     f"factory {item.factory} is a candidate and cannot have installed racks; "
+                                     "mark it existing in factories.csv"))
+    return found
+
+
+def quarters_in_range(settings: ScenarioSettings | None, tables: Tables) -> list[Problem]:
+    if settings is None:
+        return []
+    end = settings.start + settings.horizon_quarters - 1
+    found = []
+    for row, quarter in tables["fleet"]["online_quarter"].items():
+        if quarter > settings.start:
+            found.append(Problem("fleet.csv", int(row), "online_quarter",
+                                 f"{format_quarter(quarter)} is after start {format_quarter(settings.start)}; "
+                                 "racks still to come belong in orders.csv"))
+    for row, quarter in tables["orders"]["order_quarter"].items():
+        if quarter > end:
+            found.append(Problem("orders.csv", int(row), "order_quarter",
+                                 f"{format_quarter(quarter)} is after the last planned quarter {format_quarter(end)}"))
+    return found
+
+
+def commitment_window(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    factories = tables["factories"]
+    bad = factories[(factories["commitment_usd"] > 0) & (factories["commitment_quarters"] < 1)]
+    return [Problem("factories.csv", int(row), "commitment_quarters",
+                    f"factory {name} has a commitment of {amount:,.0f} but no commitment window; give commitment_quarters >= 1")
+            for row, name, amount in zip(bad.index, bad["factory"], bad["commitment_usd"])]
+
+
+def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Every stream needs cloud or some factory in a serving region that can run its workload."""
+    if not _complete(tables, "racks", "rack_capacity", "sites", "factories", "residency"):
+        return []
+    servers = _serving_capability(tables)
+    residency = _keyed(tables["residency"], ["region", "workload"])
+    streams = pd.concat([tables["demand_history"][["region", "workload"]], tables["demand_overrides"][["region", "workload"]]])
+    found = []
+    for (region, workload), rows in streams.groupby(["region", "workload"], sort=True):
+        serving, cloud = (region,), True
+        if (region, workload) in residency.index:
+            rule = residency.loc[(region, workload)]
+            serving, cloud = rule["serving_regions"] or (region,), bool(rule["cloud_allowed"])
+        if cloud or any((g, workload) in servers for g in serving):
+            continue
+        source = "residency" if (region, workload) in residency.index else "demand_history"
+        row = _first_row(tables[source], region, workload)
+        found.append(Problem(f"{source}.csv", row, "serving_regions" if source == "residency" else "workload",
+                             f"stream {region}/{workload} cannot be served: cloud is not allowed and no factory in "
+                             f"{'; '.join(serving)} has a coolable rack type with capacity for {workload}"))
+    return found
+
+
+def _serving_capability(tables: Tables) -> set[tuple[str, str]]:
+    """(region, workload) pairs some factory can serve, from allowed, coolable rack types with capacity."""
+    racks = _keyed(tables["racks"], "rack_type")
+    sites = _keyed(tables["sites"], "site")
+    capacity = tables["rack_capacity"]
+    capacity = capacity[capacity["units_per_rack"] > 0]
+    found = set()
+    for factory in tables["factories"].itertuples():
+        if factory.site not in sites.index:
+            continue
+        liquid_ok = bool(sites.at[factory.site, "liquid_cooling"])
+        allowed = set(factory.rack_types) if factory.rack_types else set(racks.index)
+        usable = {r for r in allowed if r in racks.index and (liquid_ok or not racks.at[r, "liquid_cooled"])}
+        for workload in capacity[capacity["rack_type"].isin(usable)]["workload"]:
+            found.add((sites.at[factory.site, "region"], workload))
+    return found
+
+
+def _keyed(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
+    """Index by key, first row wins: duplicates are reported by the table reader already."""
+    return frame.drop_duplicates(key).set_index(key)
+
+
+def _complete(tables: Tables, *names: str) -> bool:
+    """Whether every named table parsed fully; rules judging a whole picture skip otherwise,
+    so one bad row does not cascade into misleading follow-up problems."""
+    return not any(tables[n].attrs.get("unreadable") or tables[n].attrs.get("unparsed") for n in names)
+
+
+def _unparsed_values(frame: pd.DataFrame, column: str) -> set[str]:
+    """Raw values of rows that failed to parse, so references to them are not reported twice."""
+    return {row[column] for row in frame.attrs.get("unparsed", ()) if column in row}
+
+
+def _first_row(frame: pd.DataFrame, region: str, workload: str) -> int | None:
+    match = frame[(frame["region"] == region) & (frame["workload"] == workload)]
+    return int(match.index[0]) if len(match) else None
+
+
+def _suggest(value: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+RULES: tuple[Rule, ...] = (
+    unknown_references,
+    unknown_regions,
+    unknown_workloads,
+    order_window,
+    history_shape,
+    site_power_order,
+    factory_cooling,
+    installed_racks_fit_factory,
+    quarters_in_range,
+    commitment_window,
+    stream_has_server,
+)
+
+
+def check_rules(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    return [problem for rule in RULES for problem in rule(settings, tables)]

@@ -1,0 +1,71 @@
+"""The loaded, validated scenario: settings plus one typed DataFrame per input file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from planner.config import FILE as SETTINGS_FILE
+from planner.config import ScenarioSettings, load_settings
+from planner.problems import Problem, ScenarioError
+from planner.rules import check_rules
+from planner.schema import TABLES
+from planner.tables import read_table
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything the planner needs, validated. Frames are indexed by spreadsheet row."""
+
+    path: Path
+    settings: ScenarioSettings
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def streams(self) -> list[tuple[str, str]]:
+        """Every (region, workload) with history or overrides, sorted."""
+        frames = [self.tables["demand_history"], self.tables["demand_overrides"]]
+        pairs = {(r, w) for frame in frames for r, w in zip(frame["region"], frame["workload"])}
+        return sorted(pairs)
+
+    def summary(self) -> str:
+        settings = self.settings
+        history = self.tables["demand_history"]["quarter"]
+        first, last = (history.min(), history.max()) if len(history) else (None, None)
+        end = settings.start + settings.horizon_quarters - 1
+        lines = [
+            f"Scenario '{settings.name}' is valid.",
+            f"  sites: {len(self.sites)}  factories: {len(self.factories)}  rack types: {len(self.racks)}  "
+            f"streams: {len(self.streams)}",
+            f"  history: {history.nunique()} quarters ({first} to {last})",
+            f"  horizon: {settings.horizon_quarters} quarters ({settings.start} to {end}), "
+            f"planning at P{round(settings.planning_quantile * 100)}",
+        ]
+        return "\n".join(lines)
+
+
+def load_scenario(directory: str | Path) -> Scenario:
+    """Load and validate a scenario directory; raise ScenarioError listing every problem."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ScenarioError([Problem(str(directory), None, None, "is not a directory")], where=str(directory))
+    settings, problems = load_settings(directory / SETTINGS_FILE)
+    tables, warnings = {}, []
+    for table in TABLES:
+        frame, table_problems, table_warnings = read_table(directory, table)
+        tables[table.name] = frame
+        problems += table_problems
+        warnings += table_warnings
+    problems += check_rules(settings, tables)
+    if problems:
+        raise ScenarioError(problems, where=str(directory))
+    return Scenario(directory, settings, tables, tuple(warnings))

@@ -1,0 +1,188 @@
+"""Read one scenario CSV into a typed DataFrame, collecting every problem in it.
+
+Rows are validated by a pydantic model generated from the schema (`planner.schema`), so
+bounds, types and messages come from one place. The returned frame's index is the row
+number a planner sees in a spreadsheet (header = row 1), which lets cross-file checks
+point at the offending row.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, create_model
+
+from planner.config import Quarter
+from planner.problems import Problem
+from planner.schema import Column, Table
+
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _split_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    return tuple(part.strip() for part in str(value).split(";") if part.strip())
+
+
+def _annotation(column: Column) -> object:
+    bounds = {name: getattr(column, name) for name in ("ge", "gt", "le", "lt") if getattr(column, name) is not None}
+    if column.kind == "text":
+        base = _Text
+    elif column.kind == "choice":
+        base = Annotated[Literal[column.choices], BeforeValidator(lambda v: str(v).strip().lower())]
+    elif column.kind == "int":
+        base = Annotated[int, Field(**bounds)]
+    elif column.kind == "number":
+        base = Annotated[float, Field(**bounds)]
+    elif column.kind == "bool":
+        base = bool
+    elif column.kind == "quarter":
+        base = Quarter
+    elif column.kind == "list":
+        base = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+    else:  # pragma: no cover - schema author error
+        raise ValueError(f"unknown column kind {column.kind}")
+    return base | None if column.nullable else base
+
+
+@lru_cache(maxsize=None)
+def row_model(table: Table) -> type[BaseModel]:
+    """The pydantic model of one row of `table`."""
+    fields = {}
+    for column in table.columns:
+        default = None if column.nullable else (... if column.required else column.default)
+        fields[column.name] = (_annotation(column), Field(default, description=column.description))
+    config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+    return create_model(f"{table.name.title().replace('_', '')}Row", __config__=config, **fields)
+
+
+def empty_frame(table: Table) -> pd.DataFrame:
+    """A frame with the table's columns and dtypes and no rows."""
+    return _typed(pd.DataFrame({c.name: [] for c in table.columns}, index=pd.Index([], dtype="int64", name="row")), table)
+
+
+def _unreadable(table: Table) -> pd.DataFrame:
+    """An empty frame marked so cross-file checks skip references into it."""
+    frame = empty_frame(table)
+    frame.attrs["unreadable"] = True
+    return frame
+
+
+def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """Parse `directory/table.file`. Returns (typed frame, problems, warnings).
+
+    Rows that fail validation are left out of the frame; their raw text is kept in
+    `frame.attrs["unparsed"]` so that cross-file checks do not call their keys unknown.
+    """
+    path = directory / table.file
+    if not path.is_file():
+        if table.optional:
+            return empty_frame(table), [], []
+        return _unreadable(table), [Problem(table.file, None, None, f"file not found in {directory}")], []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            records = list(csv.reader(handle))
+    except (UnicodeDecodeError, csv.Error) as error:
+        return _unreadable(table), [Problem(table.file, None, None, f"cannot be read as a UTF-8 CSV file: {error}")], []
+
+    if not records or not any(cell.strip() for cell in records[0]):
+        return _unreadable(table), [Problem(table.file, 1, None, "the header row is empty; expected columns "
+                                            + ", ".join(c.name for c in table.columns))], []
+    header = [cell.strip() for cell in records[0]]
+    problems, warnings = _check_header(table, header)
+    if problems:
+        return _unreadable(table), problems, warnings
+
+    known = {column.name for column in table.columns}
+    model = row_model(table)
+    rows, numbers, unparsed = [], [], []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue  # a blank spreadsheet row
+        if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
+            problems.append(Problem(table.file, number, None, f"has {len(record)} cells but the header has {len(header)} columns"))
+            continue
+        values = {name: cell.strip() for name, cell in zip(header, record) if name in known and cell.strip() != ""}
+        try:
+            rows.append(model.model_validate(values).model_dump())
+            numbers.append(number)
+        except ValidationError as error:
+            problems.extend(_row_problems(table, number, values, error))
+            unparsed.append(values)
+    frame = pd.DataFrame(rows, columns=[c.name for c in table.columns], index=pd.Index(numbers, dtype="int64", name="row"))
+    frame = _typed(frame, table)
+    frame.attrs["unparsed"] = unparsed
+    problems.extend(_duplicate_keys(table, frame))
+    return frame, problems, warnings
+
+
+def _check_header(table: Table, header: list[str]) -> tuple[list[Problem], list[str]]:
+    problems, warnings = [], []
+    seen = set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(table.file, 1, name, "column appears twice in the header"))
+        seen.add(name)
+    for column in table.columns:
+        if column.required and column.name not in seen:
+            problems.append(Problem(table.file, 1, column.name, f"required column is missing; expected {column.expected()}"))
+    known = {column.name for column in table.columns}
+    for name in header:
+        if name and name not in known:
+            warnings.append(f"{table.file}: column '{name}' is not part of the format and is ignored")
+    return problems, warnings
+
+
+def _row_problems(table: Table, number: int, values: dict, error: ValidationError) -> list[Problem]:
+    found = []
+    for detail in error.errors():
+        name = str(detail["loc"][0]) if detail["loc"] else None
+        column = table.column(name) if name in {c.name for c in table.columns} else None
+        expected = column.expected() if column else ""
+        if detail["type"] == "missing":
+            message = f"is blank; expected {expected}"
+        elif column is None:
+            message = detail["msg"]
+        else:
+            message = f"got {values.get(name, '')!r}; expected {expected}"
+        found.append(Problem(table.file, number, name, message))
+    return found
+
+
+def _duplicate_keys(table: Table, frame: pd.DataFrame) -> list[Problem]:
+    if frame.empty:
+        return []
+    keys = frame[list(table.key)].astype(str)
+    duplicated = keys.duplicated(keep="first")
+    first_row = {tuple(k): row for row, k in zip(keys.index[::-1], keys.values[::-1].tolist())}
+    found = []
+    for row, key in zip(keys.index[duplicated], keys[duplicated].values.tolist()):
+        label = ", ".join(f"{name}={value}" for name, value in zip(table.key, key))
+        found.append(Problem(table.file, int(row), table.key[0],
+                             f"duplicate of row {first_row[tuple(key)]} ({label}); each key may appear once"))
+    return found
+
+
+def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Give each column its dtype: periods for quarters, int64, float64, bool, object tuples."""
+    out = frame.copy()
+    for column in table.columns:
+        series = out[column.name]
+        if column.kind == "quarter":
+            out[column.name] = pd.PeriodIndex(list(series), freq="Q") if len(series) else pd.PeriodIndex([], freq="Q")
+        elif column.kind == "int":
+            out[column.name] = series.astype("int64")
+        elif column.kind == "number":
+            out[column.name] = series.astype("float64")
+        elif column.kind == "bool":
+            out[column.name] = series.astype("bool")
+        elif column.kind == "list":
+            out[column.name] = series.astype("object")
+        else:
+            out[column.name] = series.astype("object")
+    return out

@@ -1,0 +1,60 @@
+"""Shared fixtures: copies of the shipped examples that a test may break freely."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Competing BLAS threads slow statsmodels badly on 2-core machines (see shared/reference/forecasting.md).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def sovereign(tmp_path: Path) -> Path:
+    target = tmp_path / "sovereign-eu"
+    shutil.copytree(EXAMPLES / "sovereign-eu", target)
+    return target
+
+
+@pytest.fixture
+def enterprise(tmp_path: Path) -> Path:
+    target = tmp_path / "global-enterprise"
+    shutil.copytree(EXAMPLES / "global-enterprise", target)
+    return target
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path: Path, rows: list[dict[str, str]], header: list[str] | None = None) -> None:
+    header = header or list(rows[0])
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def set_cell(directory: Path, file: str, row: int, column: str, value: str) -> None:
+    """Set one cell, addressing the row as a spreadsheet does (header = row 1)."""
+    path = directory / file
+    rows = read_rows(path)
+    rows[row - 2][column] = value
+    write_rows(path, rows, list(rows[0]))
+
+
+def append_row(directory: Path, file: str, values: dict[str, str]) -> None:
+    path = directory / file
+    rows = read_rows(path) if path.exists() else []
+    header = list(rows[0]) if rows else list(values)
+    rows.append({name: values.get(name, "") for name in header})
+    write_rows(path, rows, header)

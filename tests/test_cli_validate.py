@@ -1,0 +1,50 @@
+"""The `planner` command: help, version, validate exit codes and readable output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from planner import __version__
+from planner.cli import main
+from tests.conftest import EXAMPLES, set_cell
+
+
+def test_help_and_version():
+    runner = CliRunner()
+    assert runner.invoke(main, ["--help"]).exit_code == 0
+    version = runner.invoke(main, ["--version"])
+    assert version.exit_code == 0 and __version__ in version.output
+    validate_help = runner.invoke(main, ["validate", "--help"])
+    assert validate_help.exit_code == 0 and "SCENARIO_DIR" in validate_help.output
+
+
+def test_validate_examples_exit_zero_with_summary():
+    for name, sites in (("sovereign-eu", 3), ("global-enterprise", 6)):
+        result = CliRunner().invoke(main, ["validate", str(EXAMPLES / name)])
+        assert result.exit_code == 0, result.output
+        assert f"sites: {sites}" in result.output and "streams:" in result.output and "horizon: 16 quarters" in result.output
+
+
+def test_invalid_scenario_exits_two_without_traceback(sovereign: Path):
+    set_cell(sovereign, "sites.csv", 2, "pue", "0.95")
+    completed = subprocess.run([sys.executable, "-m", "planner", "validate", str(sovereign)],
+                               capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr + completed.stdout
+    assert "sites.csv row 2, column pue: got '0.95'; expected a number >= 1 and <= 3" in completed.stderr
+
+
+def test_missing_directory_exits_two(tmp_path: Path):
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "is not a directory" in result.output
+
+
+def test_schema_command_prints_every_file():
+    output = CliRunner().invoke(main, ["schema"]).output
+    for file in ("scenario.yaml", "racks.csv", "factories.csv", "supply.csv", "demand_history.csv"):
+        assert f"`{file}`" in output

@@ -1,0 +1,188 @@
+"""Every validation rule has a failing case: file, row, column and message are checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.problems import ScenarioError
+from planner.scenario import load_scenario
+from planner.rules import RULES
+from tests.conftest import append_row, read_rows, set_cell, write_rows
+
+
+def problems_of(directory: Path):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(directory)
+    return caught.value.problems
+
+
+def edit_yaml(directory: Path, old: str, new: str) -> None:
+    path = directory / "scenario.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def drop_history(directory: Path, quarter: str, region: str, workload: str) -> None:
+    path = directory / "demand_history.csv"
+    rows = [r for r in read_rows(path) if (r["quarter"], r["region"], r["workload"]) != (quarter, region, workload)]
+    write_rows(path, rows)
+
+
+# (case id, edit, expected file, row, column, words in message)
+CASES = [
+    ("negative number", lambda d: set_cell(d, "fleet.csv", 2, "racks", "-3"), "fleet.csv", 2, "racks", ">= 0"),
+    ("nan number", lambda d: set_cell(d, "sites.csv", 3, "energy_usd_per_kwh", "nan"), "sites.csv", 3, "energy_usd_per_kwh", "a number"),
+    ("text for number", lambda d: set_cell(d, "racks.csv", 2, "kw_per_rack", "lots"), "racks.csv", 2, "kw_per_rack", "kW"),
+    ("zero kw", lambda d: set_cell(d, "racks.csv", 2, "kw_per_rack", "0"), "racks.csv", 2, "kw_per_rack", "> 0"),
+    ("pue below one", lambda d: set_cell(d, "sites.csv", 2, "pue", "0.9"), "sites.csv", 2, "pue", ">= 1"),
+    ("blank required", lambda d: set_cell(d, "sites.csv", 4, "region", ""), "sites.csv", 4, "region", "blank"),
+    ("bad bool", lambda d: set_cell(d, "racks.csv", 3, "liquid_cooled", "maybe"), "racks.csv", 3, "liquid_cooled", "true or false"),
+    ("bad choice", lambda d: set_cell(d, "factories.csv", 3, "status", "planned"), "factories.csv", 3, "status", "existing, candidate"),
+    ("unparseable quarter", lambda d: set_cell(d, "racks.csv", 4, "first_order_quarter", "2027Q5"), "racks.csv", 4, "first_order_quarter", "2027Q1"),
+    ("fractional int", lambda d: set_cell(d, "racks.csv", 2, "lead_time_quarters", "1.5"), "racks.csv", 2, "lead_time_quarters", "whole number"),
+    ("duplicate key", lambda d: append_row(d, "sites.csv", read_rows(d / "sites.csv")[0]), "sites.csv", 5, "site", "duplicate of row 2"),
+    ("unknown rack type", lambda d: set_cell(d, "fleet.csv", 3, "rack_type", "gb301-nvl72"), "fleet.csv", 3, "rack_type", "did you mean 'gb300-nvl72'"),
+    ("unknown site", lambda d: set_cell(d, "factories.csv", 2, "site", "fra-9"), "factories.csv", 2, "site", "not a site"),
+    ("unknown factory", lambda d: set_cell(d, "orders.csv", 2, "factory", "nowhere"), "orders.csv", 2, "factory", "not a factory"),
+    ("unknown serving region", lambda d: set_cell(d, "residency.csv", 2, "serving_regions", "eu-de;eu-xx"), "residency.csv", 2, "serving_regions", "eu-xx"),
+    ("unknown listed rack type", lambda d: set_cell(d, "factories.csv", 3, "rack_types", "gb300-nvl72;trn5-ultra"), "factories.csv", 3, "rack_types", "trn5-ultra"),
+    ("unknown override region", lambda d: append_row(d, "demand_overrides.csv", {"quarter": "2027Q2", "region": "us", "workload": "training", "delta": "5"}), "demand_overrides.csv", 2, "region", "'us'"),
+    ("unknown override workload", lambda d: append_row(d, "demand_overrides.csv", {"quarter": "2027Q2", "region": "eu-de", "workload": "gaming", "delta": "5"}), "demand_overrides.csv", 2, "workload", "'gaming'"),
+    ("order window reversed", lambda d: set_cell(d, "racks.csv", 2, "last_order_quarter", "2025Q1"), "racks.csv", 2, "last_order_quarter", "before first_order_quarter"),
+    ("history gap", lambda d: drop_history(d, "2024Q3", "eu-de", "training"), "demand_history.csv", None, "quarter", "gap in eu-de/training: no rows for 2024Q3"),
+    ("history duplicate", lambda d: append_row(d, "demand_history.csv", {"quarter": "2024Q3", "region": "eu-de", "workload": "training", "demand": "1"}), "demand_history.csv", 102, "quarter", "duplicate"),
+    ("history out of order", lambda d: _swap_history_rows(d), "demand_history.csv", 3, "quarter", "in order"),
+    ("history after start", lambda d: append_row(d, "demand_history.csv", {"quarter": "2027Q1", "region": "eu-de", "workload": "training", "demand": "1"}), "demand_history.csv", 102, "quarter", "at or after start"),
+    ("history ends early", lambda d: drop_history(d, "2026Q4", "eu-fr", "inference"), "demand_history.csv", None, "quarter", "must run to 2026Q4"),
+    ("history too short", lambda d: _short_stream(d), "demand_history.csv", 102, "demand", "demand_overrides.csv"),
+    ("site power out of order", lambda d: append_row(d, "site_power.csv", {"site": "ber-2", "quarter": "2027Q3", "power_mw": "12"}), "site_power.csv", 4, "quarter", "out of order"),
+    ("liquid rack at air-cooled site", lambda d: set_cell(d, "sites.csv", 3, "liquid_cooling", "false"), "factories.csv", 3, "rack_types", "needs liquid cooling"),
+    ("rack type not allowed", lambda d: set_cell(d, "orders.csv", 2, "rack_type", "trn4-ultra") or set_cell(d, "factories.csv", 2, "rack_types", "gb300-nvl72;trn3-ultra"), "orders.csv", 2, "rack_type", "not among the rack types"),
+    ("fleet at candidate", lambda d: set_cell(d, "fleet.csv", 2, "factory", "eu-diy-ber"), "fleet.csv", 2, "factory", "candidate"),
+    ("fleet in the future", lambda d: set_cell(d, "fleet.csv", 2, "online_quarter", "2027Q3"), "fleet.csv", 2, "online_quarter", "orders.csv"),
+    ("order after horizon", lambda d: set_cell(d, "orders.csv", 2, "order_quarter", "2031Q1"), "orders.csv", 2, "order_quarter", "last planned quarter"),
+    ("commitment without window", lambda d: set_cell(d, "factories.csv", 4, "commitment_quarters", "0"), "factories.csv", 4, "commitment_quarters", "no commitment window"),
+    ("stream with no server", lambda d: set_cell(d, "residency.csv", 3, "serving_regions", "eu-fr") or set_cell(d, "factories.csv", 4, "rack_types", "trn3-ultra") or _drop_capacity(d, "trn3-ultra", "inference"), "residency.csv", 3, "serving_regions", "cannot be served"),
+    ("missing column", lambda d: _drop_column(d, "sites.csv", "pue"), "sites.csv", 1, "pue", "required column is missing"),
+    ("missing file", lambda d: (d / "racks.csv").unlink(), "racks.csv", None, None, "file not found"),
+    ("too many cells", lambda d: (d / "orders.csv").write_text("order_quarter,factory,rack_type,racks\n2026Q4,eu-managed-fra,gb300-nvl72,8,9\n"), "orders.csv", 2, None, "cells"),
+    ("quantile outside (0, 1)", lambda d: edit_yaml(d, "planning_quantile: 0.9", "planning_quantile: 1.0"), "scenario.yaml", 9, "planning_quantile", "less than 1"),
+    ("forecast quantile outside (0, 1)", lambda d: edit_yaml(d, "[0.1, 0.5, 0.9]", "[0, 0.5, 0.9]"), "scenario.yaml", 17, "forecast.quantiles.0", "greater than 0"),
+    ("yaml unknown key", lambda d: edit_yaml(d, "horizon_quarters:", "horizon_quarter:"), "scenario.yaml", 5, "horizon_quarter", "unknown key"),
+    ("yaml missing key", lambda d: edit_yaml(d, "discount_rate: 0.08\n", ""), "scenario.yaml", None, "discount_rate", "missing"),
+    ("yaml bad quarter", lambda d: edit_yaml(d, "start: 2027Q1", "start: 2027-13"), "scenario.yaml", 4, "start", "2027Q1"),
+    ("yaml syntax", lambda d: edit_yaml(d, "cloud:\n", "cloud: [\n"), "scenario.yaml", None, None, "not valid YAML"),
+    ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
+]
+
+
+def _swap_history_rows(directory: Path) -> None:
+    path = directory / "demand_history.csv"
+    rows = read_rows(path)
+    rows[0], rows[1] = rows[1], rows[0]
+    write_rows(path, rows)
+
+
+def _short_stream(directory: Path) -> None:
+    for quarter in ("2026Q3", "2026Q4"):
+        append_row(directory, "demand_history.csv", {"quarter": quarter, "region": "eu-fr", "workload": "commercial", "demand": "10"})
+
+
+def _drop_capacity(directory: Path, rack_type: str, workload: str) -> None:
+    path = directory / "rack_capacity.csv"
+    write_rows(path, [r for r in read_rows(path) if (r["rack_type"], r["workload"]) != (rack_type, workload)])
+
+
+def _drop_column(directory: Path, file: str, column: str) -> None:
+    path = directory / file
+    rows = read_rows(path)
+    header = [name for name in rows[0] if name != column]
+    write_rows(path, [{k: r[k] for k in header} for r in rows], header)
+
+
+@pytest.mark.parametrize("edit, file, row, column, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule_reports_the_fault(sovereign, edit, file, row, column, words):
+    edit(sovereign)
+    problems = problems_of(sovereign)
+    matching = [p for p in problems if p.file == file and p.column == column and words in p.message
+                and (row is None or p.row == row)]
+    assert matching, "\n".join(map(str, problems))
+
+
+def test_every_cross_file_rule_has_a_case():
+    """A new rule without a failing case above fails this test."""
+    covered = {
+        "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
+        "site_power_order", "factory_cooling", "installed_racks_fit_factory", "quarters_in_range",
+        "commitment_window", "stream_has_server",
+    }
+    assert {rule.__name__ for rule in RULES} == covered
+
+
+def test_examples_are_valid():
+    root = Path(__file__).resolve().parent.parent / "examples"
+    for name in ("sovereign-eu", "global-enterprise"):
+        scenario = load_scenario(root / name)
+        assert scenario.settings.horizon_quarters >= 12
+        assert len(scenario.streams) >= 5
+
+
+def test_five_faults_in_three_files_all_reported(sovereign):
+    set_cell(sovereign, "sites.csv", 2, "pue", "0.95")
+    set_cell(sovereign, "sites.csv", 3, "power_mw", "ten")
+    set_cell(sovereign, "racks.csv", 4, "first_order_quarter", "2027Q5")
+    set_cell(sovereign, "factories.csv", 3, "rack_types", "gb300-nvl72;trn5-ultra")
+    set_cell(sovereign, "factories.csv", 4, "commitment_quarters", "0")
+    located = {(p.file, p.row, p.column) for p in problems_of(sovereign)}
+    assert located == {
+        ("sites.csv", 2, "pue"), ("sites.csv", 3, "power_mw"), ("racks.csv", 4, "first_order_quarter"),
+        ("factories.csv", 3, "rack_types"), ("factories.csv", 4, "commitment_quarters"),
+    }
+
+
+def test_unparsed_row_does_not_cascade(sovereign):
+    """A bad number in racks.csv must not make every reference to that rack type 'unknown'."""
+    set_cell(sovereign, "racks.csv", 2, "price_usd", "a lot")
+    problems = problems_of(sovereign)
+    assert [(p.file, p.row, p.column) for p in problems] == [("racks.csv", 2, "price_usd")]
+
+
+def test_loaded_tables_are_typed(sovereign):
+    scenario = load_scenario(sovereign)
+    racks = scenario.racks
+    assert str(racks["first_order_quarter"].dtype) == "period[Q-DEC]"
+    assert racks["last_order_quarter"].isna().tolist() == [False, False, True]
+    assert racks["lead_time_quarters"].dtype == "int64"
+    assert racks.set_index("rack_type").at["trn3-ultra", "rack_positions"] == 2
+    factories = scenario.factories.set_index("factory")
+    assert factories.at["eu-diy-ber", "rack_types"] == ("gb300-nvl72", "trn4-ultra")
+    assert factories.at["eu-diy-ber", "commitment_usd"] == 0.0
+    assert scenario.racks.index.tolist() == [2, 3, 4]  # spreadsheet rows
+    assert scenario.supply.empty and list(scenario.supply.columns) == ["rack_type", "quarter", "max_racks"]
+
+
+def test_optional_column_defaults_apply_when_left_out(sovereign):
+    path = sovereign / "racks.csv"
+    rows = read_rows(path)
+    header = [name for name in rows[0] if name != "rack_positions"]
+    write_rows(path, [{k: r[k] for k in header} for r in rows], header)
+    assert load_scenario(sovereign).racks["rack_positions"].tolist() == [1, 1, 1]
+
+
+def test_unknown_column_is_a_warning_not_an_error(sovereign):
+    path = sovereign / "sites.csv"
+    rows = read_rows(path)
+    for row in rows:
+        row["notes"] = "x"
+    write_rows(path, rows)
+    scenario = load_scenario(sovereign)
+    assert any("'notes'" in w for w in scenario.warnings)
+
+
+def test_yaml_loads_safely(sovereign):
+    edit_yaml(sovereign, "name: Sovereign EU AI factory", "name: !!python/object/apply:os.system ['echo hacked']")
+    problems = problems_of(sovereign)
+    assert any(p.file == "scenario.yaml" and "not valid YAML" in p.message for p in problems)
