@@ -1,0 +1,75 @@
+"""What the model needs, as plain tables and numbers: the contract between planner and models.
+
+`models` never imports `planner`; the planner fills a `PlanInputs` from a validated scenario
+and a demand table. Tables keep the scenario's column names (see SCENARIO.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+HOURS_PER_QUARTER = 8760.0 / 4
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    start: pd.Period
+    horizon_quarters: int
+    discount_rate: float
+    utilization: float
+    unmet_penalty_per_unit_quarter: float
+    cloud_price_per_unit_quarter: float
+    cloud_max_units: float | None
+    budget_usd_per_year: float | None
+    racks: pd.DataFrame
+    rack_capacity: pd.DataFrame
+    sites: pd.DataFrame
+    site_power: pd.DataFrame
+    power_expansions: pd.DataFrame
+    factories: pd.DataFrame
+    residency: pd.DataFrame
+    fleet: pd.DataFrame
+    orders: pd.DataFrame
+    supply: pd.DataFrame
+    demand: pd.DataFrame  # quarter, region, workload, demand (at the planning quantile)
+
+    @property
+    def quarters(self) -> pd.PeriodIndex:
+        return pd.period_range(self.start, periods=self.horizon_quarters, freq="Q")
+
+    def index_of(self, quarter: pd.Period) -> int:
+        """Quarter -> 0-based position from start (negative before start)."""
+        return int(quarter.ordinal - self.start.ordinal)
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    name: str = "highs"
+    time_limit_s: float = 300.0
+    mip_gap: float = 0.001
+    threads: int = 1
+    verbose: bool = False
+
+
+def quarterly_rate(annual_rate: float) -> float:
+    return (1.0 + annual_rate) ** 0.25 - 1.0
+
+
+def discount_factors(annual_rate: float, quarters: int) -> list[float]:
+    """Discount factor of each quarter from start (start quarter = 1.0)."""
+    rate = quarterly_rate(annual_rate)
+    return [(1.0 + rate) ** -t for t in range(quarters)]
+
+
+def capex_annuity(price: float, annual_rate: float, lead: int, lifetime: int) -> float:
+    """Quarterly payment, over the rack's life from arrival, worth `price` at the order quarter.
+
+    The objective charges capex as this annuity for the quarters a rack serves inside the
+    horizon, so a rack bought late is not penalised for life it has after the horizon.
+    """
+    rate = quarterly_rate(annual_rate)
+    if rate == 0:
+        return price / lifetime
+    return price * (1 + rate) ** lead * rate / (1 - (1 + rate) ** -lifetime)
