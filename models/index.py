@@ -70,6 +70,7 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
         locked_by_type[(r, t)] = locked_by_type.get((r, t), 0.0) + n
 
     orders, order_capex = [], {}
+    earliest = {}  # (factory, rack type) -> first quarter a new rack could arrive, supply aside
     for f, r in pairs:
         rack = racks.loc[r]
         lead, life = int(rack.lead_time_quarters), int(rack.lifetime_quarters)
@@ -80,6 +81,8 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
         if factories.at[f, "candidate"]:
             first = max(first, int(factories.at[f, "setup_lead_time_quarters"]) - lead)
         annuity = capex_annuity(float(rack.price_usd), inputs.discount_rate, lead, life)
+        if first <= last:
+            earliest[(f, r)] = first + lead
         for t in range(first, last + 1):
             if supply_cap.get((r, t), np.inf) - locked_by_type.get((r, t), 0.0) <= 0:
                 continue
@@ -124,9 +127,11 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
         demand=demand, assign=assign, capacity=capacity, cloud_streams=cloud_streams,
         supply_cap=supply_cap, energy_usd=energy,
     )
-    index.min_size_from = {f: min(a for (ff, _), a in first_arrival.items() if ff == f)
+    # The minimum size applies from the first quarter a new rack could arrive (window, lead
+    # time, set-up); supply caps do not move it: if they make it unreachable, that is infeasible.
+    index.min_size_from = {f: min(a for (ff, _), a in earliest.items() if ff == f)
                            for f in factories.index if factories.at[f, "min_accelerators"] > 0
-                           and any(ff == f for ff, _ in first_arrival)}
+                           and any(ff == f for ff, _ in earliest)}
     index.commitment = _commitments(inputs, factories)
     return index
 

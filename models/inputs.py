@@ -48,7 +48,7 @@ class PlanInputs:
 class SolverOptions:
     name: str = "highs"
     time_limit_s: float = 300.0
-    mip_gap: float = 0.001
+    mip_gap: float = 0.002
     threads: int = 1
     verbose: bool = False
 
@@ -72,4 +72,5 @@ def capex_annuity(price: float, annual_rate: float, lead: int, lifetime: int) ->
     rate = quarterly_rate(annual_rate)
     if rate == 0:
         return price / lifetime
-    return price * (1 + rate) ** lead * rate / (1 - (1 + rate) ** -lifetime)
+    # payments at the start of each quarter of life (annuity-due), discounted back over the lead time
+    return price * (1 + rate) ** (lead - 1) * rate / (1 - (1 + rate) ** -lifetime)

@@ -1,0 +1,74 @@
+"""Shadow prices: fix the lumpy build decisions, relax rack orders to continuous, re-solve the LP.
+
+HiGHS gives no duals after a MIP (reference/solver.md). We fix which candidate factories
+are open and which power blocks are built, let rack orders be fractional, and read the LP
+duals. Every figure is therefore conditional on those fixed decisions, and says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs
+
+CONDITION = "conditional on the plan's open factories and power blocks; rack orders relaxed to continuous"
+
+# constraint family -> (what one more unit is, key column names, sign: +1 when a looser row saves money)
+FAMILIES = {
+    "site_power": ("one more MW of facility power", ("site",), -1.0),
+    "rack_positions": ("one more rack position", ("site",), -1.0),
+    "supply_cap": ("one more rack of supply", ("rack_type",), -1.0),
+    "commitment": ("one more USD of commitment", ("factory",), 1.0),
+    "demand_balance": ("one more compute unit of demand", ("region", "workload"), 1.0),
+}
+COLUMNS = ["family", "key", "quarter", "value_usd", "value_usd_discounted", "meaning", "condition"]
+
+
+def shadow_prices(m: pyo.ConcreteModel, threads: int = 1, time_limit_s: float = 60.0) -> pd.DataFrame:
+    """Duals per family row, in USD per unit (discounted to start, and nominal in its quarter).
+
+    The model's variable values are left as the MIP solution: the LP solution is not loaded.
+    """
+    fixed = [v for v in list(m.open.values()) + list(m.expand.values()) if not v.fixed]
+    for v in fixed:
+        v.fix(round(pyo.value(v)))
+    # HiGHS runs its MIP code while any column is integer, even a fixed one: relax them all.
+    relaxed = [(v, v.domain) for v in m.component_data_objects(pyo.Var) if v.is_integer() or v.is_binary()]
+    for v, domain in relaxed:
+        v.domain = pyo.UnitInterval if v.is_binary() else pyo.NonNegativeReals
+    try:
+        results = Highs().solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                                threads=threads, time_limit=time_limit_s)
+        if results.solution_status.name != "optimal":
+            return pd.DataFrame(columns=COLUMNS)
+        duals = results.solution_loader.get_duals()
+    finally:
+        for v, domain in relaxed:
+            v.domain = domain
+        for v in fixed:
+            v.unfix()
+    return _table(m, duals)
+
+
+def _table(m, duals) -> pd.DataFrame:
+    quarters = list(m.inputs.quarters)
+    rows = []
+    for family, (meaning, _, sign) in FAMILIES.items():
+        component = getattr(m, family, None)
+        if component is None:
+            continue
+        for index, row in component.items():
+            dual = duals.get(row)
+            if dual is None:
+                continue
+            index = index if isinstance(index, tuple) else (index,)
+            t = index[-1] if family != "commitment" else None
+            key = "/".join(str(part) for part in (index[:-1] if t is not None else index))
+            discounted = sign * dual * 1e6 if family != "commitment" else sign * dual
+            discount = m.ix.discount[t] if t is not None else 1.0
+            rows.append((family, key, quarters[t] if t is not None else None, discounted / discount, discounted,
+                         meaning, CONDITION))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame[["value_usd", "value_usd_discounted"]] = frame[["value_usd", "value_usd_discounted"]].where(
+        frame[["value_usd", "value_usd_discounted"]].abs() > 1e-6, 0.0)
+    return frame
