@@ -21,7 +21,11 @@ FAMILIES = {
     "commitment": ("one more USD of commitment", ("factory",), 1.0),
     "demand_balance": ("one more compute unit of demand", ("region", "workload"), 1.0),
 }
-COLUMNS = ["family", "key", "quarter", "value_usd", "value_usd_discounted", "meaning", "condition"]
+COLUMNS = ["family", "key", "quarter", "value_usd", "value_usd_discounted", "value_from_here_usd_discounted",
+           "meaning", "condition"]
+# Racks are stock: an extra MW or position for one quarter is rarely usable, so for these
+# families we also report the value of one more unit from that quarter to the end of the horizon.
+PERSISTENT = ("site_power", "rack_positions")
 
 
 def shadow_prices(m: pyo.ConcreteModel, threads: int = 1, time_limit_s: float = 60.0) -> pd.DataFrame:
@@ -67,8 +71,12 @@ def _table(m, duals) -> pd.DataFrame:
             discounted = sign * dual * 1e6 if family != "commitment" else sign * dual
             discount = m.ix.discount[t] if t is not None else 1.0
             rows.append((family, key, quarters[t] if t is not None else None, discounted / discount, discounted,
-                         meaning, CONDITION))
+                         discounted, meaning, CONDITION))
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame[["value_usd", "value_usd_discounted"]] = frame[["value_usd", "value_usd_discounted"]].where(
-        frame[["value_usd", "value_usd_discounted"]].abs() > 1e-6, 0.0)
+    values = ["value_usd", "value_usd_discounted", "value_from_here_usd_discounted"]
+    frame[values] = frame[values].where(frame[values].abs() > 1e-6, 0.0)
+    persistent = frame["family"].isin(PERSISTENT)
+    later_first = frame[persistent].sort_values("quarter", ascending=False)
+    frame.loc[later_first.index, "value_from_here_usd_discounted"] = (
+        later_first.groupby(["family", "key"])["value_usd_discounted"].cumsum())
     return frame

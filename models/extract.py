@@ -29,6 +29,25 @@ COLUMNS = {
 }
 
 
+# Explicit dtypes so that empty tables still filter and sum correctly (pandas reads an empty
+# object-dtype mask as a column selector).
+DTYPES = {"racks": "int64", "locked": "bool", "capex_usd": "float64", "racks_online": "float64",
+          "accelerators_online": "float64", "units": "float64", "it_kw": "float64", "facility_kw": "float64",
+          "capacity_kw": "float64", "expansion_blocks_online": "int64", "blocks": "int64", "block_mw": "float64",
+          "demand": "float64", "served_factory": "float64", "served_cloud": "float64", "unmet": "float64",
+          "usd": "float64", "usd_discounted": "float64", "in_objective": "bool", "open": "bool",
+          "commitment_required_usd": "float64", "commitment_spend_usd": "float64", "commitment_shortfall_usd": "float64"}
+
+
+def table(name: str, rows: list) -> pd.DataFrame:
+    """A plan table with its SCENARIO.md columns and stable dtypes, even when empty."""
+    frame = pd.DataFrame(rows, columns=COLUMNS[name])
+    dtypes = {c: DTYPES[c] for c in frame.columns if c in DTYPES}
+    if name == "assignments":
+        dtypes["racks"] = "float64"
+    return frame.astype(dtypes)
+
+
 @dataclass
 class Plan:
     tables: dict[str, pd.DataFrame]
@@ -57,10 +76,9 @@ def extract_plan(m: pyo.ConcreteModel) -> Plan:
         online[key] += round(_value(m.built[key]))
 
     orders = _orders(inputs, racks, site_of, new_orders)
-    fleet = pd.DataFrame(
-        [(quarters[t], f, site_of[f], r, n, n * int(racks.at[r, "accelerators_per_rack"]))
-         for (f, r, t), n in sorted(online.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])) if n > 0],
-        columns=COLUMNS["fleet"])
+    fleet = table("fleet", [(quarters[t], f, site_of[f], r, n, n * int(racks.at[r, "accelerators_per_rack"]))
+                            for (f, r, t), n in sorted(online.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1]))
+                            if n > 0])
     assignments = _assignments(m, ix, quarters, online, region_of)
     blocks = {key: round(_value(m.expand[key])) for key in ix.expansions}
     power, expansions = _power(ix, inputs, quarters, online, site_of, blocks)
@@ -79,9 +97,9 @@ def _orders(inputs, racks, site_of, new_orders) -> pd.DataFrame:
     for (f, r, t), n in new_orders.items():
         if n > 0:
             rows.append((inputs.start + t, f, r, n, False))
-    frame = pd.DataFrame([
+    frame = table("orders", [
         (q, q + int(racks.at[r, "lead_time_quarters"]), f, site_of[f], r, n, locked, n * float(racks.at[r, "price_usd"]))
-        for q, f, r, n, locked in rows], columns=COLUMNS["orders"])
+        for q, f, r, n, locked in rows])
     return frame.sort_values(["order_quarter", "factory", "rack_type", "locked"], ignore_index=True)
 
 
@@ -100,7 +118,7 @@ def _assignments(m, ix, quarters, online, region_of) -> pd.DataFrame:
         for f, n in owners:
             share = racks_used * n / total
             rows.append((quarters[t], f, r, g, w, share, share * ix.capacity[(r, w)]))
-    frame = pd.DataFrame(rows, columns=COLUMNS["assignments"])
+    frame = table("assignments", rows)
     return frame.sort_values(["quarter", "factory", "rack_type", "region", "workload"], ignore_index=True)
 
 
@@ -121,7 +139,7 @@ def _power(ix, inputs, quarters, online, site_of, blocks):
     expansion_rows = [(quarters[t], quarters[t] + int(expansions.at[s, "lead_time_quarters"]), s, n,
                        float(expansions.at[s, "block_mw"]), n * float(expansions.at[s, "capex_usd"]))
                       for (s, t), n in sorted(blocks.items()) if n > 0]
-    return pd.DataFrame(rows, columns=COLUMNS["power"]), pd.DataFrame(expansion_rows, columns=COLUMNS["expansions"])
+    return table("power", rows), table("expansions", expansion_rows)
 
 
 def _demand(m, ix, quarters, assignments) -> pd.DataFrame:
@@ -132,7 +150,7 @@ def _demand(m, ix, quarters, assignments) -> pd.DataFrame:
             cloud = _value(m.cloud[g, w, t]) if (g, w, t) in m.cloud else 0.0
             rows.append((quarters[t], g, w, ix.demand.get((g, w, t), 0.0), served.get((quarters[t], g, w), 0.0),
                          cloud, _value(m.unmet[g, w, t])))
-    return pd.DataFrame(rows, columns=COLUMNS["demand"])
+    return table("demand", rows)
 
 
 def _costs(m, ix, inputs, quarters, orders, online, blocks, demand):
@@ -175,8 +193,8 @@ def _costs(m, ix, inputs, quarters, orders, online, blocks, demand):
         status.append((f, ix.factories.at[f, "site"], ix.factories.at[f, "status"], is_open, required, spend, shortfall))
     rows = [(quarters[t], category, value, value * discount[t], category != "capex_paid")
             for (t, category), value in sorted(usd.items()) if abs(value) > 1e-9]
-    costs = pd.DataFrame(rows, columns=COLUMNS["costs"])
-    return costs, pd.DataFrame(status, columns=COLUMNS["factories"])
+    costs = table("costs", rows)
+    return costs, table("factories", status)
 
 
 def _commitment_spend(f, window, orders, online, racks, inputs) -> float:
@@ -195,7 +213,7 @@ def kpis(plan: Plan, inputs) -> dict:
     npv = float(costs.loc[costs["in_objective"], "usd_discounted"].sum())
     new = orders[~orders["locked"]]
     served_units = float((demand["served_factory"] + demand["served_cloud"]).sum())
-    by_year = new.assign(year=new["order_quarter"].map(lambda q: q.year)).groupby(["rack_type", "year"])["racks"].sum()
+    by_year = new.assign(year=[q.year for q in new["order_quarter"]]).groupby(["rack_type", "year"])["racks"].sum()
     return {
         "npv_usd": npv,
         "capex_paid_usd": float(costs.loc[costs["category"] == "capex_paid", "usd"].sum()),

@@ -1,0 +1,181 @@
+"""Small scenarios whose optimal answer can be worked out by hand.
+
+Every solve goes through `run_model`, which runs the independent checker and raises on any
+violation, so each test also checks the plan obeys every rule.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from models.run import run_model
+from models.solve import INFEASIBLE, OPTIMAL
+from tests.builders import FAST, START, factory, inputs, q, rack, site
+
+CAP = {("a", "train"): 72.0}
+
+
+def solved(plan_inputs):
+    run = run_model(plan_inputs, FAST)
+    assert run.result.status == OPTIMAL, run.infeasibility
+    return run.plan
+
+
+def by_quarter(demand: pd.DataFrame, column: str) -> list[float]:
+    return [round(v, 6) for v in demand.sort_values("quarter")[column]]
+
+
+def test_lead_time_forces_cloud_in_the_first_quarters():
+    plan = solved(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72}))
+    assert plan.orders[["order_quarter", "racks"]].values.tolist() == [[START, 1]]
+    assert by_quarter(plan.demand, "served_cloud") == [72, 72, 0, 0, 0, 0]
+    assert by_quarter(plan.demand, "unmet") == [0] * 6
+
+
+def test_sovereign_stream_never_uses_cloud():
+    plan = solved(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
+                         residency=[("r1", "train", ("r1",), False)]))
+    assert by_quarter(plan.demand, "served_cloud") == [0] * 6
+    assert by_quarter(plan.demand, "unmet") == [72, 72, 0, 0, 0, 0]
+
+
+def test_trainium4_waits_for_its_window_then_wins_on_price():
+    racks = [rack("trn3", price=2_000_000, lead=1), rack("trn4", price=1_000_000, lead=1, first="2027Q3")]
+    capacity = {("trn3", "train"): 72.0, ("trn4", "train"): 72.0}
+    plan = solved(inputs(racks, capacity, [site("s1")], [factory("f1", "s1")],
+                         {("r1", "train"): [72, 72, 72, 144, 144, 144, 144, 144]}, horizon=8, cloud_price=10_000))
+    orders = plan.orders
+    trn4 = orders[orders["rack_type"] == "trn4"]
+    assert (trn4["order_quarter"] >= q("2027Q3")).all()
+    assert trn4[["order_quarter", "racks"]].values.tolist() == [[q("2027Q3"), 1]]
+    assert orders.loc[orders["rack_type"] == "trn3", "racks"].sum() == 1
+
+
+def test_site_power_exhaustion_moves_racks_to_another_site_of_the_region():
+    sites = [site("cheap", mw=0.1, price=0.01), site("big", mw=10.0, price=0.2)]
+    factories = [factory("f-cheap", "cheap"), factory("f-big", "big")]
+    plan = solved(inputs([rack("a")], CAP, sites, factories, {("r1", "train"): 216},
+                         residency=[("r1", "train", ("r1",), False)]))
+    last = plan.fleet[plan.fleet["quarter"] == START + 5].set_index("factory")["racks_online"]
+    assert last.to_dict() == {"f-cheap": 1, "f-big": 2}
+
+
+def test_expansion_block_is_ordered_early_enough_to_arrive_when_needed():
+    plan = solved(inputs([rack("a", lead=1)], CAP, [site("s1", mw=0.1)], [factory("f1", "s1")],
+                         {("r1", "train"): [72, 72, 72, 72, 216, 216]},
+                         residency=[("r1", "train", ("r1",), False)],
+                         expansions=[("s1", 1.0, 1_000_000, 2, 3)], discount_rate=0.08))
+    blocks = plan.expansions
+    assert len(blocks) == 1 and blocks["blocks"].iloc[0] == 1
+    assert blocks["online_quarter"].iloc[0] <= START + 4
+    assert blocks["order_quarter"].iloc[0] == START + 2  # the latest that still arrives in time (discounting)
+    assert by_quarter(plan.demand, "unmet") == [72, 0, 0, 0, 0, 0]  # only the first quarter, before any rack
+
+
+def test_take_or_pay_pays_the_shortfall_rather_than_buying_useless_racks():
+    # Any rack ordered in the window lives and dies inside the 8-quarter horizon, so it costs its
+    # full price plus energy, more than the shortfall it would avoid.
+    plan = solved(inputs([rack("a", lead=1, life=4)], CAP, [site("s1", price=0.1)],
+                         [factory("f1", "s1", commitment=2_000_000, commitment_start="2027Q1", commitment_quarters=4)],
+                         {("r1", "train"): 0}, horizon=8))
+    assert plan.orders.empty
+    commitment = plan.factories.set_index("factory").loc["f1"]
+    assert commitment.commitment_shortfall_usd == pytest.approx(2_000_000)
+    shortfall = plan.costs[plan.costs["category"] == "commitment_shortfall"]
+    assert shortfall[["quarter", "usd"]].values.tolist() == [[q("2027Q4"), pytest.approx(2_000_000)]]
+
+
+def test_commitment_is_met_by_useful_racks_without_shortfall():
+    plan = solved(inputs([rack("a", lead=1, life=4)], CAP, [site("s1", price=0.1)],
+                         [factory("f1", "s1", commitment=2_000_000, commitment_start="2027Q1", commitment_quarters=4)],
+                         {("r1", "train"): 144}))
+    assert plan.factories.set_index("factory").at["f1", "commitment_shortfall_usd"] == pytest.approx(0.0)
+    assert plan.orders["racks"].sum() >= 2
+
+
+def test_locked_order_is_kept_even_when_not_optimal():
+    plan = solved(inputs([rack("a", lead=1)], CAP, [site("s1", price=0.2)], [factory("f1", "s1")],
+                         {("r1", "train"): 0}, orders=[("2027Q1", "f1", "a", 3)]))
+    assert plan.orders[["order_quarter", "racks", "locked"]].values.tolist() == [[START, 3, True]]
+    online = plan.fleet.groupby("quarter")["racks_online"].sum()
+    assert online.to_dict() == {START + t: 3 for t in range(1, 6)}
+
+
+def test_candidate_factory_respects_set_up_lead_time():
+    sites = [site("s1", mw=0.1), site("s2")]
+    factories = [factory("f1", "s1"), factory("new", "s2", status="candidate", setup=3, fixed=100_000)]
+    plan = solved(inputs([rack("a", lead=1)], CAP, sites, factories, {("r1", "train"): 216},
+                         residency=[("r1", "train", ("r1",), False)]))
+    assert plan.factories.set_index("factory").at["new", "open"]
+    new = plan.orders[plan.orders["factory"] == "new"]
+    assert len(new) and (new["online_quarter"] >= START + 3).all()
+
+
+def test_expensive_candidate_stays_closed_and_empty():
+    sites = [site("s1"), site("s2")]
+    factories = [factory("f1", "s1"), factory("new", "s2", status="candidate", fixed=1e12)]
+    plan = solved(inputs([rack("a", lead=1)], CAP, sites, factories, {("r1", "train"): 216}))
+    assert not plan.factories.set_index("factory").at["new", "open"]
+    assert (plan.fleet["factory"] != "new").all()
+    assert plan.kpis["npv_usd"] < 1e11
+
+
+def test_minimum_size_applies_once_open():
+    plan = solved(inputs([rack("a", lead=1, accelerators=72)], CAP, [site("s1")],
+                         [factory("f1", "s1", min_accelerators=288)], {("r1", "train"): 72}))
+    sizes = plan.fleet.groupby("quarter")["accelerators_online"].sum()
+    assert all(sizes.get(START + t, 0) >= 288 for t in range(1, 6))
+
+
+def test_supply_cap_spreads_orders():
+    plan = solved(inputs([rack("a", lead=1)], CAP, [site("s1")], [factory("f1", "s1")],
+                         {("r1", "train"): [0, 288, 288, 288, 288, 288]}, supply=[("a", "2027Q1", 2)],
+                         residency=[("r1", "train", ("r1",), False)]))
+    first = plan.orders[plan.orders["order_quarter"] == START]["racks"].sum()
+    assert first == 2
+    assert plan.orders["racks"].sum() == 4
+
+
+def test_budget_per_year_pushes_orders_to_the_next_year():
+    plan = solved(inputs([rack("a", lead=1, price=1_000_000)], CAP, [site("s1")], [factory("f1", "s1")],
+                         {("r1", "train"): 288}, horizon=8, budget=2_500_000, cloud_price=100_000))
+    paid = plan.costs[plan.costs["category"] == "capex_paid"]
+    by_year = paid.groupby(paid["quarter"].map(lambda p: p.year))["usd"].sum()
+    assert by_year.max() <= 2_500_000 + 1e-6
+    assert by_year.to_dict() == {2027: 2_000_000, 2028: 2_000_000}
+
+
+def test_locked_fleet_beyond_site_power_is_explained():
+    run = run_model(inputs([rack("a")], CAP, [site("s1", mw=0.3)], [factory("f1", "s1")], {("r1", "train"): 72},
+                           fleet=[("f1", "a", 5, "2026Q1")]), FAST)
+    assert run.result.status == INFEASIBLE and run.plan is None
+    assert any("site s1" in line and "2027Q1" in line and "0.20 MW" in line for line in run.infeasibility), run.infeasibility
+
+
+def test_locked_orders_beyond_supply_are_explained():
+    run = run_model(inputs([rack("a")], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
+                           orders=[("2027Q2", "f1", "a", 5)], supply=[("a", "2027Q2", 3)]), FAST)
+    assert run.result.status == INFEASIBLE
+    assert any("supply" in line and "2027Q2" in line and "2 racks" in line for line in run.infeasibility), run.infeasibility
+
+
+def test_shadow_price_of_power_is_positive_where_power_binds():
+    run = run_model(inputs([rack("a", lead=1)], CAP, [site("s1", mw=0.1)], [factory("f1", "s1")],
+                           {("r1", "train"): 144}, residency=[("r1", "train", ("r1",), False)]), FAST)
+    prices = run.shadow_prices
+    power = prices[prices["family"] == "site_power"].set_index("quarter")
+    # Racks stay online once installed: one more MW for a single middle quarter cannot be used,
+    # one more MW from that quarter on can.
+    assert power.at[START + 3, "value_usd"] == 0
+    assert power.at[START + 3, "value_from_here_usd_discounted"] > 0
+    assert power.at[START + 5, "value_usd"] > 0
+    assert (prices["condition"].str.contains("conditional")).all()
+
+
+def test_same_input_gives_the_same_plan():
+    make = lambda: inputs([rack("a", lead=1), rack("b", price=900_000, kw=130)], {("a", "train"): 72.0, ("b", "train"): 72.0},
+                          [site("s1", mw=0.5), site("s2", mw=0.5)], [factory("f1", "s1"), factory("f2", "s2")],
+                          {("r1", "train"): [100, 200, 300, 400, 500, 600]})
+    first, second = solved(make()), solved(make())
+    pd.testing.assert_frame_equal(first.orders, second.orders)
