@@ -60,3 +60,20 @@ def _plain(value: object) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return str(value)
+
+
+def update_readme(path: str = "README.md") -> bool:
+    """Rewrite the generated block of the README in place; return whether it changed."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    updated = f"{head}{BEGIN}\n\n{format_reference().strip()}\n\n{END}{tail}"
+    if updated != text:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(updated)
+    return updated != text
+
+
+if __name__ == "__main__":  # python -m planner.reference: refresh README.md after a schema change
+    print("README.md updated" if update_readme() else "README.md already up to date")

@@ -15,7 +15,7 @@ def test_format_reference_in_readme_matches_schema():
     assert BEGIN in text and END in text, "README lost its format-reference markers"
     embedded = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert embedded == format_reference().strip(), (
-        "README format reference is out of date: regenerate it with `planner schema`")
+        "README format reference is out of date: run `python -m planner.reference`")
 
 
 def test_every_scenario_md_column_is_in_the_schema():
