@@ -1,0 +1,10 @@
+"""Demand forecasting: quarterly history per (region, workload) in, quantile forecasts out.
+
+    from forecasts import forecast
+    result = forecast(history, horizon=16, quantiles=(0.1, 0.5, 0.9))
+"""
+
+from forecasts.core import ForecastError, forecast, forecast_with_choices, quantile_column
+from forecasts.methods import METHODS
+
+__all__ = ["forecast", "forecast_with_choices", "ForecastError", "quantile_column", "METHODS"]

@@ -30,6 +30,6 @@ def plan_inputs(scenario: Scenario, demand: pd.DataFrame) -> PlanInputs:
 def solver_options(scenario: Scenario, **overrides) -> SolverOptions:
     solver = scenario.settings.solver
     values = {"name": solver.name, "time_limit_s": solver.time_limit_s, "mip_gap": solver.mip_gap,
-              "threads": solver.threads}
+              "threads": solver.threads, "verbose": False}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return SolverOptions(**values)

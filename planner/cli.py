@@ -12,6 +12,8 @@ from planner.problems import ScenarioError
 
 EXIT_INTERNAL_ERROR = 1
 EXIT_INVALID_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_NO_SOLUTION = 4
 
 
 class _Guarded(click.Group):
@@ -74,3 +76,124 @@ def schema() -> None:
     from planner.reference import format_reference
 
     click.echo(format_reference(), nl=False)
+
+
+def _load(scenario_dir: str):
+    """Load a scenario or exit 2 with every problem listed."""
+    from planner.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(scenario_dir)
+    except ScenarioError as error:
+        click.echo(error.report(), err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+    for warning in scenario.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return scenario
+
+
+def _forecast(scenario, say):
+    from forecasts import ForecastError
+    from planner.pipeline import forecast_demand
+
+    say(f"forecast: {len(scenario.streams)} streams, {scenario.settings.horizon_quarters} quarters")
+    try:
+        return forecast_demand(scenario)
+    except ForecastError as error:
+        click.echo(f"{scenario.path}: demand_history.csv: {error}", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+
+
+@main.command("forecast")
+@click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for forecast.csv and forecast.png.")
+def forecast_command(scenario_dir: str, out_dir: str) -> None:
+    """Forecast demand per stream: forecast.csv (history and quantiles) and forecast.png."""
+    from planner.atomic import atomic_directory
+    from planner.export import write_forecast_files
+
+    scenario = _load(scenario_dir)
+    say = lambda text: click.echo(text, err=True)  # noqa: E731
+    demand = _forecast(scenario, say)
+    with atomic_directory(out_dir) as staging:
+        write_forecast_files(staging, {"demand": demand, "scenario": scenario}, ("csv", "png"))
+    for choice in demand.choices.itertuples():
+        click.echo(f"{choice.region}/{choice.workload}: {choice.model} ({choice.note})")
+    click.echo(f"wrote {out_dir}/forecast.csv and {out_dir}/forecast.png")
+
+
+@main.command("plan")
+@click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for the plan files.")
+@click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Plan for this demand quantile.")
+@click.option("--time-limit", type=click.FloatRange(0, min_open=True), help="Solver time limit in seconds.")
+@click.option("--mip-gap", type=click.FloatRange(0, 1, max_open=True), help="Relative optimality gap, e.g. 0.002.")
+@click.option("--threads", type=click.IntRange(1), help="Solver threads.")
+@click.option("--solver", help="Solver name (default highs; any Pyomo-supported solver installed).")
+@click.option("--format", "formats", default="xlsx,csv,json,png", show_default=True, help="Outputs to write.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--verbose", is_flag=True, help="Show the solver log on stderr.")
+def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, solver, formats, quiet, verbose) -> None:
+    """Forecast demand and compute the cheapest feasible procurement roadmap.
+
+    Writes roadmap.xlsx, orders.csv, fleet.csv, assignments.csv, power.csv,
+    demand.csv, costs.csv, forecast.csv, plan.json and PNG charts into --out, all
+    at once: an interrupted run leaves the previous contents of --out intact.
+
+    Exit codes: 0 plan written; 2 invalid input; 3 infeasible (with the reason);
+    4 no solution within the time limit.
+    """
+    import dataclasses
+    import time
+
+    from planner.bridge import solver_options
+    from planner.export import FORMATS, fingerprint, write_plan_outputs
+    from planner.pipeline import plan
+
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    began = time.perf_counter()
+    say = (lambda text: None) if quiet else (lambda text: click.echo(f"[{time.perf_counter() - began:6.1f}s] {text}", err=True))
+    say(f"validate: {scenario_dir}")
+    scenario = _load(scenario_dir)
+    if quantile is not None:
+        settings = scenario.settings.model_copy(update={"planning_quantile": quantile})
+        scenario = dataclasses.replace(scenario, settings=settings)
+    demand = _forecast(scenario, say)
+    options = solver_options(scenario, time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver,
+                             verbose=verbose)
+    say(f"build and solve: {options.name}, time limit {options.time_limit_s:g} s, gap {options.mip_gap:.2%}")
+    run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None)
+    result = run.result
+    if result.status == "infeasible":
+        click.echo("The scenario is infeasible: no plan can meet its hard limits.", err=True)
+        for line in run.infeasibility:
+            click.echo(f"  - {line}", err=True)
+        sys.exit(EXIT_INFEASIBLE)
+    if run.plan is None:
+        click.echo(f"No plan found within the time limit of {options.time_limit_s:g} s; raise --time-limit.", err=True)
+        sys.exit(EXIT_NO_SOLUTION)
+    say(f"solved: {result.status}, gap {result.gap:.3%}, {result.seconds:.1f} s; checker found no violation")
+    context = {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
+               "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
+    say(f"write: {out_dir} ({', '.join(wanted)})")
+    write_plan_outputs(out_dir, context, wanted)
+    click.echo(summary_text(context))
+
+
+def summary_text(context: dict) -> str:
+    plan, run, settings = context["plan"], context["run"], context["scenario"].settings
+    kpis = plan.kpis
+    lines = [
+        f"Plan for '{settings.name}' ({settings.quarters[0]} to {settings.quarters[-1]}, P{settings.planning_quantile * 100:g} demand)",
+        f"  status: {run.result.status}, gap {run.result.gap:.3%} ({run.result.solver})",
+        f"  NPV: {kpis['npv_usd'] / 1e6:,.1f} M{settings.currency}; capex paid in horizon {kpis['capex_paid_usd'] / 1e6:,.1f} M",
+        f"  cloud spend: {kpis['cloud_spend_usd'] / 1e6:,.1f} M; unmet demand: {kpis['unmet_unit_quarters']:,.0f} unit-quarters",
+        "  racks ordered by type and year:",
+    ]
+    lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]
+    lines.append("  peak facility MW per site:")
+    lines += [f"    {site}: {mw:,.1f}" for site, mw in kpis["peak_facility_mw_by_site"].items()]
+    return "\n".join(lines)

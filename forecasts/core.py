@@ -1,0 +1,188 @@
+"""Quantile forecasts per stream: model choice by rolling-origin backtest, calibrated spread.
+
+Pipeline per stream (region, workload):
+1. work on the log scale when demand is positive (AI demand grows multiplicatively);
+2. choose the model with the lowest backtest error over the last origins (MASE), unless the
+   caller names one; record the scores;
+3. widen the spread by the backtest's standardised-error RMS (never narrow it), and never
+   below a seasonal random walk with drift's: additive ETS intervals are too narrow for planning at
+   P90 (shared/reference/forecasting.md);
+4. quantiles from the normal predictive distribution on the working scale, spread never
+   shrinking with the horizon, back-transformed, floored at zero, sorted so none cross.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from forecasts.methods import METHODS, SEASON, Path, drift
+
+MIN_QUARTERS = 3
+SHORT_HISTORY = 8
+SHORT_HISTORY_WIDENING = 1.5
+BACKTEST_ORIGINS = 3
+BACKTEST_STEPS = 4
+MAX_CALIBRATION = 3.0
+EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
+
+
+class ForecastError(ValueError):
+    """A stream that cannot be forecast, with what the user should do instead."""
+
+
+@dataclass
+class StreamChoice:
+    region: str
+    workload: str
+    model: str
+    log_scale: bool
+    calibration: float
+    scores: dict
+    note: str = ""
+
+
+def quantile_column(q: float) -> str:
+    """0.1 -> 'p10', 0.975 -> 'p97.5'."""
+    return f"p{q * 100:g}"
+
+
+def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), method: str = "auto") -> pd.DataFrame:
+    """Forecast every stream of a long history table.
+
+    history: columns quarter (Period or '2027Q1'), region, workload, demand; one row per
+    stream and quarter. Returns quarter, region, workload, model, and one column per
+    quantile (`p10`, `p50`, ...) for the `horizon` quarters after each stream's last quarter.
+    """
+    return forecast_with_choices(history, horizon, quantiles, method)[0]
+
+
+def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9),
+                          method: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration."""
+    if method != "auto" and method not in METHODS:
+        raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(METHODS)}")
+    quantiles = tuple(sorted(set(float(q) for q in quantiles)))
+    frame = history.copy()
+    frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
+    parts, choices = [], []
+    for (region, workload), stream in frame.groupby(["region", "workload"], sort=True):
+        series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
+        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload)
+        parts.append(table)
+        choices.append(choice)
+    columns = ["quarter", "region", "workload", "model"] + [quantile_column(q) for q in quantiles]
+    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return result[columns], pd.DataFrame([vars(c) for c in choices])
+
+
+def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, region: str = "", workload: str = ""):
+    n = len(series)
+    name = f"{region}/{workload}"
+    if n < MIN_QUARTERS:
+        raise ForecastError(f"stream {name} has {n} quarter(s) of history; at least {MIN_QUARTERS} are needed. "
+                            "Give its demand through demand_overrides.csv instead")
+    log_scale = bool((series > 0).all())
+    work = np.log(series) if log_scale else series
+    if n < SHORT_HISTORY:
+        path = drift(work, horizon)
+        path = Path(path.mean, path.sd * SHORT_HISTORY_WIDENING)
+        choice = StreamChoice(region, workload, "drift", log_scale, SHORT_HISTORY_WIDENING, {},
+                              f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}")
+    else:
+        candidates = [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
+        scores, errors = _backtest(series, work, log_scale, candidates)
+        best = min(scores, key=scores.get) if scores else "drift"
+        calibration = _calibration(errors.get(best, []))
+        path = _fit_safely(work, horizon, best, series.max(), log_scale)
+        model, note = best, f"lowest backtest MASE of {len(scores)} candidates"
+        if path is None:
+            model, note, path = "drift", f"{best} failed or exploded on the full history; fell back to drift", drift(work, horizon)
+        # A 4-step backtest cannot calibrate a 16-step spread, and fitted ETS bands stay
+        # implausibly narrow years ahead: never report less uncertainty than a seasonal
+        # random walk with drift on the same history.
+        path = Path(path.mean, np.maximum(path.sd * calibration, _floor_sd(work, horizon)))
+        choice = StreamChoice(region, workload, model, log_scale, calibration,
+                              {k: round(v, 4) for k, v in scores.items()}, note)
+    table = _quantile_table(series, path, horizon, quantiles, log_scale)
+    table.insert(0, "workload", workload)
+    table.insert(0, "region", region)
+    table.insert(3, "model", choice.model)
+    return table, choice
+
+
+def _floor_sd(work: pd.Series, horizon: int) -> np.ndarray:
+    """Spread of a seasonal random walk with drift: year-over-year changes vary around their
+    mean, and the uncertainty adds up by the number of years ahead."""
+    values = work.to_numpy(float)
+    lag = SEASON if len(values) >= 2 * SEASON else 1
+    changes = values[lag:] - values[:-lag]
+    sigma = np.std(changes, ddof=1) if len(changes) > 1 else 0.0
+    steps = np.arange(1, horizon + 1)
+    return sigma * np.sqrt(np.ceil(steps / lag))
+
+
+def _fit_safely(work: pd.Series, horizon: int, method: str, largest: float, log_scale: bool) -> Path | None:
+    try:
+        path = METHODS[method][0](work, horizon)
+    except (ValueError, np.linalg.LinAlgError, IndexError):
+        return None
+    mean = np.exp(path.mean) if log_scale else path.mean
+    if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(path.sd)) or mean.max() > EXPLOSION_FACTOR * max(largest, 1):
+        return None
+    return path
+
+
+def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: list[str]):
+    """MASE per candidate over the last origins; standardised errors for calibration."""
+    n = len(series)
+    actual = series.to_numpy(float)
+    scale = _naive_scale(actual)
+    scores, errors = {}, {}
+    for name in candidates:
+        function, least = METHODS[name]
+        absolute, standardised = [], []
+        for origin in range(n - BACKTEST_STEPS - BACKTEST_ORIGINS + 1, n - BACKTEST_STEPS + 1):
+            if origin < least:
+                continue
+            try:
+                path = function(work.iloc[:origin], BACKTEST_STEPS)
+            except (ValueError, np.linalg.LinAlgError, IndexError):
+                break
+            future = work.to_numpy(float)[origin:origin + BACKTEST_STEPS]
+            mean = np.exp(path.mean) if log_scale else path.mean
+            if not np.all(np.isfinite(mean)):
+                break
+            absolute += list(np.abs(actual[origin:origin + BACKTEST_STEPS] - mean))
+            standardised += list((future - path.mean) / np.maximum(path.sd, 1e-9))
+        else:
+            if absolute:
+                scores[name] = float(np.mean(absolute) / scale)
+                errors[name] = standardised
+    return scores, errors
+
+
+def _naive_scale(values: np.ndarray) -> float:
+    lag = 4 if len(values) > 5 else 1
+    return float(np.mean(np.abs(values[lag:] - values[:-lag]))) or 1.0
+
+
+def _calibration(standardised: list[float]) -> float:
+    if len(standardised) < 4:
+        return 1.0
+    return float(np.clip(np.sqrt(np.mean(np.square(standardised))), 1.0, MAX_CALIBRATION))
+
+
+def _quantile_table(series: pd.Series, path: Path, horizon: int, quantiles, log_scale: bool) -> pd.DataFrame:
+    sd = np.maximum.accumulate(np.maximum(path.sd, 0.0))  # spread never shrinks with the horizon
+    values = np.column_stack([path.mean + norm.ppf(q) * sd for q in quantiles])
+    if log_scale:
+        values = np.exp(values)
+    values = np.sort(np.maximum(values, 0.0), axis=1)
+    quarters = pd.period_range(series.index[-1] + 1, periods=horizon, freq="Q")
+    table = pd.DataFrame(values, columns=[quantile_column(q) for q in quantiles])
+    table.insert(0, "quarter", quarters)
+    return table

@@ -1,0 +1,125 @@
+"""Candidate forecasting models: each returns a mean path and a standard-deviation path.
+
+All work on a `pd.Series` with a quarterly PeriodIndex (statsmodels' ETS prediction crashes
+on plain arrays: reference/forecasting.md) on the working scale chosen by the caller (log
+for positive, fast-growing demand). Normal predictive distributions on that scale give the
+quantiles; a monotone back-transform keeps them quantiles.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+SEASON = 4
+
+
+@dataclass(frozen=True)
+class Path:
+    mean: np.ndarray
+    sd: np.ndarray
+
+
+def _quiet(function):
+    def wrapped(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                return function(*args, **kwargs)
+
+    wrapped.__name__ = function.__name__
+    wrapped.__doc__ = function.__doc__
+    return wrapped
+
+
+def seasonal_naive(y: pd.Series, h: int) -> Path:
+    """Last year's value for the same quarter; spread from in-sample seasonal differences."""
+    values = y.to_numpy(float)
+    if len(values) < SEASON + 2:
+        return drift(y, h)
+    steps = np.arange(h)
+    mean = values[len(values) - SEASON + (steps % SEASON)]
+    sigma = np.std(values[SEASON:] - values[:-SEASON], ddof=1)
+    return Path(mean, sigma * np.sqrt(steps // SEASON + 1))
+
+
+def drift(y: pd.Series, h: int) -> Path:
+    """Random walk with drift: the line through the first and last values, extended."""
+    values = y.to_numpy(float)
+    n = len(values)
+    slope = (values[-1] - values[0]) / max(n - 1, 1)
+    steps = np.arange(1, h + 1)
+    residuals = np.diff(values) - slope
+    sigma = np.std(residuals, ddof=1) if n > 2 else abs(slope) + 1e-9
+    return Path(values[-1] + slope * steps, sigma * np.sqrt(steps * (1 + steps / max(n - 1, 1))))
+
+
+@_quiet
+def ets(y: pd.Series, h: int, damped: bool = True, seasonal: bool = False) -> Path:
+    """Additive-error ETS with (damped) additive trend and optional additive seasonality."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    model = ETSModel(y, error="add", trend="add", damped_trend=damped,
+                     seasonal="add" if seasonal else None, seasonal_periods=SEASON if seasonal else None)
+    fitted = model.fit(disp=False, maxiter=200)
+    prediction = fitted.get_prediction(start=len(y), end=len(y) + h - 1)
+    mean = np.asarray(prediction.predicted_mean, float)
+    sd = np.sqrt(np.maximum(np.asarray(prediction.var_pred_mean, float), 0))
+    return Path(mean, sd)
+
+
+@_quiet
+def theta(y: pd.Series, h: int) -> Path:
+    """Theta method (statsmodels ThetaModel); sd recovered from its 80% interval."""
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    fitted = ThetaModel(y, period=SEASON, deseasonalize=len(y) >= 2 * SEASON + 2, method="auto").fit()
+    mean = np.asarray(fitted.forecast(h), float)
+    interval = fitted.prediction_intervals(h, alpha=0.2)
+    sd = (np.asarray(interval["upper"], float) - np.asarray(interval["lower"], float)) / (2 * 1.2815515655446004)
+    return Path(mean, sd)
+
+
+@_quiet
+def arima(y: pd.Series, h: int) -> Path:
+    """SARIMAX over a small grid of orders, smallest AICc wins."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    best = None
+    seasonal = len(y) >= 3 * SEASON
+    grid = [((0, 1, 1), (0, 0, 0)), ((1, 1, 0), (0, 0, 0)), ((0, 1, 1), (0, 1, 1) if seasonal else (0, 0, 0))]
+    for order, seasonal_order in dict.fromkeys(grid):
+        try:
+            fitted = SARIMAX(y, order=order, seasonal_order=(*seasonal_order, SEASON if any(seasonal_order) else 0),
+                             trend="t" if seasonal_order == (0, 0, 0) else None).fit(disp=False)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if best is None or fitted.aicc < best.aicc:
+            best = fitted
+    if best is None:
+        return drift(y, h)
+    forecast = best.get_forecast(h)
+    return Path(np.asarray(forecast.predicted_mean, float), np.asarray(forecast.se_mean, float))
+
+
+def _ets_damped(y, h):
+    return ets(y, h, damped=True, seasonal=False)
+
+
+def _ets_seasonal(y, h):
+    return ets(y, h, damped=True, seasonal=True)
+
+
+# name -> (function, minimum observations)
+METHODS: dict[str, tuple[Callable[[pd.Series, int], Path], int]] = {
+    "snaive": (seasonal_naive, 6),
+    "drift": (drift, 3),
+    "ets-damped": (_ets_damped, 8),
+    "ets-damped-seasonal": (_ets_seasonal, 12),
+    "theta": (theta, 8),
+    "arima": (arima, 10),
+}

@@ -1,0 +1,76 @@
+"""PNG charts a planner can read at a glance (matplotlib, no screen needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from forecasts import quantile_column  # noqa: E402
+
+
+def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path) -> None:
+    """One small panel per stream: history, P50 and the shaded outer-quantile band."""
+    streams = sorted(set(zip(table["region"], table["workload"])))
+    columns = min(3, len(streams))
+    rows = math.ceil(len(streams) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows), squeeze=False)
+    low, mid, high = quantile_column(min(quantiles)), quantile_column(0.5) if 0.5 in quantiles else None, quantile_column(max(quantiles))
+    for axis, (region, workload) in zip(axes.flat, streams):
+        stream = table[(table["region"] == region) & (table["workload"] == workload)]
+        past, future = stream[stream["kind"] == "history"], stream[stream["kind"] == "forecast"]
+        x_past = past["quarter"].map(lambda q: q.to_timestamp())
+        x_future = future["quarter"].map(lambda q: q.to_timestamp())
+        axis.plot(x_past, past[low], color="black", linewidth=1.6, label="actual")
+        axis.fill_between(x_future, future[low], future[high], color="tab:blue", alpha=0.2,
+                          label=f"{low.upper()}-{high.upper()}")
+        if mid:
+            axis.plot(x_future, future[mid], color="tab:blue", linewidth=1.6, label="P50")
+        if (future["override_delta"] != 0).any():
+            axis.plot(x_future, future["planning_demand"], color="tab:orange", linestyle="--", linewidth=1.2,
+                      label="planned (with overrides)")
+        model = future["model"].iloc[0] if len(future) else ""
+        axis.set_title(f"{region} / {workload}  [{model}]", fontsize=10)
+        axis.set_ylim(bottom=0)
+        axis.grid(alpha=0.3)
+        axis.tick_params(labelsize=8)
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    for axis in list(axes.flat)[len(streams):]:
+        axis.set_visible(False)
+    axes.flat[0].legend(fontsize=8, loc="upper left")
+    figure.suptitle(f"Demand forecast ({compute_unit})", fontsize=12)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plan_chart(plan, compute_unit: str, path: Path) -> None:
+    """Left: demand and how it is served per quarter. Right: facility MW used vs available per site."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5))
+    demand = plan.demand.groupby("quarter")[["demand", "served_factory", "served_cloud", "unmet"]].sum()
+    x = [q.to_timestamp() for q in demand.index]
+    left.stackplot(x, demand["served_factory"], demand["served_cloud"], demand["unmet"],
+                   labels=["own factories", "cloud", "unmet"], colors=["tab:green", "tab:orange", "tab:red"], alpha=0.7)
+    left.plot(x, demand["demand"], color="black", linewidth=1.5, label="demand planned for")
+    left.set_title(f"Demand and how it is served ({compute_unit})")
+    left.legend(fontsize=8, loc="upper left")
+    power = plan.power
+    for index, (site, rows) in enumerate(power.groupby("site")):
+        color = f"C{index % 10}"
+        xs = [q.to_timestamp() for q in rows["quarter"]]
+        right.plot(xs, rows["facility_kw"] / 1000, color=color, linewidth=1.8, label=f"{site} used")
+        right.plot(xs, rows["capacity_kw"] / 1000, color=color, linewidth=1, linestyle="--", label=f"{site} available")
+    right.set_title("Facility power per site (MW)")
+    right.legend(fontsize=7, ncol=2, loc="upper left")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.set_ylim(bottom=0)
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,76 @@
+"""Write a plan's files (SCENARIO.md's output list) into a directory, all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from planner.atomic import atomic_directory
+from planner.charts import forecast_chart, plan_chart
+from planner.workbook import write_roadmap
+
+FORMATS = ("xlsx", "csv", "json", "png")
+PLAN_TABLES = ("orders", "fleet", "assignments", "power", "demand", "costs", "expansions", "factories")
+
+
+def fingerprint(directory: Path) -> str:
+    """SHA-256 over the scenario's file names and contents: ties a plan to its exact inputs."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(directory).iterdir() if p.is_file()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, float_format="%.6f")
+
+
+def plan_json(context: dict) -> dict:
+    run, plan, scenario = context["run"], context["plan"], context["scenario"]
+    result = run.result
+    return {
+        "scenario": scenario.settings.name,
+        "input_fingerprint": context["fingerprint"],
+        "status": result.status,
+        "objective_usd": plan.kpis["npv_usd"] if plan is not None else None,
+        "mip_gap": result.gap,
+        "solve_seconds": result.seconds,
+        "solver": result.solver,
+        "planning_quantile": scenario.settings.planning_quantile,
+        "kpis": plan.kpis if plan is not None else {},
+        "timings": run.timings,
+        "model_size": run.size,
+        "infeasibility": run.infeasibility,
+    }
+
+
+def write_forecast_files(staging: Path, context: dict, formats) -> None:
+    demand, scenario = context["demand"], context["scenario"]
+    if "csv" in formats:
+        write_csv(demand.table, staging / "forecast.csv")
+    if "png" in formats:
+        forecast_chart(demand.table, scenario.settings.forecast.quantiles, scenario.settings.compute_unit,
+                       staging / "forecast.png")
+
+
+def write_plan_outputs(out_dir: Path, context: dict, formats=FORMATS) -> None:
+    plan = context["plan"]
+    with atomic_directory(out_dir) as staging:
+        write_forecast_files(staging, context, formats)
+        if "csv" in formats:
+            for name in PLAN_TABLES:
+                write_csv(plan.tables[name], staging / f"{name}.csv")
+            if context.get("shadow_prices") is not None:
+                write_csv(context["shadow_prices"], staging / "shadow_prices.csv")
+            if context.get("changes") is not None:
+                write_csv(context["changes"], staging / "changes.csv")
+        if "json" in formats:
+            (staging / "plan.json").write_text(json.dumps(plan_json(context), indent=2, default=str))
+        if "png" in formats:
+            plan_chart(plan, context["scenario"].settings.compute_unit, staging / "plan.png")
+        if "xlsx" in formats:
+            write_roadmap(staging / "roadmap.xlsx", context)

@@ -1,0 +1,261 @@
+"""roadmap.xlsx: the procurement workbook, opened by procurement as it is.
+
+Every table sheet has a styled header with units, number formats, a frozen header row, an
+auto-filter and fitted column widths. Text from inputs is always written as text, never as
+a formula, even when it begins with = + - or @ (a site named =HYPERLINK(...) stays literal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+TITLE_FONT = Font(bold=True, size=14)
+USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
+
+# CSV column -> (header shown in Excel, number format). Reading a sheet back maps headers to columns.
+HEADERS = {
+    "order_quarter": ("Order quarter", None), "online_quarter": ("Online quarter", None), "quarter": ("Quarter", None),
+    "factory": ("Factory", None), "site": ("Site", None), "vendor": ("Vendor", None), "rack_type": ("Rack type", None),
+    "region": ("Region", None), "workload": ("Workload", None), "category": ("Category", None),
+    "racks": ("Racks", WHOLE), "accelerators": ("Accelerators", WHOLE), "capex_usd": ("Capex (USD)", USD),
+    "locked": ("Locked (already placed)", None), "racks_online": ("Racks online", WHOLE),
+    "accelerators_online": ("Accelerators online", WHOLE), "units": ("Compute units", NUMBER),
+    "it_mw": ("IT load (MW)", MW), "facility_mw": ("Facility load (MW)", MW), "capacity_mw": ("Available (MW)", MW),
+    "utilization": ("Power used (%)", PERCENT), "expansion_blocks_online": ("Power blocks online", WHOLE),
+    "demand": ("Demand planned for (units)", NUMBER), "served_factory": ("Served by factories (units)", NUMBER),
+    "served_cloud": ("Served by cloud (units)", NUMBER), "unmet": ("Unmet (units)", NUMBER),
+    "usd": ("Nominal (USD)", USD), "usd_discounted": ("Discounted to start (USD)", USD),
+    "in_objective": ("In NPV", None), "family": ("Constraint", None), "key": ("Where", None),
+    "value_usd": ("Value in its quarter (USD per unit)", USD),
+    "value_usd_discounted": ("Value discounted (USD per unit)", USD),
+    "value_from_here_usd_discounted": ("Value from this quarter on, discounted (USD per unit)", USD),
+    "meaning": ("One more unit is", None), "condition": ("Condition", None),
+}
+
+
+def write_roadmap(path, context: dict) -> None:
+    """context: scenario, plan, demand (DemandForecast), shadow_prices, run, fingerprint, changes (optional)."""
+    scenario, plan = context["scenario"], context["plan"]
+    book = Workbook()
+    summary = book.active
+    summary.title = "Summary"
+    _summary(summary, context)
+    racks = scenario.racks.set_index("rack_type")
+    orders = plan.orders.assign(
+        vendor=plan.orders["rack_type"].map(racks["vendor"]),
+        accelerators=plan.orders["racks"] * plan.orders["rack_type"].map(racks["accelerators_per_rack"]))
+    write_table(book.create_sheet("Orders"), orders[["order_quarter", "online_quarter", "factory", "site", "vendor",
+                                                     "rack_type", "racks", "accelerators", "capex_usd", "locked"]])
+    _roadmap(book.create_sheet("Roadmap"), plan)
+    _power(book.create_sheet("Power"), plan)
+    _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
+    _costs(book.create_sheet("Costs"), plan)
+    prices = context.get("shadow_prices")
+    if prices is not None:
+        write_table(book.create_sheet("Shadow prices"), prices)
+    if context.get("changes") is not None:
+        write_table(book.create_sheet("Changes"), context["changes"])
+    _assumptions(book.create_sheet("Assumptions"), scenario)
+    _charts(book, summary, plan)
+    book.save(path)
+
+
+def _text_safe(cell) -> None:
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # never a formula, whatever the text begins with
+
+
+def _cell_value(value):
+    if isinstance(value, pd.Period):
+        return f"{value.year}Q{value.quarter}"
+    if isinstance(value, tuple):
+        return ";".join(map(str, value))
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | None = None, filters: bool = True) -> int:
+    """Write a DataFrame as a formatted table; return the next free row."""
+    row = start_row
+    if title:
+        sheet.cell(row, 1, title).font = Font(bold=True, size=12)
+        _text_safe(sheet.cell(row, 1))
+        row += 1
+    header_row = row
+    for col, name in enumerate(frame.columns, start=1):
+        label = HEADERS.get(name, (name, None))[0]
+        cell = sheet.cell(row, col, label)
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        _text_safe(cell)
+    for values in frame.itertuples(index=False):
+        row += 1
+        for col, value in enumerate(values, start=1):
+            cell = sheet.cell(row, col, _cell_value(value))
+            _text_safe(cell)
+            number_format = HEADERS.get(frame.columns[col - 1], (None, None))[1]
+            if number_format and isinstance(cell.value, (int, float)):
+                cell.number_format = number_format
+    if start_row == 1 and not title:
+        sheet.freeze_panes = sheet.cell(header_row + 1, 1)
+        if filters and len(frame.columns):
+            sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(frame.columns))}{max(row, header_row)}"
+    _fit_widths(sheet, frame, header_row)
+    return row + 2
+
+
+def _fit_widths(sheet, frame: pd.DataFrame, header_row: int) -> None:
+    for col, name in enumerate(frame.columns, start=1):
+        label = HEADERS.get(name, (name, None))[0]
+        sample = [len(f"{_cell_value(v):,.0f}" if isinstance(_cell_value(v), float) else str(_cell_value(v)))
+                  for v in frame[name].head(200)]
+        width = min(45, max([len(label) * 0.9] + sample) + 2)
+        letter = get_column_letter(col)
+        sheet.column_dimensions[letter].width = max(sheet.column_dimensions[letter].width or 0, width)
+
+
+def _summary(sheet, context: dict) -> None:
+    scenario, plan, run = context["scenario"], context["plan"], context["run"]
+    settings = scenario.settings
+    sheet["A1"] = f"Procurement roadmap: {settings.name}"
+    _text_safe(sheet["A1"])
+    sheet["A1"].font = TITLE_FONT
+    kpis = plan.kpis
+    rows = [
+        ("Created", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Input fingerprint (SHA-256)", context["fingerprint"]),
+        ("Horizon", f"{settings.quarters[0]} to {settings.quarters[-1]} ({settings.horizon_quarters} quarters)"),
+        ("Planning quantile", f"P{settings.planning_quantile * 100:g}"),
+        ("Compute unit", settings.compute_unit),
+        ("Solver", run.result.solver),
+        ("Status", run.result.status),
+        ("Optimality gap", run.result.gap),
+        ("NPV of the plan (USD)", kpis["npv_usd"]),
+        ("Capex paid in the horizon (USD)", kpis["capex_paid_usd"]),
+        ("Cloud spend (USD)", kpis["cloud_spend_usd"]),
+        ("Unmet demand (unit-quarters)", kpis["unmet_unit_quarters"]),
+        ("Cost per compute unit-quarter (USD)", kpis["cost_per_unit_quarter_usd"]),
+    ]
+    rows += [(f"Racks ordered: {rack}", n) for rack, n in kpis["racks_ordered"].items()]
+    rows += [(f"Peak facility MW: {site}", mw) for site, mw in kpis["peak_facility_mw_by_site"].items()]
+    for index, (label, value) in enumerate(rows, start=3):
+        label_cell, value_cell = sheet.cell(index, 1, label), sheet.cell(index, 2, value)
+        label_cell.font = Font(bold=True)
+        _text_safe(label_cell)
+        _text_safe(value_cell)
+        if isinstance(value, float):
+            value_cell.number_format = PERCENT if label == "Optimality gap" else (MW if "MW" in label else USD)
+    sheet.column_dimensions["A"].width = 38
+    sheet.column_dimensions["B"].width = 70
+
+
+def _roadmap(sheet, plan) -> None:
+    fleet = plan.fleet.assign(quarter=plan.fleet["quarter"].map(lambda q: f"{q.year}Q{q.quarter}"))
+    pivot = fleet.pivot_table(index=["factory", "rack_type"], columns="quarter", values="racks_online",
+                              aggfunc="sum", fill_value=0).reset_index()
+    pivot.columns = [str(c) for c in pivot.columns]
+    write_table(sheet, pivot)
+    for row in sheet.iter_rows(min_row=2, min_col=3):
+        for cell in row:
+            cell.number_format = WHOLE
+
+
+def _power(sheet, plan) -> None:
+    power = plan.power.assign(
+        it_mw=plan.power["it_kw"] / 1000, facility_mw=plan.power["facility_kw"] / 1000,
+        capacity_mw=plan.power["capacity_kw"] / 1000)
+    power["utilization"] = (power["facility_mw"] / power["capacity_mw"]).where(power["capacity_mw"] > 0, 0.0)
+    frame = power[["quarter", "site", "it_mw", "facility_mw", "capacity_mw", "utilization", "expansion_blocks_online"]]
+    last = write_table(sheet, frame) - 2
+    column = get_column_letter(list(frame.columns).index("utilization") + 1)
+    cells = f"{column}2:{column}{max(last, 2)}"
+    sheet.conditional_formatting.add(cells, CellIsRule(operator="greaterThanOrEqual", formula=["0.95"],
+                                                       fill=PatternFill("solid", fgColor="F8696B")))
+    sheet.conditional_formatting.add(cells, CellIsRule(operator="between", formula=["0.8", "0.95"],
+                                                       fill=PatternFill("solid", fgColor="FFEB84")))
+
+
+def _demand(sheet, plan, demand, scenario) -> None:
+    shown = [c for c in demand.table.columns if c.startswith("p") and c[1:].replace(".", "").isdigit()]
+    forecast = demand.table[demand.table["kind"] == "forecast"][["quarter", "region", "workload", *shown, "override_delta"]]
+    frame = forecast.merge(plan.demand, on=["quarter", "region", "workload"], how="right")
+    columns = ["quarter", "region", "workload", *shown, "override_delta", "demand", "served_factory", "served_cloud", "unmet"]
+    for column in shown:
+        HEADERS.setdefault(column, (f"Forecast {column.upper()} (units)", NUMBER))
+    HEADERS.setdefault("override_delta", ("Known deals (units)", NUMBER))
+    write_table(sheet, frame[columns])
+
+
+def _costs(sheet, plan) -> None:
+    costs = plan.costs
+    write_table(sheet, costs)
+    totals = costs.groupby(["category", "in_objective"], as_index=False)[["usd", "usd_discounted"]].sum()
+    sheet_row = sheet.max_row + 2
+    write_table_at = write_table(sheet, totals, start_row=sheet_row, title="Totals by category")
+    sheet.cell(write_table_at, 1, "NPV (discounted, rows in NPV)").font = Font(bold=True)
+    cell = sheet.cell(write_table_at, 4, float(costs.loc[costs["in_objective"], "usd_discounted"].sum()))
+    cell.number_format = USD
+
+
+def _assumptions(sheet, scenario) -> None:
+    settings = scenario.settings.model_dump()
+    flat = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat += [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            flat.append((key, value))
+    frame = pd.DataFrame([(k, str(v)) for k, v in flat], columns=["setting", "value"])
+    row = write_table(sheet, frame, title="scenario.yaml")
+    for name, table in scenario.tables.items():
+        row = write_table(sheet, table.reset_index(drop=True), start_row=row, title=f"{name}.csv")
+
+
+def _charts(book, summary, plan) -> None:
+    """Native Excel charts on the Summary sheet, fed from a 'Chart data' sheet."""
+    data = book.create_sheet("Chart data")
+    demand = plan.demand.groupby("quarter")[["demand", "served_factory", "served_cloud", "unmet"]].sum().reset_index()
+    write_table(data, demand, filters=False)
+    n = len(demand)
+    chart = LineChart()
+    chart.title, chart.y_axis.title, chart.height, chart.width = "Demand vs served", "compute units", 8, 16
+    chart.add_data(Reference(data, min_col=2, max_col=5, min_row=1, max_row=n + 1), titles_from_data=True)
+    chart.set_categories(Reference(data, min_col=1, min_row=2, max_row=n + 1))
+    summary.add_chart(chart, "D3")
+
+    power = plan.power.assign(used=plan.power["facility_kw"] / 1000, available=plan.power["capacity_kw"] / 1000)
+    wide = power.pivot_table(index="quarter", columns="site", values=["used", "available"]).sort_index()
+    wide.columns = [f"{site} {kind} MW" for kind, site in wide.columns]
+    wide = wide.reset_index()
+    start = n + 4
+    write_table(data, wide, start_row=start, filters=False)
+    chart = LineChart()
+    chart.title, chart.y_axis.title, chart.height, chart.width = "Facility MW used vs available", "MW", 8, 16
+    chart.add_data(Reference(data, min_col=2, max_col=len(wide.columns), min_row=start, max_row=start + len(wide)),
+                   titles_from_data=True)
+    chart.set_categories(Reference(data, min_col=1, min_row=start + 1, max_row=start + len(wide)))
+    summary.add_chart(chart, "D20")
+
+    costs = plan.costs[plan.costs["in_objective"]]
+    spend = costs.pivot_table(index="quarter", columns="category", values="usd", aggfunc="sum", fill_value=0.0).reset_index()
+    start2 = start + len(wide) + 3
+    write_table(data, spend, start_row=start2, filters=False)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title, chart.y_axis.title, chart.height, chart.width = "Spend per quarter by category (NPV basis)", "USD", 8, 16
+    chart.add_data(Reference(data, min_col=2, max_col=len(spend.columns), min_row=start2, max_row=start2 + len(spend)),
+                   titles_from_data=True)
+    chart.set_categories(Reference(data, min_col=1, min_row=start2 + 1, max_row=start2 + len(spend)))
+    summary.add_chart(chart, "D37")

@@ -1,0 +1,101 @@
+"""The forecaster: honest, ordered, non-negative quantiles; seasonal recovery; short histories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts import ForecastError, forecast, forecast_with_choices
+from tests.conftest import EXAMPLES
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def history_frame(values, region="r", workload="w", end="2026Q4") -> pd.DataFrame:
+    quarters = pd.period_range(end=pd.Period(end, freq="Q"), periods=len(values), freq="Q")
+    return pd.DataFrame({"quarter": quarters, "region": region, "workload": workload, "demand": values})
+
+
+@pytest.mark.parametrize("example", ["sovereign-eu", "global-enterprise"])
+def test_quantiles_are_ordered_non_negative_and_widen(example):
+    history = pd.read_csv(EXAMPLES / example / "demand_history.csv")
+    result = forecast(history, 16, QUANTILES)
+    assert list(result.columns) == ["quarter", "region", "workload", "model", "p10", "p50", "p90"]
+    assert (result[["p10", "p50", "p90"]] >= 0).all().all()
+    assert ((result["p10"] <= result["p50"]) & (result["p50"] <= result["p90"])).all()
+    for _, stream in result.groupby(["region", "workload"]):
+        ratio = np.log(stream["p90"].to_numpy()) - np.log(stream["p10"].to_numpy())
+        assert (np.diff(ratio) >= -1e-9).all(), "the P10-P90 band must not narrow with the horizon"
+        assert len(stream) == 16 and stream["quarter"].iloc[0] == pd.Period("2027Q1", freq="Q")
+
+
+def test_declining_series_near_zero_stays_non_negative():
+    result = forecast(history_frame([50, 40, 35, 20, 18, 10, 8, 5, 3, 2, 1, 0]), 8, QUANTILES)
+    assert (result[["p10", "p50", "p90"]] >= 0).all().all()
+
+
+def _seasonal_series(rng, n=24, level=1000.0, growth=0.3, amplitude=0.15, noise=0.03):
+    t = np.arange(n)
+    season = np.array([-1.0, -0.3, 0.3, 1.0])[t % 4]
+    return level * (1 + growth) ** (t / 4) * (1 + amplitude * season) * rng.lognormal(0, noise, n)
+
+
+def test_seasonal_series_is_recovered_and_intervals_cover_about_nominal():
+    rng = np.random.default_rng(3)
+    inside, seasonal_shape, total = 0, 0, 0
+    series_count, horizon = 30, 4
+    for index in range(series_count):
+        values = _seasonal_series(rng, n=24 + horizon)
+        history = history_frame(values[:-horizon], region=f"r{index}")
+        result, choices = forecast_with_choices(history, horizon, QUANTILES)
+        actual = values[-horizon:]
+        inside += int(((actual >= result["p10"].to_numpy()) & (actual <= result["p90"].to_numpy())).sum())
+        total += horizon
+        p50 = result["p50"].to_numpy()  # quarters 2027Q1..Q4: the pattern is low Q1, high Q4
+        seasonal_shape += int(p50[3] > p50[0])
+    coverage = inside / total
+    assert seasonal_shape == series_count, "every forecast should keep the Q1-low, Q4-high pattern"
+    assert 0.70 <= coverage <= 0.97, f"P10-P90 covered {coverage:.0%} of actuals, nominal 80%"
+
+
+def test_seasonal_model_is_chosen_for_a_strongly_seasonal_series():
+    rng = np.random.default_rng(5)
+    history = history_frame(_seasonal_series(rng, amplitude=0.3, noise=0.01))
+    _, choices = forecast_with_choices(history, 8, QUANTILES)
+    assert choices["model"].iloc[0] in {"ets-damped-seasonal", "snaive", "arima"}
+    assert choices["scores"].iloc[0]  # the backtest scores are recorded
+
+
+def test_short_history_falls_back_to_drift_with_wider_intervals():
+    result, choices = forecast_with_choices(history_frame([100, 120, 140, 165, 190]), 4, QUANTILES)
+    assert choices["model"].iloc[0] == "drift"
+    assert "short history" in choices["note"].iloc[0] and "widened" in choices["note"].iloc[0]
+    assert (result["p90"] > result["p10"]).all()
+
+
+def test_too_short_history_is_an_error_pointing_to_overrides():
+    with pytest.raises(ForecastError, match="demand_overrides.csv"):
+        forecast(history_frame([100, 120]), 4, QUANTILES)
+
+
+def test_named_method_is_used():
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    result = forecast(history, 4, QUANTILES, method="theta")
+    assert set(result["model"]) == {"theta"}
+    with pytest.raises(ForecastError, match="unknown forecast method"):
+        forecast(history, 4, QUANTILES, method="crystal-ball")
+
+
+def test_overrides_are_added_after_forecasting(enterprise):
+    from planner.pipeline import forecast_demand
+    from planner.scenario import load_scenario
+
+    demand = forecast_demand(load_scenario(enterprise))
+    table = demand.table[(demand.table["kind"] == "forecast") & (demand.table["region"] == "us")
+                         & (demand.table["workload"] == "inference")].set_index("quarter")
+    deal = table.loc[pd.Period("2027Q3", freq="Q")]
+    assert deal["override_delta"] == 600
+    assert deal["planning_demand"] == pytest.approx(deal["p50"] + 600)  # global-enterprise plans at P50
+    quiet = table.loc[pd.Period("2029Q1", freq="Q")]
+    assert quiet["override_delta"] == 0 and quiet["planning_demand"] == pytest.approx(quiet["p50"])

@@ -1,0 +1,149 @@
+"""`planner plan` end to end: exit codes, every output file, workbook contents, atomic writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from planner.cli import main
+from planner.workbook import HEADERS
+from tests.conftest import EXAMPLES, read_rows, set_cell, write_rows
+
+OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
+           "forecast.csv", "plan.json", "plan.png", "forecast.png"]
+
+
+def run_plan(scenario: Path, out: Path, *extra):
+    return CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet", *extra])
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """Both examples planned once for the module's tests."""
+    results = {}
+    for name in ("sovereign-eu", "global-enterprise"):
+        out = tmp_path_factory.mktemp(name) / "plan"
+        results[name] = (run_plan(EXAMPLES / name, out), out)
+    return results
+
+
+@pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
+def test_plan_writes_every_file_and_checks_clean(planned, name):
+    result, out = planned[name]
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir() if p.name in OUTPUTS) == sorted(OUTPUTS)
+    summary = json.loads((out / "plan.json").read_text())
+    assert summary["status"] == "optimal" and summary["mip_gap"] <= 0.002
+    assert summary["objective_usd"] == pytest.approx(summary["kpis"]["npv_usd"])
+    assert "NPV:" in result.output and "racks ordered by type and year" in result.output
+    orders = pd.read_csv(out / "orders.csv")
+    assert list(orders.columns) == ["order_quarter", "online_quarter", "factory", "site", "rack_type", "racks",
+                                    "locked", "capex_usd"]
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert {"p10", "p50", "p90", "kind"} <= set(forecast.columns) and set(forecast["kind"]) == {"history", "forecast"}
+
+
+def _sheet(path: Path, name: str) -> pd.DataFrame:
+    frame = pd.read_excel(path, sheet_name=name)
+    labels = {label: column for column, (label, _) in HEADERS.items()}
+    return frame.rename(columns=labels)
+
+
+@pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
+def test_workbook_reads_back_as_the_csvs(planned, name):
+    _, out = planned[name]
+    for sheet, csv, columns in [("Orders", "orders.csv", ["order_quarter", "online_quarter", "factory", "site",
+                                                          "rack_type", "racks", "locked", "capex_usd"]),
+                                ("Costs", "costs.csv", ["quarter", "category", "usd", "usd_discounted", "in_objective"])]:
+        from_book = _sheet(out / "roadmap.xlsx", sheet)
+        from_book = from_book.dropna(subset=[columns[0]])
+        from_csv = pd.read_csv(out / csv)
+        from_book = from_book[columns].iloc[: len(from_csv)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(from_book.astype(str).replace(r"\.0$", "", regex=True),
+                                      from_csv[columns].astype(str).replace(r"\.0$", "", regex=True), check_dtype=False) \
+            if sheet == "Orders" else pd.testing.assert_frame_equal(
+                from_book[["usd", "usd_discounted"]].astype(float), from_csv[["usd", "usd_discounted"]], rtol=1e-9)
+    book = load_workbook(out / "roadmap.xlsx")
+    assert {"Summary", "Orders", "Roadmap", "Power", "Demand", "Costs", "Shadow prices", "Assumptions"} <= set(book.sheetnames)
+    assert all(len(title) <= 31 for title in book.sheetnames)
+    assert len(book["Summary"]._charts) == 3
+    assert book["Orders"].freeze_panes == "A2" and book["Orders"].auto_filter.ref
+
+
+def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
+    evil = '=HYPERLINK("http://x","y")'
+    for path in sovereign.glob("*.csv"):
+        rows = read_rows(path)
+        if rows:
+            write_rows(path, [{k: (evil if v == "fra-1" else v) for k, v in row.items()} for row in rows])
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    book = load_workbook(tmp_path / "out" / "roadmap.xlsx")
+    seen = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and "HYPERLINK" in cell.value:
+                    assert cell.data_type == "s" and evil in cell.value, (sheet.title, cell.coordinate)
+                    seen += 1
+    assert seen >= 5
+
+
+def test_invalid_input_exits_two_and_writes_nothing(sovereign, tmp_path):
+    set_cell(sovereign, "sites.csv", 2, "pue", "0.5")
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 2 and "sites.csv row 2, column pue" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_infeasible_scenario_exits_three_with_the_reason(sovereign, tmp_path):
+    set_cell(sovereign, "sites.csv", 2, "power_mw", "2")  # the installed fleet at fra-1 needs ~7.5 MW
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 3, result.output
+    assert "site fra-1" in result.output and "2027Q1" in result.output and "MW" in result.output
+
+
+def test_no_solution_in_time_exits_four(sovereign, tmp_path, monkeypatch):
+    from models import solve as solve_module
+
+    monkeypatch.setattr(solve_module, "_solve_highs", lambda m, options, log: solve_module.SolveResult(
+        solve_module.NO_SOLUTION, None, None, None, options.time_limit_s, "highs"))
+    result = run_plan(sovereign, tmp_path / "out", "--time-limit", "1")
+    assert result.exit_code == 4 and "time limit" in result.output
+
+
+def test_failed_write_keeps_the_previous_output(sovereign, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "orders.csv").write_text("previous plan\n")
+    import planner.export as export
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "write_roadmap", broken)
+    result = run_plan(sovereign, out)
+    assert result.exit_code != 0
+    assert (out / "orders.csv").read_text() == "previous plan\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no partial directory left behind"
+
+
+def test_forecast_command_writes_csv_and_png(tmp_path):
+    result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "sovereign-eu"), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f" / "forecast.csv").stat().st_size > 0 and (tmp_path / "f" / "forecast.png").stat().st_size > 10_000
+
+
+def test_quantile_option_changes_the_demand_planned_for(sovereign, tmp_path):
+    result = run_plan(sovereign, tmp_path / "p50", "--quantile", "0.5", "--format", "csv,json")
+    assert result.exit_code == 0, result.output
+    p50 = pd.read_csv(tmp_path / "p50" / "demand.csv")["demand"].sum()
+    result = run_plan(sovereign, tmp_path / "p90", "--format", "csv")
+    p90 = pd.read_csv(tmp_path / "p90" / "demand.csv")["demand"].sum()
+    assert p90 > p50
+    assert not (tmp_path / "p50" / "roadmap.xlsx").exists()
