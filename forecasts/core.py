@@ -27,6 +27,7 @@ SHORT_HISTORY_WIDENING = 1.5
 BACKTEST_ORIGINS = 3
 BACKTEST_STEPS = 4
 MAX_CALIBRATION = 3.0
+COMBINE = 3  # `auto` averages the best three models by backtest (combinations are the robust choice)
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
 
 
@@ -94,13 +95,20 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
                               f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}")
     else:
         candidates = [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
-        scores, errors = _backtest(series, work, log_scale, candidates)
-        best = min(scores, key=scores.get) if scores else "drift"
-        calibration = _calibration(errors.get(best, []))
-        path = _fit_safely(work, horizon, best, series.max(), log_scale)
-        model, note = best, f"lowest backtest MASE of {len(scores)} candidates"
+        runs = _backtest(series, work, log_scale, candidates)
+        scale = _naive_scale(series.to_numpy(float))
+        scores = {name: _score(paths, log_scale, scale) for name, paths in runs.items()}
+        ranked = sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1] or ["drift"]
+        chosen = [name for name in ranked if name in runs]
+        calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
+                                   if chosen else [])
+        fitted = [p for p in (_fit_safely(work, horizon, name, series.max(), log_scale) for name in ranked) if p is not None]
+        model = "+".join(ranked)
+        note = (f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
+                else f"lowest backtest MASE of {len(scores)} candidates")
+        path = Path(np.mean([p.mean for p in fitted], axis=0), np.mean([p.sd for p in fitted], axis=0)) if fitted else None
         if path is None:
-            model, note, path = "drift", f"{best} failed or exploded on the full history; fell back to drift", drift(work, horizon)
+            model, note, path = "drift", f"{model} failed or exploded on the full history; fell back to drift", drift(work, horizon)
         # A 4-step backtest cannot calibrate a 16-step spread, and fitted ETS bands stay
         # implausibly narrow years ahead: never report less uncertainty than a seasonal
         # random walk with drift on the same history.
@@ -137,14 +145,13 @@ def _fit_safely(work: pd.Series, horizon: int, method: str, largest: float, log_
 
 
 def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: list[str]):
-    """MASE per candidate over the last origins; standardised errors for calibration."""
+    """Backtest paths per candidate over the last origins: {name: [(mean, sd, future_work, actual)]}."""
     n = len(series)
     actual = series.to_numpy(float)
-    scale = _naive_scale(actual)
-    scores, errors = {}, {}
+    runs = {}
     for name in candidates:
         function, least = METHODS[name]
-        absolute, standardised = [], []
+        paths = []
         for origin in range(n - BACKTEST_STEPS - BACKTEST_ORIGINS + 1, n - BACKTEST_STEPS + 1):
             if origin < least:
                 continue
@@ -152,17 +159,30 @@ def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: l
                 path = function(work.iloc[:origin], BACKTEST_STEPS)
             except (ValueError, np.linalg.LinAlgError, IndexError):
                 break
-            future = work.to_numpy(float)[origin:origin + BACKTEST_STEPS]
-            mean = np.exp(path.mean) if log_scale else path.mean
-            if not np.all(np.isfinite(mean)):
+            if not (np.all(np.isfinite(path.mean)) and np.all(np.isfinite(path.sd))):
                 break
-            absolute += list(np.abs(actual[origin:origin + BACKTEST_STEPS] - mean))
-            standardised += list((future - path.mean) / np.maximum(path.sd, 1e-9))
+            paths.append((path.mean, path.sd, work.to_numpy(float)[origin:origin + BACKTEST_STEPS],
+                          actual[origin:origin + BACKTEST_STEPS]))
         else:
-            if absolute:
-                scores[name] = float(np.mean(absolute) / scale)
-                errors[name] = standardised
-    return scores, errors
+            if paths:
+                runs[name] = paths
+    return runs
+
+
+def _score(paths, log_scale: bool, scale: float) -> float:
+    errors = [np.abs(a - (np.exp(m) if log_scale else m)) for m, _, _, a in paths]
+    return float(np.mean(np.concatenate(errors)) / scale)
+
+
+def _combined(runs: dict, names: list[str]) -> list:
+    """Backtest paths of the equal-weight combination of `names` (same origins for all)."""
+    count = min(len(runs[n]) for n in names)
+    combined = []
+    for index in range(count):
+        parts = [runs[n][-count + index] for n in names]
+        combined.append((np.mean([p[0] for p in parts], axis=0), np.mean([p[1] for p in parts], axis=0),
+                         parts[0][2], parts[0][3]))
+    return combined
 
 
 def _naive_scale(values: np.ndarray) -> float:
@@ -170,10 +190,11 @@ def _naive_scale(values: np.ndarray) -> float:
     return float(np.mean(np.abs(values[lag:] - values[:-lag]))) or 1.0
 
 
-def _calibration(standardised: list[float]) -> float:
-    if len(standardised) < 4:
+def _calibration(standardised: list) -> float:
+    values = np.concatenate([np.atleast_1d(v) for v in standardised]) if len(standardised) else np.array([])
+    if len(values) < 4:
         return 1.0
-    return float(np.clip(np.sqrt(np.mean(np.square(standardised))), 1.0, MAX_CALIBRATION))
+    return float(np.clip(np.sqrt(np.mean(np.square(values))), 1.0, MAX_CALIBRATION))
 
 
 def _quantile_table(series: pd.Series, path: Path, horizon: int, quantiles, log_scale: bool) -> pd.DataFrame:

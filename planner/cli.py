@@ -122,6 +122,36 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
     click.echo(f"wrote {out_dir}/forecast.csv and {out_dir}/forecast.png")
 
 
+@main.command("backtest")
+@click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--origins", default=4, show_default=True, type=click.IntRange(1), help="Forecast origins per stream.")
+@click.option("--horizon", default=4, show_default=True, type=click.IntRange(1), help="Quarters ahead from each origin.")
+def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
+    """Rolling-origin accuracy of the forecaster on the scenario's own history, against
+    seasonal naive: MASE, sMAPE, interval coverage and pinball loss at the planning quantile."""
+    from forecasts.backtest import backtest
+
+    scenario = _load(scenario_dir)
+    settings = scenario.settings
+    table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
+                     settings.planning_quantile, origins, horizon, settings.forecast.method)
+    if table.empty:
+        click.echo("not enough history for a backtest (each origin needs 8 quarters before it)", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+    nominal = table["nominal_coverage"].iloc[0]
+    click.echo(f"Backtest: {origins} origins x {horizon} quarters ahead; coverage of the central {nominal:.0%} interval; "
+               f"pinball at P{settings.planning_quantile * 100:g} in {settings.compute_unit}")
+    click.echo(f"{'stream':28} {'method':10} {'MASE':>6} {'sMAPE':>7} {'cover':>6} {'pinball':>9}")
+    for row in table.itertuples():
+        label = "forecaster" if row.method != "snaive" else "snaive"
+        click.echo(f"{row.region + '/' + row.workload:28} {label:10} {row.mase:6.2f} {row.smape:7.1%} "
+                   f"{row.coverage:6.0%} {row.pinball:9.1f}")
+    overall = table.groupby(table["method"] == "snaive")[["mase", "smape", "coverage", "pinball"]].mean()
+    for is_naive, row in overall.iterrows():
+        click.echo(f"{'overall':28} {'snaive' if is_naive else 'forecaster':10} {row.mase:6.2f} {row.smape:7.1%} "
+                   f"{row.coverage:6.0%} {row.pinball:9.1f}")
+
+
 @main.command("plan")
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for the plan files.")

@@ -223,6 +223,16 @@ def _assumptions(sheet, scenario) -> None:
         row = write_table(sheet, table.reset_index(drop=True), start_row=row, title=f"{name}.csv")
 
 
+def _finish(chart, number_format: str) -> None:
+    """Straight lines (smoothing draws capacity steps as overshooting curves) and readable axes."""
+    for series in chart.series:
+        series.smooth = False
+    chart.y_axis.numFmt = number_format
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    chart.legend.position = "b"
+
+
 def _charts(book, summary, plan) -> None:
     """Native Excel charts on the Summary sheet, fed from a 'Chart data' sheet."""
     data = book.create_sheet("Chart data")
@@ -230,9 +240,10 @@ def _charts(book, summary, plan) -> None:
     write_table(data, demand, filters=False)
     n = len(demand)
     chart = LineChart()
-    chart.title, chart.y_axis.title, chart.height, chart.width = "Demand vs served", "compute units", 8, 16
+    chart.title, chart.y_axis.title, chart.height, chart.width = "Demand vs served", "compute units", 9, 22
     chart.add_data(Reference(data, min_col=2, max_col=5, min_row=1, max_row=n + 1), titles_from_data=True)
     chart.set_categories(Reference(data, min_col=1, min_row=2, max_row=n + 1))
+    _finish(chart, "#,##0")
     summary.add_chart(chart, "D3")
 
     power = plan.power.assign(used=plan.power["facility_kw"] / 1000, available=plan.power["capacity_kw"] / 1000)
@@ -242,11 +253,12 @@ def _charts(book, summary, plan) -> None:
     start = n + 4
     write_table(data, wide, start_row=start, filters=False)
     chart = LineChart()
-    chart.title, chart.y_axis.title, chart.height, chart.width = "Facility MW used vs available", "MW", 8, 16
+    chart.title, chart.y_axis.title, chart.height, chart.width = "Facility MW used vs available", "MW", 9, 22
     chart.add_data(Reference(data, min_col=2, max_col=len(wide.columns), min_row=start, max_row=start + len(wide)),
                    titles_from_data=True)
     chart.set_categories(Reference(data, min_col=1, min_row=start + 1, max_row=start + len(wide)))
-    summary.add_chart(chart, "D20")
+    _finish(chart, "#,##0.0")
+    summary.add_chart(chart, "D22")
 
     costs = plan.costs[plan.costs["in_objective"]]
     spend = costs.pivot_table(index="quarter", columns="category", values="usd", aggfunc="sum", fill_value=0.0).reset_index()
@@ -254,8 +266,9 @@ def _charts(book, summary, plan) -> None:
     write_table(data, spend, start_row=start2, filters=False)
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-    chart.title, chart.y_axis.title, chart.height, chart.width = "Spend per quarter by category (NPV basis)", "USD", 8, 16
+    chart.title, chart.y_axis.title, chart.height, chart.width = "Spend per quarter by category (NPV basis)", "USD", 9, 22
     chart.add_data(Reference(data, min_col=2, max_col=len(spend.columns), min_row=start2, max_row=start2 + len(spend)),
                    titles_from_data=True)
     chart.set_categories(Reference(data, min_col=1, min_row=start2 + 1, max_row=start2 + len(spend)))
-    summary.add_chart(chart, "D37")
+    _finish(chart, "#,##0")
+    summary.add_chart(chart, "D41")

@@ -63,7 +63,8 @@ def test_seasonal_model_is_chosen_for_a_strongly_seasonal_series():
     rng = np.random.default_rng(5)
     history = history_frame(_seasonal_series(rng, amplitude=0.3, noise=0.01))
     _, choices = forecast_with_choices(history, 8, QUANTILES)
-    assert choices["model"].iloc[0] in {"ets-damped-seasonal", "snaive", "arima"}
+    best = choices["model"].iloc[0].split("+")[0]  # auto averages the best few; the first is the best
+    assert best in {"ets-damped-seasonal", "snaive", "arima"}
     assert choices["scores"].iloc[0]  # the backtest scores are recorded
 
 

