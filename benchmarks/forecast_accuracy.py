@@ -50,11 +50,16 @@ def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     sigma = np.std(y[4:] - y[:-4], ddof=1)
     out["SNaive"] = (snaive, sigma * np.sqrt((steps - 1) // 4 + 1))
     if len(y) >= 8:
-        factors = seasonal_decompose(series.to_timestamp(), model="multiplicative", period=4).seasonal.to_numpy()
-        adjusted = y / factors
+        positive = bool((y > 0).all())  # multiplicative decomposition needs positive values
+        factors = seasonal_decompose(series.to_timestamp(), model="multiplicative" if positive else "additive",
+                                     period=4).seasonal.to_numpy()
+        adjusted = y / factors if positive else y - factors
         season = factors[len(y) - 4 + (np.arange(H) % 4)]
         sigma2 = np.std(np.diff(adjusted), ddof=1)
-        out["Naive2"] = (adjusted[-1] * season, sigma2 * np.sqrt(steps) * season)
+        if positive:
+            out["Naive2"] = (adjusted[-1] * season, sigma2 * np.sqrt(steps) * season)
+        else:
+            out["Naive2"] = (adjusted[-1] + season, sigma2 * np.sqrt(steps))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theta = ThetaModel(series, period=4).fit()

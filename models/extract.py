@@ -60,8 +60,12 @@ class Plan:
         raise AttributeError(name)
 
 
+SOLVER_NOISE = 1e-7  # values this small are round-off of the solver's tolerances, not decisions
+
+
 def _value(var) -> float:
-    return float(pyo.value(var, exception=False) or 0.0)
+    value = float(pyo.value(var, exception=False) or 0.0)
+    return 0.0 if abs(value) < SOLVER_NOISE else value
 
 
 def extract_plan(m: pyo.ConcreteModel) -> Plan:
@@ -192,7 +196,7 @@ def _costs(m, ix, inputs, quarters, orders, online, blocks, demand):
             usd[(window["pay_t"], "commitment_shortfall")] += shortfall
         status.append((f, ix.factories.at[f, "site"], ix.factories.at[f, "status"], is_open, required, spend, shortfall))
     rows = [(quarters[t], category, value, value * discount[t], category != "capex_paid")
-            for (t, category), value in sorted(usd.items()) if abs(value) > 1e-9]
+            for (t, category), value in sorted(usd.items()) if abs(value) >= 0.005]  # drop sub-cent round-off
     costs = table("costs", rows)
     return costs, table("factories", status)
 

@@ -48,7 +48,7 @@ class PlanInputs:
 class SolverOptions:
     name: str = "highs"
     time_limit_s: float = 300.0
-    mip_gap: float = 0.002
+    mip_gap: float = 0.005
     threads: int = 1
     verbose: bool = False
 

@@ -38,7 +38,7 @@ def test_plan_writes_every_file_and_checks_clean(planned, name):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir() if p.name in OUTPUTS) == sorted(OUTPUTS)
     summary = json.loads((out / "plan.json").read_text())
-    assert summary["status"] == "optimal" and summary["mip_gap"] <= 0.002
+    assert summary["status"] == "optimal" and summary["mip_gap"] <= 0.005
     assert summary["objective_usd"] == pytest.approx(summary["kpis"]["npv_usd"])
     assert "NPV:" in result.output and "racks ordered by type and year" in result.output
     orders = pd.read_csv(out / "orders.csv")
@@ -67,7 +67,8 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
         pd.testing.assert_frame_equal(from_book.astype(str).replace(r"\.0$", "", regex=True),
                                       from_csv[columns].astype(str).replace(r"\.0$", "", regex=True), check_dtype=False) \
             if sheet == "Orders" else pd.testing.assert_frame_equal(
-                from_book[["usd", "usd_discounted"]].astype(float), from_csv[["usd", "usd_discounted"]], rtol=1e-9)
+                from_book[["usd", "usd_discounted"]].astype(float), from_csv[["usd", "usd_discounted"]],
+                rtol=1e-9, atol=1e-5)  # the CSV keeps 6 decimals
     book = load_workbook(out / "roadmap.xlsx")
     assert {"Summary", "Orders", "Roadmap", "Power", "Demand", "Costs", "Shadow prices", "Assumptions"} <= set(book.sheetnames)
     assert all(len(title) <= 31 for title in book.sheetnames)
