@@ -82,11 +82,10 @@ def _orders(ctx: _Context) -> list[str]:
             found.append(f"{where}: factory does not allow this rack type")
         if r.liquid_cooled and not ctx.sites.at[factory.site, "liquid_cooling"]:
             found.append(f"{where}: liquid-cooled rack at a site without liquid cooling")
-        if factory.status == "candidate":
-            if not ctx.open.get(o.factory):
-                found.append(f"{where}: factory is not open")
-            if o.online_quarter < ctx.inputs.start + int(factory.setup_lead_time_quarters):
-                found.append(f"{where}: arrives before the factory's set-up lead time")
+        if factory.status == "candidate" and not ctx.open.get(o.factory):
+            found.append(f"{where}: factory is not open")
+        if o.online_quarter < ctx.inputs.start + int(factory.setup_lead_time_quarters):
+            found.append(f"{where}: arrives before the factory's set-up lead time")
         if not _close(o.capex_usd, o.racks * float(r.price_usd)):
             found.append(f"{where}: capex {o.capex_usd} is not racks x price")
     return found
@@ -241,9 +240,8 @@ def _earliest_arrival(ctx: _Context, f: str) -> pd.Period | None:
         if r not in capable or (rack.liquid_cooled and not liquid):
             continue
         lead = int(rack.lead_time_quarters)
-        order = max(ctx.inputs.start, rack.first_order_quarter)
-        if factory.status == "candidate":
-            order = max(order, ctx.inputs.start + int(factory.setup_lead_time_quarters) - lead)
+        order = max(ctx.inputs.start, rack.first_order_quarter,
+                    ctx.inputs.start + int(factory.setup_lead_time_quarters) - lead)
         if pd.notna(rack.last_order_quarter) and order > rack.last_order_quarter:
             continue
         if order + lead <= ctx.end and (best is None or order + lead < best):

@@ -78,8 +78,9 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
         last = H - 1 - lead
         if pd.notna(rack.last_order_quarter):
             last = min(last, inputs.index_of(rack.last_order_quarter))
-        if factories.at[f, "candidate"]:
-            first = max(first, int(factories.at[f, "setup_lead_time_quarters"]) - lead)
+        # Set-up delays the first rack at any factory that still has set-up left (a candidate, or
+        # one opened by an earlier plan and rolled forward as existing).
+        first = max(first, int(factories.at[f, "setup_lead_time_quarters"]) - lead)
         annuity = capex_annuity(float(rack.price_usd), inputs.discount_rate, lead, life)
         if first <= last:
             earliest[(f, r)] = first + lead

@@ -174,26 +174,48 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
     4 no solution within the time limit.
     """
     import dataclasses
-    import time
 
-    from planner.bridge import solver_options
-    from planner.export import FORMATS, fingerprint, write_plan_outputs
-    from planner.pipeline import plan
-
-    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = [f for f in wanted if f not in FORMATS]
-    if unknown:
-        raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}", param_hint="--format")
-    began = time.perf_counter()
-    say = (lambda text: None) if quiet else (lambda text: click.echo(f"[{time.perf_counter() - began:6.1f}s] {text}", err=True))
+    wanted = _formats(formats)
+    say = _progress(quiet)
     say(f"validate: {scenario_dir}")
     scenario = _load(scenario_dir)
     if quantile is not None:
         settings = scenario.settings.model_copy(update={"planning_quantile": quantile})
         scenario = dataclasses.replace(scenario, settings=settings)
+    overrides = dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose)
+    context = _solve(scenario, overrides, say, verbose)
+    say(f"write: {out_dir} ({', '.join(wanted)})")
+    from planner.export import write_plan_outputs
+
+    write_plan_outputs(out_dir, context, wanted)
+    click.echo(summary_text(context))
+
+
+def _formats(formats: str) -> tuple[str, ...]:
+    from planner.export import FORMATS
+
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    return wanted
+
+
+def _progress(quiet: bool):
+    import time
+
+    began = time.perf_counter()
+    return (lambda text: None) if quiet else (lambda text: click.echo(f"[{time.perf_counter() - began:6.1f}s] {text}", err=True))
+
+
+def _solve(scenario, overrides: dict, say, verbose: bool = False) -> dict:
+    """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write."""
+    from planner.bridge import solver_options
+    from planner.export import fingerprint
+    from planner.pipeline import plan
+
     demand = _forecast(scenario, say)
-    options = solver_options(scenario, time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver,
-                             verbose=verbose)
+    options = solver_options(scenario, **overrides)
     say(f"build and solve: {options.name}, time limit {options.time_limit_s:g} s, gap {options.mip_gap:.2%}")
     run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None)
     result = run.result
@@ -206,11 +228,80 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
         click.echo(f"No plan found within the time limit of {options.time_limit_s:g} s; raise --time-limit.", err=True)
         sys.exit(EXIT_NO_SOLUTION)
     say(f"solved: {result.status}, gap {result.gap:.3%}, {result.seconds:.1f} s; checker found no violation")
-    context = {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
-               "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
-    say(f"write: {out_dir} ({', '.join(wanted)})")
-    write_plan_outputs(out_dir, context, wanted)
+    return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
+            "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
+
+
+@main.command("reforecast")
+@click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--actuals", "actuals_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="CSV of quarter, region, workload, demand for the quarter that has just ended.")
+@click.option("--previous", "previous_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=str),
+              help="The previous plan's output directory.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Writes OUT/scenario and OUT/plan.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet) -> None:
+    """Roll the scenario forward one quarter and re-plan.
+
+    Appends the actuals, locks the previous plan's orders placed in the quarter that
+    has just ended and in the frozen window, writes OUT/scenario (the rolled scenario;
+    the original is left untouched) and OUT/plan (the new plan, with changes.csv and a
+    Changes sheet against the previous plan).
+    """
+    from pathlib import Path
+
+    from planner.atomic import atomic_directory
+    from planner.changes import actuals_note, compare_plans
+    from planner.export import write_plan_outputs
+    from planner.reforecast import read_actuals, roll_forward
+
+    say = _progress(quiet)
+    scenario = _load(scenario_dir)
+    if not Path(actuals_path).is_file():
+        click.echo(f"{actuals_path}: file not found", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+    try:
+        actuals = read_actuals(Path(actuals_path), scenario)
+    except ScenarioError as error:
+        click.echo(error.report(), err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+    previous = Path(previous_dir)
+    if not (previous / "orders.csv").is_file() or not (previous / "forecast.csv").is_file():
+        click.echo(f"{previous}: not a plan directory (orders.csv and forecast.csv expected)", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+    with atomic_directory(out_dir) as staging:
+        (staging / "scenario").mkdir()
+        locked = roll_forward(scenario, actuals, previous, staging / "scenario")
+        say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
+        rolled = _load(str(staging / "scenario"))
+        context = _solve(rolled, {}, say)
+        write_plan_outputs(staging / "plan", context, ("csv", "json"))
+        context["changes"] = compare_plans(previous, staging / "plan",
+                                           actuals_note(previous, actuals, scenario.settings.start))
+        write_plan_outputs(staging / "plan", context)
     click.echo(summary_text(context))
+    click.echo("Changes: " + context["changes"].summary)
+
+
+@main.command("diff")
+@click.argument("plan_a", type=click.Path(file_okay=False, exists=True, path_type=str))
+@click.argument("plan_b", type=click.Path(file_okay=False, exists=True, path_type=str))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Also write the order changes as CSV.")
+def diff_command(plan_a, plan_b, out_file) -> None:
+    """Report what changed from PLAN_A to PLAN_B: orders, planned demand, NPV."""
+    from pathlib import Path
+
+    from planner.atomic import atomic_file
+    from planner.changes import compare_plans
+
+    changes = compare_plans(Path(plan_a), Path(plan_b))
+    click.echo(changes.summary)
+    moved = changes.orders[changes.orders["change"] != "unchanged"]
+    if len(moved):
+        click.echo(moved.to_string(index=False))
+    if out_file:
+        with atomic_file(out_file) as handle:
+            changes.orders.to_csv(handle, index=False)
 
 
 def summary_text(context: dict) -> str:

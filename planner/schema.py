@@ -195,7 +195,7 @@ TABLES: tuple[Table, ...] = (
                  "USD", default=0.0),
             _quarter("commitment_start", "First quarter of the commitment window.", nullable=True),
             _int("commitment_quarters", "Length of the commitment window.", "quarters", default=0),
-            _int("setup_lead_time_quarters", "Quarters from opening a candidate to its first rack online.",
+            _int("setup_lead_time_quarters", "Quarters from `start` before the factory's first new rack can be online.",
                  "quarters", default=0),
             _num("fixed_cost_usd", "One-off cost of opening a candidate factory, paid in the start quarter.",
                  "USD", default=0.0),

@@ -63,7 +63,7 @@ def write_roadmap(path, context: dict) -> None:
     if prices is not None:
         write_table(book.create_sheet("Shadow prices"), prices)
     if context.get("changes") is not None:
-        write_table(book.create_sheet("Changes"), context["changes"])
+        _changes(book.create_sheet("Changes", 1), context["changes"])
     _assumptions(book.create_sheet("Assumptions"), scenario)
     _charts(book, summary, plan)
     book.save(path)
@@ -207,6 +207,18 @@ def _costs(sheet, plan) -> None:
     sheet.cell(write_table_at, 1, "NPV (discounted, rows in NPV)").font = Font(bold=True)
     cell = sheet.cell(write_table_at, 4, float(costs.loc[costs["in_objective"], "usd_discounted"].sum()))
     cell.number_format = USD
+
+
+def _changes(sheet, changes) -> None:
+    """Plain-language summary on top, then order lines that changed, then the forecast per stream."""
+    sheet["A1"] = "What changed since the previous plan"
+    sheet["A1"].font = TITLE_FONT
+    sheet["A2"] = changes.summary
+    _text_safe(sheet["A2"])
+    sheet["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.merge_cells("A2:H6")
+    row = write_table(sheet, changes.orders, start_row=8, title="Orders: previous vs new racks")
+    write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
 
 
 def _assumptions(sheet, scenario) -> None:

@@ -1,0 +1,46 @@
+"""Run four quarters of re-forecasting on examples/global-enterprise with the shipped actuals.
+
+Run: python examples/quarterly/run_quarters.py [OUT_DIR]   (default: quarterly-run/)
+Plans the scenario as it is, then for each quarter 2027Q1-2027Q4 rolls forward with that
+quarter's actuals (`planner reforecast`), leaving each quarter's scenario and roadmap in
+OUT_DIR/<quarter>/, and prints one line per quarter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+EXAMPLE = HERE.parent / "global-enterprise"
+QUARTERS = ["2027Q1", "2027Q2", "2027Q3", "2027Q4"]
+
+
+def planner(*args: str) -> None:
+    completed = subprocess.run([sys.executable, "-m", "planner", *args, "--quiet"], capture_output=True, text=True)
+    if completed.returncode != 0:
+        sys.exit(f"planner {' '.join(args)} failed ({completed.returncode}):\n{completed.stderr}")
+
+
+def main() -> None:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "quarterly-run").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    planner("plan", str(EXAMPLE), "--out", str(out / "initial" / "plan"))
+    scenario, previous = EXAMPLE, out / "initial" / "plan"
+    for quarter in QUARTERS:
+        target = out / quarter
+        planner("reforecast", str(scenario), "--actuals", str(HERE / "actuals" / f"{quarter}.csv"),
+                "--previous", str(previous), "--out", str(target))
+        summary = json.loads((target / "plan" / "plan.json").read_text())
+        changes = (target / "plan" / "changes.csv").read_text().count("\n") - 1
+        kpis = summary["kpis"]
+        print(f"{quarter} actuals in: plan from {int(quarter[:4]) + (quarter[-1] == '4')}Q{int(quarter[-1]) % 4 + 1}, "
+              f"status {summary['status']}, NPV {kpis['npv_usd'] / 1e6:,.1f} M, "
+              f"{sum(kpis['racks_ordered'].values())} racks to order, {changes} order lines compared")
+        scenario, previous = target / "scenario", target / "plan"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""What changed between two plans: orders, forecast at the planning quantile, NPV, in words.
+
+Works from two plan directories' files alone (orders.csv, forecast.csv, plan.json), so
+`planner diff` can compare any two plans, and `planner reforecast` reports the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
+FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct"]
+
+
+@dataclass
+class Changes:
+    orders: pd.DataFrame
+    forecast: pd.DataFrame
+    npv_previous: float | None
+    npv_new: float | None
+    summary: str
+
+    def sheet_table(self) -> pd.DataFrame:
+        """One table for the Changes sheet and changes.csv: the summary first, then order lines."""
+        return self.orders
+
+
+def _orders(plan_dir: Path) -> pd.Series:
+    orders = pd.read_csv(plan_dir / "orders.csv")
+    return orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
+
+
+def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
+    keys = sorted(set(previous.index) | set(new.index))
+    rows = []
+    for key in keys:
+        before, after = int(previous.get(key, 0)), int(new.get(key, 0))
+        change = ("unchanged" if before == after else "added" if before == 0 else "cancelled" if after == 0
+                  else "more" if after > before else "fewer")
+        rows.append((*key, before, after, after - before, change, ""))
+    table = pd.DataFrame(rows, columns=ORDER_COLUMNS)
+    for (factory, rack_type), group in table.groupby(["factory", "rack_type"]):
+        if (group["difference"] != 0).any() and group["previous_racks"].sum() == group["new_racks"].sum():
+            quarters = pd.PeriodIndex(group["order_quarter"], freq="Q").map(lambda q: q.ordinal)
+            before = (quarters * group["previous_racks"]).sum() / max(group["previous_racks"].sum(), 1)
+            after = (quarters * group["new_racks"]).sum() / max(group["new_racks"].sum(), 1)
+            table.loc[group.index, "moved"] = "earlier" if after < before else "later" if after > before else ""
+    return table
+
+
+def forecast_changes(previous_dir: Path, new_dir: Path) -> pd.DataFrame:
+    """Per stream: planned demand over the quarters both plans forecast."""
+    def planned(directory: Path) -> pd.DataFrame:
+        table = pd.read_csv(directory / "forecast.csv")
+        return table[table["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand"]]
+
+    merged = planned(previous_dir).merge(planned(new_dir), on=["quarter", "region", "workload"], suffixes=("_old", "_new"))
+    rows = []
+    for (region, workload), group in merged.groupby(["region", "workload"]):
+        old, new = group["planning_demand_old"].sum(), group["planning_demand_new"].sum()
+        rows.append((region, workload, len(group), old, new, new - old, (new - old) / old if old else 0.0))
+    return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
+
+
+def _npv(plan_dir: Path) -> float | None:
+    path = plan_dir / "plan.json"
+    return json.loads(path.read_text()).get("objective_usd") if path.exists() else None
+
+
+def compare_plans(previous_dir: Path, new_dir: Path, actuals_note: str = "") -> Changes:
+    orders = order_changes(_orders(previous_dir), _orders(new_dir))
+    forecast = forecast_changes(previous_dir, new_dir)
+    npv_previous, npv_new = _npv(previous_dir), _npv(new_dir)
+    return Changes(orders, forecast, npv_previous, npv_new, _summary(orders, forecast, npv_previous, npv_new, actuals_note))
+
+
+def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new, actuals_note: str) -> str:
+    counts = orders["change"].value_counts()
+    changed = orders[orders["change"] != "unchanged"]
+    parts = [actuals_note] if actuals_note else []
+    if changed.empty:
+        parts.append("No order changed: every order line has the same racks in the same quarter as before.")
+    else:
+        words = [f"{counts.get(kind, 0)} {label}" for kind, label in
+                 (("added", "added"), ("cancelled", "cancelled"), ("more", "increased"), ("fewer", "reduced"))
+                 if counts.get(kind, 0)]
+        moved = orders[orders["moved"] != ""].groupby(["factory", "rack_type"])["moved"].first()
+        parts.append(f"{len(changed)} order lines changed ({', '.join(words)}); net "
+                     f"{int(changed['difference'].sum()):+d} racks.")
+        if len(moved):
+            parts.append("Moved without changing the total: " + "; ".join(
+                f"{rack} at {factory} {direction}" for (factory, rack), direction in moved.items()) + ".")
+    if len(forecast):
+        largest = forecast.loc[forecast["change_pct"].abs().idxmax()]
+        if forecast["change_pct"].abs().max() < 0.005:
+            parts.append("Planned demand is within 0.5% of the previous plan for every stream.")
+        else:
+            parts.append(f"Planned demand changed most for {largest.region}/{largest.workload} "
+                         f"({largest.change_pct:+.1%} over {int(largest.quarters_compared)} common quarters).")
+    if npv_previous is not None and npv_new is not None:
+        parts.append(f"NPV {npv_new / 1e6:,.1f} M vs {npv_previous / 1e6:,.1f} M before ({(npv_new - npv_previous) / 1e6:+,.1f} M; "
+                     "the horizons differ by the quarter rolled).")
+    return " ".join(parts)
+
+
+def actuals_note(previous_dir: Path, actuals: pd.DataFrame, quarter) -> str:
+    """How the actuals compare with the previous plan's P50 forecast for that quarter."""
+    table = pd.read_csv(previous_dir / "forecast.csv")
+    column = "p50" if "p50" in table.columns else "planning_demand"
+    previous = table[(table["kind"] == "forecast") & (table["quarter"] == str(quarter))]
+    merged = previous.merge(actuals.assign(quarter=str(quarter)), on=["quarter", "region", "workload"])
+    if merged.empty:
+        return ""
+    label = "P50 forecast" if column == "p50" else "planned demand"
+    if ((merged["demand"] - merged[column]).abs() <= 1e-6 * merged[column].abs().clip(lower=1)).all():
+        return f"Actual demand in {quarter} was exactly the previous {label} for every stream."
+    total = merged["demand"].sum() / merged[column].sum() - 1
+    return f"Actual demand in {quarter} was {total:+.1%} against the previous {label} in total."

@@ -1,0 +1,154 @@
+"""Roll a scenario forward one quarter: append actuals, lock what the previous plan placed.
+
+All carry-over lives here, in one function with explicit invariants:
+- the quarter that just ended is the old `start`; actuals must cover exactly that quarter,
+  once per known stream;
+- the previous plan's *new* orders (locked == false) placed in [old start, old start +
+  frozen_quarters] are appended to orders.csv; its locked rows are already in orders.csv and
+  are never appended again (no double counting with orders.csv or fleet.csv);
+- a candidate factory that now has placed orders becomes existing (it was opened and its
+  fixed cost was charged by the plan that opened it), with one quarter less set-up left;
+- nothing else changes, and the original scenario directory is never written.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from planner.problems import Problem, ScenarioError
+from planner.quarters import format_quarter
+from planner.scenario import Scenario
+from planner.schema import TABLES_BY_NAME, Table
+from planner.tables import read_table
+
+ACTUALS = Table("actuals.csv", "Actual demand of the quarter that has just ended.",
+                TABLES_BY_NAME["demand_history"].columns, key=("quarter", "region", "workload"))
+
+
+def read_actuals(path: Path, scenario: Scenario) -> pd.DataFrame:
+    """Validate actuals against the scenario; raise ScenarioError naming file, row and column."""
+    table = Table(path.name, ACTUALS.description, ACTUALS.columns, ACTUALS.key)
+    frame, problems, _ = read_table(path.parent, table)
+    expected = scenario.settings.start
+    streams = set(zip(scenario.demand_history["region"], scenario.demand_history["workload"]))
+    for row, item in frame.iterrows():
+        if item.quarter != expected:
+            problems.append(Problem(path.name, int(row), "quarter",
+                                    f"got {format_quarter(item.quarter)}; expected {format_quarter(expected)}, "
+                                    "the quarter that has just ended (the scenario's start)"))
+        if (item.region, item.workload) not in streams:
+            problems.append(Problem(path.name, int(row), "region",
+                                    f"stream {item.region}/{item.workload} has no demand history in the scenario"))
+    if not problems:
+        missing = streams - set(zip(frame["region"], frame["workload"]))
+        problems += [Problem(path.name, None, None, f"no actual for stream {g}/{w} in {format_quarter(expected)}")
+                     for g, w in sorted(missing)]
+    if problems:
+        raise ScenarioError(problems, where=str(path))
+    return frame
+
+
+def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.DataFrame:
+    """The previous plan's new orders that are now placed or frozen, as orders.csv rows."""
+    start = scenario.settings.start
+    last_frozen = start + scenario.settings.frozen_quarters
+    quarters = pd.PeriodIndex(previous_orders["order_quarter"].astype(str), freq="Q")
+    locked = previous_orders["locked"].astype(str).str.lower().isin(["true", "1"])
+    keep = (~locked) & (quarters >= start) & (quarters <= last_frozen)
+    rows = previous_orders[keep]
+    return pd.DataFrame({"order_quarter": quarters[keep.to_numpy()].map(format_quarter), "factory": rows["factory"],
+                         "rack_type": rows["rack_type"], "racks": rows["racks"].astype(int)})
+
+
+def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_plan: Path, target: Path) -> pd.DataFrame:
+    """Write the rolled scenario into `target` (an empty directory); return the orders it locked."""
+    source = scenario.path
+    for path in source.iterdir():
+        if path.is_file():
+            shutil.copy2(path, target / path.name)
+    new_start = scenario.settings.start + 1
+    yaml_path = target / "scenario.yaml"
+    text, count = re.subn(r"(?m)^(start:\s*)\S+", rf"\g<1>{format_quarter(new_start)}", yaml_path.read_text())
+    if count != 1:
+        raise ScenarioError([Problem("scenario.yaml", None, "start", "could not find one top-level start key to roll")])
+    yaml_path.write_text(text)
+
+    _append_rows(target / "demand_history.csv", ["quarter", "region", "workload", "demand"],
+                 [(format_quarter(q), g, w, _number(d)) for q, g, w, d in
+                  actuals[["quarter", "region", "workload", "demand"]].itertuples(index=False)])
+    previous_orders = pd.read_csv(previous_plan / "orders.csv")
+    locked = carried_orders(scenario, previous_orders)
+    _merge_orders(target / "orders.csv", list(locked.itertuples(index=False, name=None)))
+    _open_candidates(target / "factories.csv", set(locked["factory"]) | set(scenario.orders["factory"]))
+    return locked
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else repr(float(value))
+
+
+def _append_rows(path: Path, header: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    exists = path.exists() and path.read_text().strip()
+    if exists and not path.read_text().endswith("\n"):
+        with path.open("a") as handle:
+            handle.write("\n")
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        if not exists:
+            writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _merge_orders(path: Path, carried: list[tuple]) -> None:
+    """Add carried orders to orders.csv, summing racks into an existing line with the same
+    (order quarter, factory, rack type): a plan may add racks on top of an order locked
+    earlier, and the file keeps one line per key."""
+    if not carried:
+        return
+    header = ["order_quarter", "factory", "rack_type", "racks"]
+    rows: dict[tuple, dict] = {}
+    if path.exists() and path.read_text().strip():
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or header
+            for row in reader:
+                key = (format_quarter(pd.Period(row["order_quarter"].strip(), freq="Q")), row["factory"].strip(),
+                       row["rack_type"].strip())
+                rows[key] = row
+    for quarter, factory, rack_type, racks in carried:
+        key = (quarter, factory, rack_type)
+        if key in rows:
+            rows[key]["racks"] = str(int(rows[key]["racks"]) + int(racks))
+        else:
+            rows[key] = {"order_quarter": quarter, "factory": factory, "rack_type": rack_type, "racks": str(int(racks))}
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows.values())
+
+
+def _open_candidates(path: Path, with_orders: set[str]) -> None:
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    for row in rows:
+        if row["factory"] in with_orders and row["status"].strip().lower() == "candidate":
+            row["status"] = "existing"
+            setup = int(row.get("setup_lead_time_quarters") or 0)
+            row["setup_lead_time_quarters"] = str(max(0, setup - 1))
+        elif row["status"].strip().lower() == "existing" and int(row.get("setup_lead_time_quarters") or 0) > 0:
+            row["setup_lead_time_quarters"] = str(int(row["setup_lead_time_quarters"]) - 1)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+

@@ -1,0 +1,147 @@
+"""Quarterly re-forecast: locks never change, nothing is double counted, changes add up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from tests.conftest import EXAMPLES, ROOT
+
+QUARTERS = ["2027Q1", "2027Q2", "2027Q3", "2027Q4"]
+
+
+@pytest.fixture(scope="module")
+def four_quarters(tmp_path_factory) -> Path:
+    """The shipped quarterly example, run for real: initial plan plus four rolled quarters."""
+    out = tmp_path_factory.mktemp("quarterly")
+    completed = subprocess.run([sys.executable, str(ROOT / "examples" / "quarterly" / "run_quarters.py"), str(out)],
+                               capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    assert len(completed.stdout.strip().splitlines()) == 4
+    return out
+
+
+def _stages(root: Path):
+    """(scenario dir, plan dir) for the initial plan and each rolled quarter."""
+    return [(EXAMPLES / "global-enterprise", root / "initial" / "plan")] + \
+        [(root / q / "scenario", root / q / "plan") for q in QUARTERS]
+
+
+def _by_key(orders: pd.DataFrame) -> dict:
+    totals = defaultdict(int)
+    for row in orders.itertuples():
+        totals[(str(row.order_quarter), row.factory, row.rack_type)] += int(row.racks)
+    return dict(totals)
+
+
+def test_locked_orders_never_change_and_are_carried_exactly_once(four_quarters):
+    stages = _stages(four_quarters)
+    for (scenario_k, plan_k), (scenario_next, plan_next) in zip(stages, stages[1:]):
+        start = pd.Period(next(line.split(":")[1].strip() for line in (scenario_k / "scenario.yaml").read_text().splitlines()
+                               if line.startswith("start:")), freq="Q")
+        orders_k = pd.read_csv(plan_k / "orders.csv")
+        locked_k = _by_key(orders_k[orders_k["locked"]])
+        new_k = orders_k[~orders_k["locked"]]
+        quarters = pd.PeriodIndex(new_k["order_quarter"], freq="Q")
+        carried = _by_key(new_k[(quarters >= start) & (quarters <= start + 1)])  # frozen_quarters = 1
+        expected = defaultdict(int, locked_k)
+        for key, racks in carried.items():
+            expected[key] += racks
+        placed_next = _by_key(pd.read_csv(scenario_next / "orders.csv"))
+        assert placed_next == dict(expected), "orders.csv must be the old locks plus the newly placed orders, once"
+        orders_next = pd.read_csv(plan_next / "orders.csv")
+        assert _by_key(orders_next[orders_next["locked"]]) == dict(expected), "the new plan must keep every lock"
+    first = _by_key(pd.read_csv(EXAMPLES / "global-enterprise" / "orders.csv"))
+    last = _by_key(pd.read_csv(stages[-1][0] / "orders.csv"))
+    assert all(last[key] >= racks for key, racks in first.items())
+
+
+def test_fleet_is_installed_plus_locked_plus_new_orders(four_quarters):
+    for scenario_dir, plan_dir in _stages(four_quarters):
+        racks = pd.read_csv(scenario_dir / "racks.csv").set_index("rack_type")
+        fleet = pd.read_csv(scenario_dir / "fleet.csv")
+        orders = pd.read_csv(plan_dir / "orders.csv")
+        expected = defaultdict(int)
+        plan_fleet = pd.read_csv(plan_dir / "fleet.csv")
+        quarters = sorted(set(plan_fleet["quarter"]))
+        cohorts = [(r.factory, r.rack_type, pd.Period(r.online_quarter, freq="Q"), r.racks) for r in fleet.itertuples()]
+        cohorts += [(r.factory, r.rack_type, pd.Period(r.online_quarter, freq="Q"), r.racks) for r in orders.itertuples()]
+        for factory, rack_type, online, count in cohorts:
+            life = int(racks.at[rack_type, "lifetime_quarters"])
+            for quarter in quarters:
+                if online <= pd.Period(quarter, freq="Q") < online + life:
+                    expected[(quarter, factory, rack_type)] += int(count)
+        reported = {(r.quarter, r.factory, r.rack_type): int(r.racks_online) for r in plan_fleet.itertuples()}
+        assert reported == {k: v for k, v in expected.items() if v > 0}
+
+
+def test_each_quarter_leaves_a_checked_roadmap_and_changes(four_quarters):
+    import json
+
+    for quarter in QUARTERS:
+        plan = four_quarters / quarter / "plan"
+        assert json.loads((plan / "plan.json").read_text())["status"] == "optimal"
+        assert (plan / "roadmap.xlsx").stat().st_size > 10_000
+        book = pd.ExcelFile(plan / "roadmap.xlsx")
+        assert "Changes" in book.sheet_names
+
+
+def test_actuals_equal_to_p50_are_reported_and_change_arithmetic_holds(tmp_path):
+    previous = tmp_path / "previous"
+    assert CliRunner().invoke(main, ["plan", str(EXAMPLES / "global-enterprise"), "--out", str(previous), "--quiet"]).exit_code == 0
+    forecast = pd.read_csv(previous / "forecast.csv")
+    actuals = forecast[(forecast["kind"] == "forecast") & (forecast["quarter"] == "2027Q1")]
+    actuals[["quarter", "region", "workload", "p50"]].rename(columns={"p50": "demand"}).to_csv(tmp_path / "a.csv", index=False)
+    result = CliRunner().invoke(main, ["reforecast", str(EXAMPLES / "global-enterprise"), "--actuals", str(tmp_path / "a.csv"),
+                                       "--previous", str(previous), "--out", str(tmp_path / "new"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    changes = pd.read_csv(tmp_path / "new" / "plan" / "changes.csv")
+    assert (changes["difference"] == changes["new_racks"] - changes["previous_racks"]).all()
+    before = _by_key(pd.read_csv(previous / "orders.csv"))
+    after = _by_key(pd.read_csv(tmp_path / "new" / "plan" / "orders.csv"))
+    for row in changes.itertuples():
+        key = (row.order_quarter, row.factory, row.rack_type)
+        assert row.previous_racks == before.get(key, 0) and row.new_racks == after.get(key, 0)
+        expected = ("unchanged" if row.difference == 0 else "added" if row.previous_racks == 0 else
+                    "cancelled" if row.new_racks == 0 else "more" if row.difference > 0 else "fewer")
+        assert row.change == expected
+    sheet = pd.read_excel(tmp_path / "new" / "plan" / "roadmap.xlsx", sheet_name="Changes", header=None)
+    assert "exactly the previous P50 forecast for every stream" in str(sheet.iloc[1, 0])
+    assert (EXAMPLES / "global-enterprise" / "scenario.yaml").read_text().count("start: 2027Q1") == 1
+
+
+BAD_ACTUALS = [
+    ("wrong quarter", "2027Q2,us,training,5000", "row 2, column quarter", "expected 2027Q1"),
+    ("unknown stream", "2027Q1,mars,training,5000", "row 2, column region", "no demand history"),
+    ("negative demand", "2027Q1,us,training,-5", "row 2, column demand", ">= 0"),
+    ("duplicate row", "2027Q1,us,training,5000\n2027Q1,us,training,5000", "row 3, column quarter", "duplicate"),
+]
+
+
+@pytest.mark.parametrize("lines, where, words", [c[1:] for c in BAD_ACTUALS], ids=[c[0] for c in BAD_ACTUALS])
+def test_bad_actuals_exit_two_and_write_nothing(tmp_path, lines, where, words):
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text("quarter,region,workload,demand\n" + lines + "\n")
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    result = CliRunner().invoke(main, ["reforecast", str(EXAMPLES / "global-enterprise"), "--actuals", str(actuals),
+                                       "--previous", str(previous), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"actuals.csv {where}" in result.output and words in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_diff_reports_the_same_changes(tmp_path, four_quarters):
+    result = CliRunner().invoke(main, ["diff", str(four_quarters / "2027Q1" / "plan"), str(four_quarters / "2027Q2" / "plan"),
+                                       "--out", str(tmp_path / "d.csv")])
+    assert result.exit_code == 0, result.output
+    assert "NPV" in result.output
+    table = pd.read_csv(tmp_path / "d.csv")
+    assert (table["difference"] == table["new_racks"] - table["previous_racks"]).all()
