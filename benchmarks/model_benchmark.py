@@ -41,6 +41,8 @@ def example_inputs(name: str):
 
 
 def measure(name: str, time_limit: float, gap: float) -> dict:
+    import pyomo.environ as pyo
+
     from benchmarks.synthetic import synthetic_inputs
     from models.core import create_model
     from models.inputs import SolverOptions
@@ -51,8 +53,7 @@ def measure(name: str, time_limit: float, gap: float) -> dict:
     began = time.perf_counter()
     m = create_model(inputs)
     build = time.perf_counter() - began
-    integers = sum(1 for v in m.component_data_objects(ctype=__import__("pyomo.environ").environ.Var)
-                   if v.is_integer() or v.is_binary())
+    integers = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_integer() or v.is_binary())
     result = solve(m, SolverOptions(time_limit_s=time_limit, mip_gap=gap, threads=1))
     total = build + result.seconds
     return {

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyomo.environ as pyo
 
 from models.checker import check_plan
 from models.core import create_model
@@ -39,7 +40,7 @@ def run_model(inputs: PlanInputs, options: SolverOptions, log_stream=None, with_
     m = create_model(inputs)
     built = time.perf_counter()
     size = {"columns": m.nvariables(), "rows": m.nconstraints(),
-            "integers": sum(1 for v in m.component_data_objects(ctx_type_var()) if v.is_integer() or v.is_binary())}
+            "integers": sum(1 for v in m.component_data_objects(pyo.Var) if v.is_integer() or v.is_binary())}
     if m.violated_constants:
         result = SolveResult(INFEASIBLE, None, None, None, 0.0, options.name)
     else:
@@ -58,9 +59,3 @@ def run_model(inputs: PlanInputs, options: SolverOptions, log_stream=None, with_
         run.shadow_prices = shadow_prices(m, threads=options.threads, time_limit_s=options.time_limit_s)
     run.timings["total_s"] = time.perf_counter() - began
     return run
-
-
-def ctx_type_var():
-    from pyomo.environ import Var
-
-    return Var

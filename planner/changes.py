@@ -24,10 +24,6 @@ class Changes:
     npv_new: float | None
     summary: str
 
-    def sheet_table(self) -> pd.DataFrame:
-        """One table for the Changes sheet and changes.csv: the summary first, then order lines."""
-        return self.orders
-
 
 def _orders(plan_dir: Path) -> pd.Series:
     orders = pd.read_csv(plan_dir / "orders.csv")

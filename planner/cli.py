@@ -58,16 +58,7 @@ def validate(scenario_dir: str) -> None:
     column, the value found and what was expected. Exits 0 when the scenario is
     valid, 2 when it is not.
     """
-    from planner.scenario import load_scenario
-
-    try:
-        scenario = load_scenario(scenario_dir)
-    except ScenarioError as error:
-        click.echo(error.report(), err=True)
-        sys.exit(EXIT_INVALID_INPUT)
-    for warning in scenario.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(scenario.summary())
+    click.echo(_load(scenario_dir).summary())
 
 
 @main.command()

@@ -39,6 +39,7 @@ HEADERS = {
     "value_usd_discounted": ("Value discounted (USD per unit)", USD),
     "value_from_here_usd_discounted": ("Value from this quarter on, discounted (USD per unit)", USD),
     "meaning": ("One more unit is", None), "condition": ("Condition", None),
+    "override_delta": ("Known deals (units)", NUMBER),
 }
 
 
@@ -86,6 +87,15 @@ def _cell_value(value):
     return value
 
 
+def _header(name: str) -> tuple[str, str | None]:
+    """Label and number format of a column; forecast quantile columns (p10, p97.5) get theirs here."""
+    if name in HEADERS:
+        return HEADERS[name]
+    if name.startswith("p") and name[1:].replace(".", "", 1).isdigit():
+        return f"Forecast {name.upper()} (units)", NUMBER
+    return name, None
+
+
 def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | None = None, filters: bool = True) -> int:
     """Write a DataFrame as a formatted table; return the next free row."""
     row = start_row
@@ -95,7 +105,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         row += 1
     header_row = row
     for col, name in enumerate(frame.columns, start=1):
-        label = HEADERS.get(name, (name, None))[0]
+        label = _header(name)[0]
         cell = sheet.cell(row, col, label)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -105,7 +115,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         for col, value in enumerate(values, start=1):
             cell = sheet.cell(row, col, _cell_value(value))
             _text_safe(cell)
-            number_format = HEADERS.get(frame.columns[col - 1], (None, None))[1]
+            number_format = _header(frame.columns[col - 1])[1]
             if number_format and isinstance(cell.value, (int, float)):
                 cell.number_format = number_format
     if start_row == 1 and not title:
@@ -118,7 +128,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
 
 def _fit_widths(sheet, frame: pd.DataFrame, header_row: int) -> None:
     for col, name in enumerate(frame.columns, start=1):
-        label = HEADERS.get(name, (name, None))[0]
+        label = _header(name)[0]
         sample = [len(f"{_cell_value(v):,.0f}" if isinstance(_cell_value(v), float) else str(_cell_value(v)))
                   for v in frame[name].head(200)]
         width = min(45, max([len(label) * 0.9] + sample) + 2)
@@ -192,9 +202,6 @@ def _demand(sheet, plan, demand, scenario) -> None:
     forecast = demand.table[demand.table["kind"] == "forecast"][["quarter", "region", "workload", *shown, "override_delta"]]
     frame = forecast.merge(plan.demand, on=["quarter", "region", "workload"], how="right")
     columns = ["quarter", "region", "workload", *shown, "override_delta", "demand", "served_factory", "served_cloud", "unmet"]
-    for column in shown:
-        HEADERS.setdefault(column, (f"Forecast {column.upper()} (units)", NUMBER))
-    HEADERS.setdefault("override_delta", ("Known deals (units)", NUMBER))
     write_table(sheet, frame[columns])
 
 
@@ -246,41 +253,34 @@ def _finish(chart, number_format: str) -> None:
 
 
 def _charts(book, summary, plan) -> None:
-    """Native Excel charts on the Summary sheet, fed from a 'Chart data' sheet."""
+    """Three native Excel charts on the Summary sheet, fed from a 'Chart data' sheet."""
     data = book.create_sheet("Chart data")
     demand = plan.demand.groupby("quarter")[["demand", "served_factory", "served_cloud", "unmet"]].sum().reset_index()
-    write_table(data, demand, filters=False)
-    n = len(demand)
-    chart = LineChart()
-    chart.title, chart.y_axis.title, chart.height, chart.width = "Demand vs served", "compute units", 9, 22
-    chart.add_data(Reference(data, min_col=2, max_col=5, min_row=1, max_row=n + 1), titles_from_data=True)
-    chart.set_categories(Reference(data, min_col=1, min_row=2, max_row=n + 1))
-    _finish(chart, "#,##0")
-    summary.add_chart(chart, "D3")
+    row = _chart(data, summary, demand, 1, LineChart(), "Demand vs served", "compute units", "#,##0", "D3")
 
     power = plan.power.assign(used=plan.power["facility_kw"] / 1000, available=plan.power["capacity_kw"] / 1000)
     wide = power.pivot_table(index="quarter", columns="site", values=["used", "available"]).sort_index()
     wide.columns = [f"{site} {kind} MW" for kind, site in wide.columns]
-    wide = wide.reset_index()
-    start = n + 4
-    write_table(data, wide, start_row=start, filters=False)
-    chart = LineChart()
-    chart.title, chart.y_axis.title, chart.height, chart.width = "Facility MW used vs available", "MW", 9, 22
-    chart.add_data(Reference(data, min_col=2, max_col=len(wide.columns), min_row=start, max_row=start + len(wide)),
-                   titles_from_data=True)
-    chart.set_categories(Reference(data, min_col=1, min_row=start + 1, max_row=start + len(wide)))
-    _finish(chart, "#,##0.0")
-    summary.add_chart(chart, "D22")
+    row = _chart(data, summary, wide.reset_index(), row, LineChart(), "Facility MW used vs available", "MW",
+                 "#,##0.0", "D22")
 
     costs = plan.costs[plan.costs["in_objective"]]
     spend = costs.pivot_table(index="quarter", columns="category", values="usd", aggfunc="sum", fill_value=0.0).reset_index()
-    start2 = start + len(wide) + 3
-    write_table(data, spend, start_row=start2, filters=False)
-    chart = BarChart()
-    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-    chart.title, chart.y_axis.title, chart.height, chart.width = "Spend per quarter by category (NPV basis)", "USD", 9, 22
-    chart.add_data(Reference(data, min_col=2, max_col=len(spend.columns), min_row=start2, max_row=start2 + len(spend)),
+    bars = BarChart()
+    bars.type, bars.grouping, bars.overlap = "col", "stacked", 100
+    _chart(data, summary, spend, row, bars, "Spend per quarter by category (NPV basis)", "USD", "#,##0", "D41")
+
+
+def _chart(data, summary, frame: pd.DataFrame, start: int, chart, title: str, axis_title: str,
+           number_format: str, anchor: str) -> int:
+    """Write `frame` (first column = categories) at `start` on the data sheet, chart every other
+    column on the summary at `anchor`; return the next free row of the data sheet."""
+    next_row = write_table(data, frame, start_row=start, filters=False)
+    end = start + len(frame)
+    chart.title, chart.y_axis.title, chart.height, chart.width = title, axis_title, 9, 22
+    chart.add_data(Reference(data, min_col=2, max_col=len(frame.columns), min_row=start, max_row=end),
                    titles_from_data=True)
-    chart.set_categories(Reference(data, min_col=1, min_row=start2 + 1, max_row=start2 + len(spend)))
-    _finish(chart, "#,##0")
-    summary.add_chart(chart, "D41")
+    chart.set_categories(Reference(data, min_col=1, min_row=start + 1, max_row=end))
+    _finish(chart, number_format)
+    summary.add_chart(chart, anchor)
+    return next_row
