@@ -13,13 +13,13 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 CONDITION = "conditional on the plan's open factories and power blocks; rack orders relaxed to continuous"
 
-# constraint family -> (what one more unit is, key column names, sign: +1 when a looser row saves money)
+# constraint family -> (what one more unit is, sign: +1 when a looser row saves money)
 FAMILIES = {
-    "site_power": ("one more MW of facility power", ("site",), -1.0),
-    "rack_positions": ("one more rack position", ("site",), -1.0),
-    "supply_cap": ("one more rack of supply", ("rack_type",), -1.0),
-    "commitment": ("one more USD of commitment", ("factory",), 1.0),
-    "demand_balance": ("one more compute unit of demand", ("region", "workload"), 1.0),
+    "site_power": ("one more MW of facility power", -1.0),
+    "rack_positions": ("one more rack position", -1.0),
+    "supply_cap": ("one more rack of supply", -1.0),
+    "commitment": ("one more USD of commitment", 1.0),
+    "demand_balance": ("one more compute unit of demand", 1.0),
 }
 COLUMNS = ["family", "key", "quarter", "value_usd", "value_usd_discounted", "value_from_here_usd_discounted",
            "meaning", "condition"]
@@ -57,7 +57,7 @@ def shadow_prices(m: pyo.ConcreteModel, threads: int = 1, time_limit_s: float = 
 def _table(m, duals) -> pd.DataFrame:
     quarters = list(m.inputs.quarters)
     rows = []
-    for family, (meaning, _, sign) in FAMILIES.items():
+    for family, (meaning, sign) in FAMILIES.items():
         component = getattr(m, family, None)
         if component is None:
             continue

@@ -73,7 +73,7 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
     earliest = {}  # (factory, rack type) -> first quarter a new rack could arrive, supply aside
     for f, r in pairs:
         rack = racks.loc[r]
-        lead, life = int(rack.lead_time_quarters), int(rack.lifetime_quarters)
+        lead = int(rack.lead_time_quarters)
         first = max(0, inputs.index_of(rack.first_order_quarter))
         last = H - 1 - lead
         if pd.notna(rack.last_order_quarter):
@@ -81,21 +81,16 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
         # Set-up delays the first rack at any factory that still has set-up left (a candidate, or
         # one opened by an earlier plan and rolled forward as existing).
         first = max(first, int(factories.at[f, "setup_lead_time_quarters"]) - lead)
-        annuity = capex_annuity(float(rack.price_usd), inputs.discount_rate, lead, life)
         if first <= last:
             earliest[(f, r)] = first + lead
         for t in range(first, last + 1):
             if supply_cap.get((r, t), np.inf) - locked_by_type.get((r, t), 0.0) <= 0:
                 continue
             orders.append((f, r, t))
-            order_capex[(f, r, t)] = annuity * sum(discount[t + lead: min(t + lead + life, H)]) / 1e6
+            order_capex[(f, r, t)] = _capex_in_horizon(rack, t, inputs.discount_rate, discount)
 
-    locked_capex = 0.0
-    for (f, r, t), n in locked_ordered.items():
-        rack = racks.loc[r]
-        lead, life = int(rack.lead_time_quarters), int(rack.lifetime_quarters)
-        annuity = capex_annuity(float(rack.price_usd), inputs.discount_rate, lead, life)
-        locked_capex += n * annuity * sum(discount[t + lead: min(t + lead + life, H)]) / 1e6
+    locked_capex = sum(n * _capex_in_horizon(racks.loc[r], t, inputs.discount_rate, discount)
+                       for (f, r, t), n in locked_ordered.items())
 
     first_arrival = {}
     for f, r, t in orders:
@@ -135,6 +130,14 @@ def build_index(inputs: PlanInputs) -> ModelIndex:
                            and any(ff == f for ff, _ in earliest)}
     index.commitment = _commitments(inputs, factories)
     return index
+
+
+def _capex_in_horizon(rack: pd.Series, t: int, annual_rate: float, discount: list[float]) -> float:
+    """Discounted capex of one rack ordered at t, in $M: its annuity over the quarters it
+    serves inside the horizon (the same rule for new and locked orders)."""
+    lead, life = int(rack.lead_time_quarters), int(rack.lifetime_quarters)
+    annuity = capex_annuity(float(rack.price_usd), annual_rate, lead, life)
+    return annuity * sum(discount[t + lead: min(t + lead + life, len(discount))]) / 1e6
 
 
 def _factories(inputs: PlanInputs, sites: pd.DataFrame) -> pd.DataFrame:
