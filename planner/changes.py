@@ -1,7 +1,8 @@
 """What changed between two plans: orders, forecast at the planning quantile, NPV, in words.
 
-Works from two plan directories' files alone (orders.csv, forecast.csv, plan.json), so
-`planner diff` can compare any two plans, and `planner reforecast` reports the same way.
+A plan is compared through a `PlanSnapshot` (orders, forecast, NPV), read from a plan
+directory's files (`planner diff`, the previous plan of `planner reforecast`) or taken from a
+plan just computed in memory, so the new plan is written once.
 """
 
 from __future__ import annotations
@@ -25,9 +26,32 @@ class Changes:
     summary: str
 
 
-def _orders(plan_dir: Path) -> pd.Series:
-    orders = pd.read_csv(plan_dir / "orders.csv")
-    return orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
+@dataclass
+class PlanSnapshot:
+    """What the comparison needs of a plan. Quarters are text ('2027Q1') whatever the source."""
+
+    orders: pd.DataFrame    # order_quarter, factory, rack_type, racks
+    forecast: pd.DataFrame  # quarter, region, workload, kind, planning_demand, p50 when forecast
+    npv: float | None
+
+    @classmethod
+    def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
+        path = plan_dir / "plan.json"
+        npv = json.loads(path.read_text()).get("objective_usd") if path.exists() else None
+        return cls(pd.read_csv(plan_dir / "orders.csv"), pd.read_csv(plan_dir / "forecast.csv"), npv)
+
+    @classmethod
+    def from_context(cls, context: dict) -> "PlanSnapshot":
+        orders = context["plan"].orders.assign(order_quarter=lambda f: f["order_quarter"].astype(str))
+        forecast = context["demand"].table.assign(quarter=lambda f: f["quarter"].astype(str))
+        return cls(orders, forecast, context["plan"].kpis["npv_usd"])
+
+    def racks_by_order(self) -> pd.Series:
+        return self.orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
+
+    def planned_demand(self) -> pd.DataFrame:
+        forecast = self.forecast
+        return forecast[forecast["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand"]]
 
 
 def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
@@ -48,30 +72,28 @@ def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
     return table
 
 
-def forecast_changes(previous_dir: Path, new_dir: Path) -> pd.DataFrame:
+def forecast_changes(previous: PlanSnapshot, new: PlanSnapshot) -> pd.DataFrame:
     """Per stream: planned demand over the quarters both plans forecast."""
-    def planned(directory: Path) -> pd.DataFrame:
-        table = pd.read_csv(directory / "forecast.csv")
-        return table[table["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand"]]
-
-    merged = planned(previous_dir).merge(planned(new_dir), on=["quarter", "region", "workload"], suffixes=("_old", "_new"))
+    merged = previous.planned_demand().merge(new.planned_demand(), on=["quarter", "region", "workload"],
+                                             suffixes=("_old", "_new"))
     rows = []
     for (region, workload), group in merged.groupby(["region", "workload"]):
-        old, new = group["planning_demand_old"].sum(), group["planning_demand_new"].sum()
-        rows.append((region, workload, len(group), old, new, new - old, (new - old) / old if old else 0.0))
+        old, new_units = group["planning_demand_old"].sum(), group["planning_demand_new"].sum()
+        rows.append((region, workload, len(group), old, new_units, new_units - old,
+                     (new_units - old) / old if old else 0.0))
     return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
-def _npv(plan_dir: Path) -> float | None:
-    path = plan_dir / "plan.json"
-    return json.loads(path.read_text()).get("objective_usd") if path.exists() else None
+def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "") -> Changes:
+    orders = order_changes(previous.racks_by_order(), new.racks_by_order())
+    forecast = forecast_changes(previous, new)
+    return Changes(orders, forecast, previous.npv, new.npv,
+                   _summary(orders, forecast, previous.npv, new.npv, actuals_note))
 
 
 def compare_plans(previous_dir: Path, new_dir: Path, actuals_note: str = "") -> Changes:
-    orders = order_changes(_orders(previous_dir), _orders(new_dir))
-    forecast = forecast_changes(previous_dir, new_dir)
-    npv_previous, npv_new = _npv(previous_dir), _npv(new_dir)
-    return Changes(orders, forecast, npv_previous, npv_new, _summary(orders, forecast, npv_previous, npv_new, actuals_note))
+    """The change report between two plan directories."""
+    return compare(PlanSnapshot.from_dir(previous_dir), PlanSnapshot.from_dir(new_dir), actuals_note)
 
 
 def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new, actuals_note: str) -> str:

@@ -242,7 +242,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from pathlib import Path
 
     from planner.atomic import atomic_directory
-    from planner.changes import actuals_note, compare_plans
+    from planner.changes import PlanSnapshot, actuals_note, compare
     from planner.export import write_plan_outputs
     from planner.reforecast import read_actuals, roll_forward
 
@@ -266,9 +266,8 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
         rolled = _load(str(staging / "scenario"))
         context = _solve(rolled, {}, say)
-        write_plan_outputs(staging / "plan", context, ("csv", "json"))
-        context["changes"] = compare_plans(previous, staging / "plan",
-                                           actuals_note(previous, actuals, scenario.settings.start))
+        context["changes"] = compare(PlanSnapshot.from_dir(previous), PlanSnapshot.from_context(context),
+                                     actuals_note(previous, actuals, scenario.settings.start))
         write_plan_outputs(staging / "plan", context)
     click.echo(summary_text(context))
     click.echo("Changes: " + context["changes"].summary)
