@@ -131,12 +131,15 @@ def _power(ix, inputs, quarters, online, site_of, blocks):
     it_kw = defaultdict(float)
     for (f, r, t), n in online.items():
         it_kw[(site_of[f], t)] += n * float(ix.racks.at[r, "kw_per_rack"])
+    arriving = defaultdict(int)  # (site, quarter) -> blocks that become usable then
+    for (s, t), n in blocks.items():
+        arriving[(s, t + int(expansions.at[s, "lead_time_quarters"]))] += n
     rows = []
     for s in sorted(ix.sites.index):
-        lead = int(expansions.at[s, "lead_time_quarters"]) if s in expansions.index else 0
         block_mw = float(expansions.at[s, "block_mw"]) if s in expansions.index else 0.0
+        arrived = 0
         for t in range(ix.horizon):
-            arrived = sum(n for (site, u), n in blocks.items() if site == s and u + lead <= t)
+            arrived += arriving[(s, t)]
             capacity = 1000.0 * (ix.site_power_mw[(s, t)] + block_mw * arrived)
             it = it_kw[(s, t)]
             rows.append((quarters[t], s, it, it * float(ix.sites.at[s, "pue"]), capacity, arrived))
