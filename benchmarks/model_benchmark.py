@@ -1,6 +1,7 @@
 """Model speed benchmark: prints one Markdown row per instance size.
 
 Run: python benchmarks/model_benchmark.py [--time-limit 60] [--gap 0.005] [--sizes examples,medium,large]
+                                         [--seeds 1,2,3,4]   (synthetic sizes only; default 1)
 
 Each size runs in its own process so peak memory (ru_maxrss) is that size's alone.
 Columns: columns/rows/integers of the MIP, Pyomo build time, hand-over to HiGHS, solve
@@ -40,7 +41,7 @@ def example_inputs(name: str):
     return plan_inputs(scenario, forecast_demand(scenario).planning_demand)
 
 
-def measure(name: str, time_limit: float, gap: float) -> dict:
+def measure(name: str, time_limit: float, gap: float, seed: int) -> dict:
     import pyomo.environ as pyo
 
     from benchmarks.synthetic import synthetic_inputs
@@ -49,7 +50,7 @@ def measure(name: str, time_limit: float, gap: float) -> dict:
     from models.solve import solve
 
     spec = SIZES[name]
-    inputs = example_inputs(name) if spec is None else synthetic_inputs(**spec, seed=1)
+    inputs = example_inputs(name) if spec is None else synthetic_inputs(**spec, seed=seed)
     began = time.perf_counter()
     m = create_model(inputs)
     build = time.perf_counter() - began
@@ -57,7 +58,7 @@ def measure(name: str, time_limit: float, gap: float) -> dict:
     result = solve(m, SolverOptions(time_limit_s=time_limit, mip_gap=gap, threads=1))
     total = build + result.seconds
     return {
-        "size": name, "columns": m.nvariables(), "rows": m.nconstraints(), "integers": integers,
+        "size": name if spec is None else f"{name} seed {seed}", "columns": m.nvariables(), "rows": m.nconstraints(), "integers": integers,
         "build_s": build, "handover_s": result.handover_s, "solve_s": result.seconds - result.handover_s,
         "status": result.status, "gap": result.gap, "total_s": total,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -70,18 +71,20 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--gap", type=float, default=0.005)
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated names or prefixes")
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds of the synthetic sizes")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.time_limit, args.gap)))
+        print(json.dumps(measure(args.one, args.time_limit, args.gap, int(args.seeds))))
         return
     wanted = [n for n in SIZES if any(n.startswith(p.strip()) for p in args.sizes.split(","))]
     print(f"time limit {args.time_limit:g} s, target gap {args.gap:.2%}, 1 thread, HiGHS via Pyomo persistent interface")
     print("| size | columns | rows | integers | build s | hand-over s | solve s | status | gap | peak MiB | (build+hand-over)/total |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
-    for name in wanted:
+    runs = [(name, seed) for name in wanted for seed in ([1] if SIZES[name] is None else args.seeds.split(","))]
+    for name, seed in runs:
         out = subprocess.run([sys.executable, __file__, "--one", name, "--time-limit", str(args.time_limit),
-                              "--gap", str(args.gap)], capture_output=True, text=True)
+                              "--gap", str(args.gap), "--seeds", str(seed)], capture_output=True, text=True)
         if out.returncode != 0:
             print(f"| {name} | failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode} |")
             continue

@@ -35,6 +35,14 @@ def add(m, ix, inputs) -> None:
     m.open_link = pyo.Constraint(link, rule=lambda _, f, t: sum(used[(f, t)])
                                  <= int(ix.sites.at[site_of[f], "max_racks"]) * m.open[f])
 
+    # The same for power, and tighter where a site runs out of power before positions (the usual
+    # case): without it the LP opens candidates by a fraction and the bound sits ~0.5-1% low on the
+    # large benchmark. Valid for every plan, so it changes no answer, only the bound.
+    switchable = [f for f in candidates if not factories.at[f, "forced_open"]]
+    power_link = [(f, t) for f in switchable for t in T if (f, t) in m.factory_draw_mw]
+    m.open_power_link = pyo.Constraint(power_link, rule=lambda _, f, t: sum(m.factory_draw_mw[(f, t)])
+                                       <= m.site_power_ceiling_mw(site_of[f], t) * m.open[f])
+
     keys = [(f, t) for f, first in sorted(ix.min_size_from.items()) for t in range(first, ix.horizon)]
     extra = slack(m, "min_size", keys)
     m.min_size = pyo.Constraint(keys, rule=guarded(m, "min_size", lambda _, f, t: sum(size.get((f, t), [0])) + (extra[f, t] if extra else 0)

@@ -35,9 +35,20 @@ def add(m, ix, inputs) -> None:
 
     m.blocks_online = blocks_online
     draw = defaultdict(list)
+    m.factory_draw_mw = defaultdict(list)  # (factory, t) -> MW terms, for the factories family
     for (f, r, t), expr in m.online.items():
         s = site_of[f]
-        draw[(s, t)].append(kw[r] * pue[s] / 1000.0 * expr)
+        term = kw[r] * pue[s] / 1000.0 * expr
+        draw[(s, t)].append(term)
+        m.factory_draw_mw[(f, t)].append(term)
+
+    def ceiling_mw(s, t):
+        """The most power site s can have in quarter t: its schedule plus every block that could have arrived."""
+        could_arrive = s in by_site and t >= int(expansions.at[s, "lead_time_quarters"])
+        blocks = float(expansions.at[s, "block_mw"]) * int(expansions.at[s, "max_blocks"]) if could_arrive else 0.0
+        return ix.site_power_mw[(s, t)] + blocks
+
+    m.site_power_ceiling_mw = ceiling_mw
     keys = [(s, t) for s in sorted(ix.sites.index) for t in T if (s, t) in draw]
     extra = slack(m, "site_power", keys)
     m.site_power = pyo.Constraint(keys, rule=guarded(m, "site_power", lambda _, s, t: sum(draw[(s, t)]) <= ix.site_power_mw[(s, t)]

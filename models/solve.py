@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
@@ -19,13 +20,16 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from models.inputs import SolverOptions
+from models.warmstart import rens_start
 
 OPTIMAL, TIME_LIMIT, NO_SOLUTION, INFEASIBLE = "optimal", "time_limit", "no_solution", "infeasible"
 
-# From this many integer columns on, plain branch and bound finds no incumbent in a minute
-# on this machine; start it from a RENS solution instead (shared/reference/solver.md).
-RENS_MIN_INTEGERS = 3000
+# From this many integer columns on, start branch and bound from a warm start (models/warmstart.py):
+# on the large benchmark plain branch and bound finds no incumbent in a minute; on the medium one
+# (2.5-3k integers) the warm start took 4-12 s against 11-26 s without (shared/reference/solver.md).
+RENS_MIN_INTEGERS = 1000
 RENS_SHARE_OF_TIME = 0.5
+WATCHDOG_GRACE = 0.05  # share of the time limit HiGHS may overrun before it is interrupted
 
 
 @dataclass
@@ -58,15 +62,22 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     solver.set_instance(m)  # the hand-over of the Pyomo model to HiGHS, timed on its own
     handed_over = time.perf_counter()
     lp_bound = None
+    extra = {"random_seed": 0, "mip_abs_gap": 1e-6}
     integers = _integer_columns(solver)
-    if len(integers) >= RENS_MIN_INTEGERS:
-        lp_bound = _rens_start(solver._solver_model, integers, options, began)
-    remaining = max(1.0, options.time_limit_s - (time.perf_counter() - began))
-    results = solver.solve(
-        m, tee=tee, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-        time_limit=remaining, rel_gap=options.mip_gap, threads=options.threads,
-        solver_options={"random_seed": 0, "mip_abs_gap": 1e-6},
-    )
+    highs = solver._solver_model
+    with _watchdog(highs, began + options.time_limit_s * (1 + WATCHDOG_GRACE) + 1.0):
+        if len(integers) >= RENS_MIN_INTEGERS:
+            start = rens_start(highs, integers, _columns(solver, m.open.values()), gap=options.mip_gap / 2,
+                               threads=options.threads, deadline=began + options.time_limit_s * RENS_SHARE_OF_TIME)
+            lp_bound = start.lower_bound
+            if start.solution is not None:
+                highs.setSolution(start.solution)
+            extra["mip_lp_solver"] = "ipm"  # the root LP by simplex alone took 17 s of the minute
+        remaining = max(1.0, options.time_limit_s - (time.perf_counter() - began))
+        results = solver.solve(
+            m, tee=tee, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+            time_limit=remaining, rel_gap=options.mip_gap, threads=options.threads, solver_options=extra,
+        )
     seconds = time.perf_counter() - began
     condition = results.termination_condition
     has_incumbent = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
@@ -82,11 +93,16 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     if has_incumbent:
         results.solution_loader.load_vars()
         objective = pyo.value(m.npv)
-        bound = results.objective_bound if results.objective_bound is not None else objective
-        if lp_bound is not None:
-            bound = max(bound, lp_bound)  # the LP relaxation's value is a valid lower bound too
-        gap = abs(objective - bound) / max(abs(objective), 1e-9)
-        if status == TIME_LIMIT and gap <= options.mip_gap:
+        bound = results.objective_bound
+        if bound is None and status == OPTIMAL:
+            bound = objective
+        if lp_bound is not None:  # the LP relaxation's value is a valid lower bound too
+            bound = lp_bound if bound is None else max(bound, lp_bound)
+        if bound is not None and np.isfinite(bound):
+            gap = abs(objective - bound) / max(abs(objective), 1e-9)
+        else:
+            bound = None
+        if status == TIME_LIMIT and gap is not None and gap <= options.mip_gap:
             status = OPTIMAL
     return SolveResult(status, objective, bound, gap, seconds, f"highs {'.'.join(map(str, solver.version()))}",
                        buffer.getvalue(), handover_s=handed_over - began)
@@ -112,53 +128,33 @@ def _solve_other(m, options: SolverOptions) -> SolveResult:
     return SolveResult(status, objective, bound, gap, seconds, options.name)
 
 
-def _integer_columns(solver) -> list[int]:
+def _integer_columns(solver) -> np.ndarray:
     """Column indices of HiGHS's copy of the model that are integer."""
-    highs = solver._solver_model
-    lp = highs.getLp()
-    return [j for j, kind in enumerate(lp.integrality_) if kind != highspy.HighsVarType.kContinuous]
+    lp = solver._solver_model.getLp()
+    return np.array([j for j, kind in enumerate(lp.integrality_) if kind != highspy.HighsVarType.kContinuous],
+                    dtype=np.int32)
 
 
-def _rens_start(highs, integers: list[int], options: SolverOptions, began: float) -> float | None:
-    """LP relaxation by IPM, then a sub-MIP with each integer between zero and the ceiling of its
-    LP value (a RENS variant); its solution becomes the full MIP's starting incumbent.
+def _columns(solver, variables) -> np.ndarray:
+    """HiGHS column indices of the given free Pyomo variables."""
+    index = solver._pyomo_var_to_solver_var_map
+    return np.array([index[id(v)] for v in variables if not v.fixed], dtype=np.int32)
 
-    Returns the LP relaxation's objective (a valid lower bound), or None when it did not solve.
-    Bounds and integrality are restored before returning.
-    """
-    lp = highs.getLp()
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    integrality = lp.integrality_  # a pybind property copies the whole list on every access: read it once
-    kinds = [integrality[j] for j in integers]
-    count, index = len(integers), np.array(integers, dtype=np.int32)
-    continuous = np.array([highspy.HighsVarType.kContinuous] * count)
-    highs.setOptionValue("threads", options.threads)
-    highs.setOptionValue("random_seed", 0)
-    budget = options.time_limit_s * RENS_SHARE_OF_TIME
+
+@contextmanager
+def _watchdog(highs: highspy.Highs, deadline: float):
+    """Interrupt HiGHS at `deadline` whatever phase it is in: its own time limit is not always
+    honoured (a run with the IPM as MIP LP solver overshot 97 s by 278 s, shared/reference/solver.md)."""
+
+    def interrupt(event):
+        if time.perf_counter() > deadline:
+            event.interrupt()
+
+    hooks = (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt)
+    for hook in hooks:
+        hook.subscribe(interrupt)
     try:
-        highs.changeColsIntegrality(count, index, continuous)
-        highs.setOptionValue("solver", "ipm")
-        highs.setOptionValue("time_limit", max(1.0, budget * 0.6))
-        highs.run()
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        bound = highs.getInfo().objective_function_value
-        values = np.array(highs.getSolution().col_value)[index]
-        highs.changeColsIntegrality(count, index, np.array(kinds))
-        # Round-down-to-zero neighbourhood: [0, ceil(LP value)]. Plain RENS [floor, ceil] is often
-        # infeasible here: a fractionally open candidate factory needs either its full minimum
-        # size or all its orders at zero, and the floors forbid the zeros.
-        highs.changeColsBounds(count, index, lower[index], np.minimum(upper[index], np.ceil(values - 1e-6)))
-        highs.setOptionValue("solver", "choose")
-        highs.setOptionValue("mip_rel_gap", options.mip_gap)
-        highs.setOptionValue("time_limit", max(1.0, budget - (time.perf_counter() - began)))
-        highs.run()
-        start = highs.getSolution() if highs.getInfo().primal_solution_status == 2 else None
+        yield
     finally:
-        highs.changeColsIntegrality(count, index, np.array(kinds))
-        highs.changeColsBounds(count, index, lower[index], upper[index])
-        highs.setOptionValue("solver", "choose")
-        highs.clearSolver()
-    if start is not None:
-        highs.setSolution(start)
-    return bound
+        for hook in hooks:
+            hook.unsubscribe(interrupt)

@@ -1,0 +1,106 @@
+"""The solve path of large models: the warm start, the open/power link and the watchdog.
+
+Large models (thousands of integers) take a different route through `models.solve` than the
+small scenarios of the other tests; these tests force that route on small scenarios, where the
+plain solve gives the answer to compare with.
+"""
+
+from __future__ import annotations
+
+import time
+from unittest import mock
+
+import highspy
+import pyomo.environ as pyo
+from hypothesis import HealthCheck, given, settings
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from models import solve as solve_module
+from models.core import create_model
+from models.run import run_model
+from models.solve import INFEASIBLE, OPTIMAL, _watchdog
+from models.warmstart import rens_start
+from tests.builders import FAST, factory, inputs, rack, site
+from tests.test_model_properties import scenarios
+
+CAP = {("a", "train"): 72.0}
+
+
+def power_bound_candidate():
+    """One candidate factory whose site holds 5 racks by power but 100 by positions."""
+    return inputs([rack("a", lead=1, kw=100.0)], CAP, [site("s1", mw=0.5, max_racks=100)],
+                  [factory("new", "s1", status="candidate", fixed=10e6)], {("r1", "train"): 216},
+                  residency=[("r1", "train", ("r1",), False)])
+
+
+def lp_value(m) -> float:
+    relaxed = pyo.TransformationFactory("core.relax_integer_vars").create_using(m)
+    Highs().solve(relaxed)
+    return pyo.value(relaxed.npv)
+
+
+def mip_value(m) -> float:
+    Highs().solve(m, rel_gap=1e-9)
+    return pyo.value(m.npv)
+
+
+def handed_to_highs(plan_inputs):
+    """The model, Pyomo's persistent solver and HiGHS's own copy of the model, quiet."""
+    m = create_model(plan_inputs)
+    solver = Highs()
+    solver.set_instance(m)
+    highs = solver._solver_model
+    highs.setOptionValue("output_flag", False)
+    return m, solver, highs
+
+
+def test_power_link_lifts_the_lp_bound_without_changing_the_optimum():
+    m = create_model(power_bound_candidate())
+    tight_lp, tight_mip = lp_value(m), mip_value(m)
+    m.open_power_link.deactivate()
+    loose_lp, loose_mip = lp_value(m), mip_value(m)
+    # Without the link the LP opens the factory by 3/100 (positions); with it by 0.3/0.5 (power):
+    # the fixed cost it pays rises from $0.3M to $6M.
+    assert tight_lp - loose_lp > 5.0
+    assert abs(tight_mip - loose_mip) <= 1e-6 * abs(loose_mip)
+    assert tight_lp <= tight_mip + 1e-6
+
+
+def test_watchdog_interrupts_a_solve_past_its_deadline_and_then_lets_go():
+    m, solver, highs = handed_to_highs(power_bound_candidate())
+    with _watchdog(highs, deadline=time.perf_counter() - 1.0):
+        highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    highs.clearSolver()
+    highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_warm_start_route_finds_the_same_optimum_as_the_plain_solve(plan_inputs):
+    plain = run_model(plan_inputs, FAST, with_duals=False)
+    with mock.patch.object(solve_module, "RENS_MIN_INTEGERS", 0):
+        warm = run_model(plan_inputs, FAST, with_duals=False)  # the checker runs inside: raises on a violation
+    assert warm.result.status == plain.result.status
+    if plain.result.status == INFEASIBLE:
+        return
+    assert warm.result.status == OPTIMAL
+    assert abs(warm.result.objective_musd - plain.result.objective_musd) <= 2e-6 * max(1.0, abs(plain.result.objective_musd))
+    assert warm.result.bound_musd <= warm.result.objective_musd + 1e-9
+
+
+def test_warm_start_gives_a_plan_above_its_bound_and_leaves_the_model_as_it_found_it():
+    m, solver, highs = handed_to_highs(power_bound_candidate())
+    before = highs.getLp()
+    integers = solve_module._integer_columns(solver)
+    start = rens_start(highs, integers, solve_module._columns(solver, m.open.values()), gap=1e-6, threads=1,
+                       deadline=time.perf_counter() + 30)
+    after = highs.getLp()
+    assert list(after.col_lower_) == list(before.col_lower_) and list(after.col_upper_) == list(before.col_upper_)
+    assert list(after.integrality_) == list(before.integrality_)
+    assert start.solution is not None and start.lower_bound is not None
+    values = list(start.solution.col_value)
+    start_cost = sum(c * v for c, v in zip(before.col_cost_, values)) + before.offset_
+    assert start.lower_bound <= start_cost + 1e-6
+    assert abs(start_cost - mip_value(m)) <= 1e-6 * abs(start_cost)  # a one-factory scenario: the start is optimal
