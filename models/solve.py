@@ -9,6 +9,7 @@ infeasible.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ OPTIMAL, TIME_LIMIT, NO_SOLUTION, INFEASIBLE = "optimal", "time_limit", "no_solu
 RENS_MIN_INTEGERS = 1000
 RENS_SHARE_OF_TIME = 0.5
 WATCHDOG_GRACE = 0.05  # share of the time limit HiGHS may overrun before it is interrupted
+# Pyomo warns of an "unhandled" status when the watchdog interrupts HiGHS; the status is handled here.
+logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(lambda record: "kInterrupt" not in record.getMessage())
 
 
 @dataclass
