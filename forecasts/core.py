@@ -62,15 +62,19 @@ def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), met
 
 
 def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9),
-                          method: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration."""
+                          method: str = "auto", progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration.
+
+    `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar).
+    """
     if method != "auto" and method not in METHODS:
         raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(METHODS)}")
     quantiles = tuple(sorted(set(float(q) for q in quantiles)))
     frame = history.copy()
     frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
     parts, choices = [], []
-    for (region, workload), stream in frame.groupby(["region", "workload"], sort=True):
+    streams = frame.groupby(["region", "workload"], sort=True)
+    for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
         table, choice = forecast_stream(series, horizon, quantiles, method, region, workload)
         parts.append(table)

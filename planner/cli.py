@@ -83,16 +83,27 @@ def _load(scenario_dir: str):
     return scenario
 
 
-def _forecast(scenario, say):
+STREAM_BAR_MIN = 8  # from this many streams (~0.5 s each) the forecast shows a progress bar
+
+
+def _forecast(scenario, say, quiet: bool = False):
     from forecasts import ForecastError
     from planner.pipeline import forecast_demand
 
     say(f"forecast: {len(scenario.streams)} streams, {scenario.settings.horizon_quarters} quarters")
+    bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar
     try:
-        return forecast_demand(scenario)
+        return forecast_demand(scenario, bar)
     except ForecastError as error:
         click.echo(f"{scenario.path}: demand_history.csv: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
+
+
+def _stream_bar(streams, length):
+    """A progress bar on stderr over the streams being forecast (click hides it when stderr is no terminal)."""
+    with click.progressbar(streams, length=length, label="forecasting streams", file=sys.stderr,
+                           show_pos=True, item_show_func=lambda item: "/".join(item[0]) if item else None) as bar:
+        yield from bar
 
 
 @main.command("forecast")
@@ -174,7 +185,7 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
         settings = scenario.settings.model_copy(update={"planning_quantile": quantile})
         scenario = dataclasses.replace(scenario, settings=settings)
     overrides = dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose)
-    context = _solve(scenario, overrides, say, verbose)
+    context = _solve(scenario, overrides, say, verbose, quiet)
     say(f"write: {out_dir} ({', '.join(wanted)})")
     from planner.export import write_plan_outputs
 
@@ -199,13 +210,13 @@ def _progress(quiet: bool):
     return (lambda text: None) if quiet else (lambda text: click.echo(f"[{time.perf_counter() - began:6.1f}s] {text}", err=True))
 
 
-def _solve(scenario, overrides: dict, say, verbose: bool = False) -> dict:
+def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = False) -> dict:
     """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write."""
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
 
-    demand = _forecast(scenario, say)
+    demand = _forecast(scenario, say, quiet)
     options = solver_options(scenario, **overrides)
     say(f"build and solve: {options.name}, time limit {options.time_limit_s:g} s, gap {options.mip_gap:.2%}")
     run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None)
@@ -265,7 +276,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         locked = roll_forward(scenario, actuals, previous, staging / "scenario")
         say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
         rolled = _load(str(staging / "scenario"))
-        context = _solve(rolled, {}, say)
+        context = _solve(rolled, {}, say, quiet=quiet)
         context["changes"] = compare(PlanSnapshot.from_dir(previous), PlanSnapshot.from_context(context),
                                      actuals_note(previous, actuals, scenario.settings.start))
         write_plan_outputs(staging / "plan", context)

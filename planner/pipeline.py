@@ -20,14 +20,17 @@ class DemandForecast:
     choices: pd.DataFrame          # model per stream and why
 
 
-def forecast_demand(scenario: Scenario) -> DemandForecast:
-    """Forecast every stream over the horizon; add overrides; pick the planning quantile."""
+def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
+    """Forecast every stream over the horizon; add overrides; pick the planning quantile.
+
+    `progress(iterable, length)` wraps the loop over streams (see forecasts.forecast_with_choices)."""
     settings = scenario.settings
     planning = settings.planning_quantile
     quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning}))
     history = scenario.demand_history
     forecast, choices = forecast_with_choices(history[["quarter", "region", "workload", "demand"]],
-                                              settings.horizon_quarters, quantiles, settings.forecast.method)
+                                              settings.horizon_quarters, quantiles, settings.forecast.method,
+                                              progress)
     forecast = forecast[forecast["quarter"] >= settings.start]
     overrides = scenario.demand_overrides.groupby(["quarter", "region", "workload"])["delta"].sum()
     forecast = _with_override_only_streams(forecast, overrides, quantiles, settings.quarters)

@@ -138,6 +138,14 @@ def test_forecast_command_writes_csv_and_png(tmp_path):
     result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "sovereign-eu"), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "f" / "forecast.csv").stat().st_size > 0 and (tmp_path / "f" / "forecast.png").stat().st_size > 10_000
+    assert "forecasting streams" not in result.stderr  # 5 streams: progress lines only, no bar
+
+
+def test_forecast_of_many_streams_shows_a_progress_bar_on_stderr_only(tmp_path):
+    result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "global-enterprise"), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    assert "forecasting streams" in result.stderr  # 9 streams (off a terminal click prints the label only)
+    assert "forecasting streams" not in result.stdout
 
 
 def test_quantile_option_changes_the_demand_planned_for(sovereign, tmp_path):
