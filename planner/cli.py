@@ -229,7 +229,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     if run.plan is None:
         click.echo(f"No plan found within the time limit of {options.time_limit_s:g} s; raise --time-limit.", err=True)
         sys.exit(EXIT_NO_SOLUTION)
-    say(f"solved: {result.status}, gap {result.gap:.3%}, {result.seconds:.1f} s; checker found no violation")
+    say(f"solved: {result.status}, {_gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
     return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
             "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
 
@@ -305,12 +305,17 @@ def diff_command(plan_a, plan_b, out_file) -> None:
             changes.orders.to_csv(handle, index=False)
 
 
+def _gap_text(gap: float | None) -> str:
+    """A plan stopped by the watchdog may have no valid bound, so no gap to report."""
+    return "gap unknown (no bound)" if gap is None else f"gap {gap:.3%}"
+
+
 def summary_text(context: dict) -> str:
     plan, run, settings = context["plan"], context["run"], context["scenario"].settings
     kpis = plan.kpis
     lines = [
         f"Plan for '{settings.name}' ({settings.quarters[0]} to {settings.quarters[-1]}, P{settings.planning_quantile * 100:g} demand)",
-        f"  status: {run.result.status}, gap {run.result.gap:.3%} ({run.result.solver})",
+        f"  status: {run.result.status}, {_gap_text(run.result.gap)} ({run.result.solver})",
         f"  NPV: {kpis['npv_usd'] / 1e6:,.1f} M{settings.currency}; capex paid in horizon {kpis['capex_paid_usd'] / 1e6:,.1f} M",
         f"  cloud spend: {kpis['cloud_spend_usd'] / 1e6:,.1f} M; unmet demand: {kpis['unmet_unit_quarters']:,.0f} unit-quarters",
         "  racks ordered by type and year:",

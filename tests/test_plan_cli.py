@@ -156,3 +156,10 @@ def test_quantile_option_changes_the_demand_planned_for(sovereign, tmp_path):
     p90 = pd.read_csv(tmp_path / "p90" / "demand.csv")["demand"].sum()
     assert p90 > p50
     assert not (tmp_path / "p50" / "roadmap.xlsx").exists()
+
+
+def test_gap_is_reported_as_unknown_when_the_solver_left_no_bound():
+    from planner.cli import _gap_text
+
+    assert _gap_text(None) == "gap unknown (no bound)"
+    assert _gap_text(0.004) == "gap 0.400%"
