@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from forecasts.methods import METHODS, SEASON, Path, drift
+from forecasts.methods import METHODS, SEASON, Path, drift, specified
 
 MIN_QUARTERS = 3
 SHORT_HISTORY = 8
@@ -101,14 +101,15 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
                               f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}")
     else:
         candidates = [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
-        runs = _backtest(series, work, log_scale, candidates)
+        runs, functions = _backtest(series, work, log_scale, candidates)
         scale = _naive_scale(series.to_numpy(float))
         scores = {name: _score(paths, log_scale, scale) for name, paths in runs.items()}
         ranked = sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1] or ["drift"]
         chosen = [name for name in ranked if name in runs]
         calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
                                    if chosen else [])
-        fitted = [p for p in (_fit_safely(work, horizon, name, series.max(), log_scale) for name in ranked) if p is not None]
+        fitted = [p for p in (_fit_safely(work, horizon, functions.get(name, METHODS[name][0]), series.max(), log_scale)
+                              for name in ranked) if p is not None]
         model = "+".join(ranked)
         note = (f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
                 else f"lowest backtest MASE of {len(scores)} candidates")
@@ -136,9 +137,9 @@ def _floor_sd(work: pd.Series, horizon: int) -> np.ndarray:
     return sigma * np.sqrt(np.ceil(steps / lag))
 
 
-def _fit_safely(work: pd.Series, horizon: int, method: str, largest: float, log_scale: bool) -> Path | None:
+def _fit_safely(work: pd.Series, horizon: int, function, largest: float, log_scale: bool) -> Path | None:
     try:
-        path = METHODS[method][0](work, horizon)
+        path = function(work, horizon)
     except (ValueError, np.linalg.LinAlgError, IndexError):
         return None
     mean = np.exp(path.mean) if log_scale else path.mean
@@ -148,16 +149,26 @@ def _fit_safely(work: pd.Series, horizon: int, method: str, largest: float, log_
 
 
 def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: list[str]):
-    """Backtest paths per candidate over the last origins: {name: [(mean, sd, future_work, actual)]}."""
+    """Backtest paths per candidate over the last origins, and the function each candidate uses.
+
+    Returns ({name: [(mean, sd, future_work, actual)]}, {name: function}); a method's structural
+    choice (ARIMA's orders) is made once, on the earliest origin's history (methods.specified).
+    """
     n = len(series)
     actual = series.to_numpy(float)
-    runs = {}
+    origins = range(n - BACKTEST_STEPS - BACKTEST_ORIGINS + 1, n - BACKTEST_STEPS + 1)
+    runs, functions = {}, {}
     for name in candidates:
-        function, least = METHODS[name]
+        least = METHODS[name][1]
+        usable = [origin for origin in origins if origin >= least]
+        if not usable:
+            continue
+        try:
+            function = specified(name, work.iloc[:usable[0]])
+        except (ValueError, np.linalg.LinAlgError, IndexError):
+            continue
         paths = []
-        for origin in range(n - BACKTEST_STEPS - BACKTEST_ORIGINS + 1, n - BACKTEST_STEPS + 1):
-            if origin < least:
-                continue
+        for origin in usable:
             try:
                 path = function(work.iloc[:origin], BACKTEST_STEPS)
             except (ValueError, np.linalg.LinAlgError, IndexError):
@@ -167,9 +178,9 @@ def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: l
             paths.append((path.mean, path.sd, work.to_numpy(float)[origin:origin + BACKTEST_STEPS],
                           actual[origin:origin + BACKTEST_STEPS]))
         else:
-            if paths:
-                runs[name] = paths
-    return runs
+            runs[name] = paths
+            functions[name] = function
+    return runs, functions
 
 
 def _score(paths, log_scale: bool, scale: float) -> float:

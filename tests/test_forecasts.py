@@ -100,3 +100,28 @@ def test_overrides_are_added_after_forecasting(enterprise):
     assert deal["planning_demand"] == pytest.approx(deal["p50"] + 600)  # global-enterprise plans at P50
     quiet = table.loc[pd.Period("2029Q1", freq="Q")]
     assert quiet["override_delta"] == 0 and quiet["planning_demand"] == pytest.approx(quiet["p50"])
+
+
+def test_arima_orders_are_chosen_once_and_the_backtested_model_is_the_one_forecast(monkeypatch):
+    """The backtest chooses ARIMA's orders on its earliest origin and refits only those orders
+    afterwards (one SARIMAX fit per later origin and for the forecast, not one per grid entry)."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    from forecasts.methods import _arima_grid, arima, specified
+
+    rng = np.random.default_rng(11)
+    values = pd.Series(np.log(_seasonal_series(rng, n=28)), index=pd.period_range("2020Q1", periods=28, freq="Q"))
+    early = values.iloc[:20]
+    function = specified("arima", early)
+    assert function.orders in _arima_grid(early)
+    np.testing.assert_allclose(function(early, 4).mean, arima(early, 4).mean)  # the selection fit is reused
+    np.testing.assert_allclose(function(values, 4).mean, arima(values, 4, grid=[function.orders]).mean)
+
+    fits = []
+    original_fit = SARIMAX.fit
+    monkeypatch.setattr(SARIMAX, "fit", lambda self, *a, **k: fits.append(1) or original_fit(self, *a, **k))
+    history = history_frame(np.exp(values.to_numpy()))
+    forecast(history, 4, QUANTILES, method="arima")
+    grid_size = len(_arima_grid(values.iloc[:values.size - 6]))
+    # grid at the earliest of 3 origins, one fit at each of the 2 later ones, one for the forecast
+    assert len(fits) == grid_size + 2 + 1
