@@ -107,6 +107,7 @@ def test_arima_orders_are_chosen_once_and_the_backtested_model_is_the_one_foreca
     afterwards (one SARIMAX fit per later origin and for the forecast, not one per grid entry)."""
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+    from forecasts.core import BACKTEST_ORIGINS, BACKTEST_STEPS
     from forecasts.methods import _arima_grid, arima, specified
 
     rng = np.random.default_rng(11)
@@ -122,6 +123,7 @@ def test_arima_orders_are_chosen_once_and_the_backtested_model_is_the_one_foreca
     monkeypatch.setattr(SARIMAX, "fit", lambda self, *a, **k: fits.append(1) or original_fit(self, *a, **k))
     history = history_frame(np.exp(values.to_numpy()))
     forecast(history, 4, QUANTILES, method="arima")
-    grid_size = len(_arima_grid(values.iloc[:values.size - 6]))
-    # grid at the earliest of 3 origins, one fit at each of the 2 later ones, one for the forecast
-    assert len(fits) == grid_size + 2 + 1
+    earliest_origin = values.size - BACKTEST_STEPS - BACKTEST_ORIGINS + 1
+    grid_size = len(_arima_grid(values.iloc[:earliest_origin]))
+    # the whole grid at the earliest origin, then one fit at each later origin and one for the forecast
+    assert len(fits) == grid_size + (BACKTEST_ORIGINS - 1) + 1
