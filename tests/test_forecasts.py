@@ -127,3 +127,23 @@ def test_arima_orders_are_chosen_once_and_the_backtested_model_is_the_one_foreca
     grid_size = len(_arima_grid(values.iloc[:earliest_origin]))
     # the whole grid at the earliest origin, then one fit at each later origin and one for the forecast
     assert len(fits) == grid_size + (BACKTEST_ORIGINS - 1) + 1
+
+
+def test_arima_choice_does_not_depend_on_the_units_of_demand():
+    """Whether the seasonal (airline) ARIMA is chosen must be the same in MW and kW. The fits skip
+    different start-up quarters (1 without a seasonal difference, 5 with); comparing statsmodels'
+    own AICc across them let the units' per-quarter log-likelihood offset decide."""
+    from forecasts.methods import _arima_grid, _best_arima
+
+    rng = np.random.default_rng(3)
+    decisions = []
+    for _ in range(8):
+        n = 40
+        season = np.tile([0.0, 0.03, -0.01, -0.02], n // 4) * rng.uniform(0, 1)
+        values = pd.Series(np.cumsum(rng.normal(0.01, 0.02, n)) + season + rng.normal(0, 0.01, n),
+                           index=pd.period_range("2015Q1", periods=n, freq="Q"))
+        grid = _arima_grid(values)
+        in_mw, in_kw = (any(_best_arima(v, grid)[1][1]) for v in (values, values * 1000))
+        decisions.append((in_mw, in_kw))
+    assert all(mw == kw for mw, kw in decisions), decisions
+    assert {mw for mw, _ in decisions} == {True, False}, "the series should include both kinds of choice"
