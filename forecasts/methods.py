@@ -92,6 +92,7 @@ def _arima_grid(y: pd.Series) -> list[tuple]:
     return list(dict.fromkeys(grid))
 
 
+@_quiet
 def _best_arima(y: pd.Series, grid: list[tuple]):
     """The fitted SARIMAX with the smallest AICc over `grid`, with its orders; None if none fit.
 
