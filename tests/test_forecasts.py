@@ -130,7 +130,8 @@ def test_arima_orders_are_chosen_once_and_the_backtested_model_is_the_one_foreca
 
 
 def test_arima_choice_does_not_depend_on_the_units_of_demand():
-    """Whether the seasonal (airline) ARIMA is chosen must be the same in MW and kW. The fits skip
+    """Whether the seasonal (airline) ARIMA is chosen must be the same in MW and kW (streams with
+    a zero quarter are modelled on the raw scale, where units scale the data). The fits skip
     different start-up quarters (1 without a seasonal difference, 5 with); comparing statsmodels'
     own AICc across them let the units' per-quarter log-likelihood offset decide."""
     from forecasts.methods import _arima_grid, _best_arima
