@@ -113,8 +113,8 @@ def _best_arima(y: pd.Series, grid: list[tuple]):
                          (order, seasonal_order)))
         except (ValueError, np.linalg.LinAlgError):
             continue
-    if len(fits) < 2:
-        return fits[0] if fits else None
+    if not fits:
+        return None
     burn = max(fitted.loglikelihood_burn for fitted, _ in fits)
     return min(fits, key=lambda fit: _aicc_from(fit[0], burn))
 
