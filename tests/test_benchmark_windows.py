@@ -1,0 +1,32 @@
+"""The accuracy benchmark's history windows: each scores 8 quarters the forecast never saw."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from benchmarks.forecast_accuracy import H, MIN_TRAINING, holdouts
+
+
+def _series(length: int, holdout: int = H) -> SimpleNamespace:
+    """A competition item: history x, official holdout xx; values are their own positions."""
+    return SimpleNamespace(x=np.arange(length, dtype=float), xx=np.arange(length, length + holdout, dtype=float))
+
+
+def test_windows_are_the_consecutive_8_quarters_before_the_official_holdout():
+    item = _series(40)
+    official, = holdouts([item], None, 0)
+    assert official[0].tolist() == list(range(40)) and official[1].tolist() == list(range(40, 48))
+    for window in (1, 2, 3):
+        (training, actual), = holdouts([item], None, window)
+        end = 40 - (window - 1) * H
+        assert training.tolist() == list(range(end - H))  # everything before the window, nothing after
+        assert actual.tolist() == list(range(end - H, end))
+
+
+def test_series_too_short_for_a_window_are_left_out_and_limit_applies():
+    short, long = _series(H + MIN_TRAINING - 1), _series(H + MIN_TRAINING)
+    assert len(holdouts([short, long], None, 1)) == 1
+    assert len(holdouts([short, long], None, 0)) == 2
+    assert len(holdouts([short, long, long], 2, 0)) == 2
