@@ -148,3 +148,28 @@ def test_arima_choice_does_not_depend_on_the_units_of_demand():
         decisions.append((in_mw, in_kw))
     assert all(mw == kw for mw, kw in decisions), decisions
     assert {mw for mw, _ in decisions} == {True, False}, "the series should include both kinds of choice"
+
+
+def _local_trend_series(rng, n: int) -> np.ndarray:
+    """Log demand whose growth rate itself wanders (a local linear trend): the models' own form,
+    and the kind of stream whose next two years its last few quarters under-state."""
+    noise = rng.uniform(0.02, 0.1)
+    slope = rng.uniform(0.0, 0.1) + np.cumsum(rng.normal(0, noise / 10, n))
+    return 100 * np.exp(np.cumsum(slope) + np.cumsum(rng.normal(0, noise / 2, n)) + rng.normal(0, noise, n))
+
+
+def test_intervals_on_wandering_growth_cover_near_nominal():
+    """The backtest's dozen errors come from three adjacent origins and move together; counting
+    them as a dozen independent draws left these bands covering 76% with P90 exceeded 17% (now
+    83% and 13%)."""
+    rng = np.random.default_rng(11)
+    inside = above = total = 0
+    for index in range(40):
+        values = _local_trend_series(rng, int(rng.integers(24, 40)) + 8)
+        result = forecast(history_frame(values[:-8], region=f"r{index}"), 8, QUANTILES)
+        actual = values[-8:]
+        inside += int(((actual >= result["p10"].to_numpy()) & (actual <= result["p90"].to_numpy())).sum())
+        above += int((actual > result["p90"].to_numpy()).sum())
+        total += 8
+    assert 0.78 <= inside / total <= 0.9, f"P10-P90 covered {inside / total:.0%}, nominal 80%"
+    assert above / total <= 0.15, f"P90 exceeded {above / total:.0%}, nominal 10%"
