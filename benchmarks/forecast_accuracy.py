@@ -86,8 +86,9 @@ MIN_TRAINING = 8  # a window is scored on a series only if this much history is 
 
 
 def holdouts(collection, limit: int | None, window: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(training, actual) per series: window 0 is the official holdout, window k the 8 quarters
-    ending 8k quarters before the end of the history (series too short for it are left out)."""
+    """(training, actual) per series: window 0 is the official holdout, window k >= 1 the 8
+    quarters ending 8(k-1) quarters before the end of the history, so window 1 is the history's
+    last 8 quarters (series with under MIN_TRAINING quarters before the window are left out)."""
     pairs = []
     for item in list(collection)[:limit]:
         y = np.asarray(item.x, float)
@@ -117,7 +118,7 @@ def evaluate(name: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[dict
     rows = []
     for method, values in scores.items():
         m = np.nanmean(np.array(values), axis=0)
-        rows.append({"set": f"{name} ({len(pairs)})", "method": "planner auto" if method == "auto" else method,
+        rows.append({"name": name, "set": f"{name} ({len(pairs)})", "method": "planner auto" if method == "auto" else method,
                      "sMAPE": m[0], "MASE": m[1], "80% cover": m[2], "95% cover": m[3], "above P90": m[4],
                      "below P10": m[5], "above P50": m[6],
                      "s/series": seconds["auto"] / len(pairs) if method == "auto" else float("nan")})
@@ -161,14 +162,13 @@ def print_calibration(by_window: dict[int, list[dict]]) -> None:
     columns = ("80% cover", "95% cover", "below P10", "above P90", "above P50")
     print("\n| set | method | window | " + " | ".join(columns) + " |")
     print("| --- | --- | --- | " + " | ".join("---:" for _ in columns) + " |")
-    keys = [(r["set"].split(" (")[0], r["method"]) for r in by_window[0]]
-    for key in keys:
+    for name, method in [(r["name"], r["method"]) for r in by_window[0]]:
         found = [(window, r) for window, rows in by_window.items() for r in rows
-                 if (r["set"].split(" (")[0], r["method"]) == key]
+                 if (r["name"], r["method"]) == (name, method)]
         for window, r in found:
             label = "official holdout" if window == 0 else f"{window * H} quarters earlier"
-            print(f"| {r['set']} | {key[1]} | {label} | " + " | ".join(f"{r[c]:.1%}" for c in columns) + " |")
-        print(f"| {key[0]} | {key[1]} | **mean of {len(found)}** | "
+            print(f"| {r['set']} | {method} | {label} | " + " | ".join(f"{r[c]:.1%}" for c in columns) + " |")
+        print(f"| {name} | {method} | **mean of {len(found)}** | "
               + " | ".join(f"**{np.mean([r[c] for _, r in found]):.1%}**" for c in columns) + " |")
 
 
