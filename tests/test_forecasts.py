@@ -41,6 +41,12 @@ def _seasonal_series(rng, n=24, level=1000.0, growth=0.3, amplitude=0.15, noise=
     return level * (1 + growth) ** (t / 4) * (1 + amplitude * season) * rng.lognormal(0, noise, n)
 
 
+def _inside_and_above(result: pd.DataFrame, actual: np.ndarray) -> tuple[int, int]:
+    """How many actuals fell inside P10-P90, and how many above P90."""
+    low, high = result["p10"].to_numpy(), result["p90"].to_numpy()
+    return int(((actual >= low) & (actual <= high)).sum()), int((actual > high).sum())
+
+
 def test_seasonal_series_is_recovered_and_intervals_cover_about_nominal():
     rng = np.random.default_rng(3)
     inside, seasonal_shape, total = 0, 0, 0
@@ -50,7 +56,7 @@ def test_seasonal_series_is_recovered_and_intervals_cover_about_nominal():
         history = history_frame(values[:-horizon], region=f"r{index}")
         result, choices = forecast_with_choices(history, horizon, QUANTILES)
         actual = values[-horizon:]
-        inside += int(((actual >= result["p10"].to_numpy()) & (actual <= result["p90"].to_numpy())).sum())
+        inside += _inside_and_above(result, actual)[0]
         total += horizon
         p50 = result["p50"].to_numpy()  # quarters 2027Q1..Q4: the pattern is low Q1, high Q4
         seasonal_shape += int(p50[3] > p50[0])
@@ -168,8 +174,7 @@ def test_intervals_on_wandering_growth_cover_near_nominal():
         values = _local_trend_series(rng, int(rng.integers(24, 40)) + 8)
         result = forecast(history_frame(values[:-8], region=f"r{index}"), 8, QUANTILES)
         actual = values[-8:]
-        inside += int(((actual >= result["p10"].to_numpy()) & (actual <= result["p90"].to_numpy())).sum())
-        above += int((actual > result["p90"].to_numpy()).sum())
-        total += 8
+        hits = _inside_and_above(result, actual)
+        inside, above, total = inside + hits[0], above + hits[1], total + 8
     assert 0.78 <= inside / total <= 0.9, f"P10-P90 covered {inside / total:.0%}, nominal 80%"
     assert above / total <= 0.15, f"P90 exceeded {above / total:.0%}, nominal 10%"
