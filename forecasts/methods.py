@@ -2,8 +2,9 @@
 
 All work on a `pd.Series` with a quarterly PeriodIndex (statsmodels' ETS prediction crashes
 on plain arrays: reference/forecasting.md) on the working scale chosen by the caller (log
-for positive, fast-growing demand). Normal predictive distributions on that scale give the
-quantiles; a monotone back-transform keeps them quantiles.
+for positive, fast-growing demand). The mean and spread on that scale give the quantiles
+(core.py: a Student-t shape scaled to the calibrated band); a monotone back-transform keeps
+them quantiles.
 """
 
 from __future__ import annotations
