@@ -33,6 +33,7 @@ BACKTEST_STEPS = 4
 MIN_CALIBRATION, MAX_CALIBRATION = 0.3, 3.0
 MIN_CALIBRATION_DEGREES = 2  # with one (two origins), t(1) is the Cauchy: every band 2.4x wider
 COMBINE = 3  # `auto` averages the best three models by backtest (combinations are the robust choice)
+BAND_EDGE = 0.9  # the calibration's Student-t factor and the predictive shape agree at P10/P90
 TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5/P97.5 lie beyond P10/P90
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
 
@@ -226,7 +227,7 @@ def _calibration(standardised: list) -> float:
         return 1.0
     scale = np.median(np.abs(values)) / norm.ppf(0.75)
     degrees = max(len(standardised) - 1, MIN_CALIBRATION_DEGREES)
-    scale *= student_t.ppf(0.9, degrees) / norm.ppf(0.9)
+    scale *= student_t.ppf(BAND_EDGE, degrees) / norm.ppf(BAND_EDGE)
     return float(np.clip(scale, MIN_CALIBRATION, MAX_CALIBRATION))
 
 
@@ -244,11 +245,11 @@ def _quantile_table(series: pd.Series, path: Path, horizon: int, quantiles, log_
 
 def _standard_quantile(q: float) -> float:
     """Quantile q of the predictive shape in units of the spread: Student-t with TAIL_DEGREES,
-    scaled to agree with the normal at 0.1 and 0.9, where the backtest calibrates the spread.
+    scaled to agree with the normal at P10 and P90 (BAND_EDGE), where the backtest calibrates the spread.
 
     The backtest's dozen errors pin the central 80% band; they are too few to fix the tails.
     Normal tails beyond it were too thin: 95% bands covered 90% (M1) and 93% (Tourism) over
     the benchmark's windows, 93% and 95% with this shape. Inside P10-P90 the shape is slightly
     narrower than the normal.
     """
-    return float(student_t.ppf(q, TAIL_DEGREES) * norm.ppf(0.9) / student_t.ppf(0.9, TAIL_DEGREES))
+    return float(student_t.ppf(q, TAIL_DEGREES) * norm.ppf(BAND_EDGE) / student_t.ppf(BAND_EDGE, TAIL_DEGREES))
