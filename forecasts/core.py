@@ -160,7 +160,7 @@ def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: l
     choice (ARIMA's orders) is made once, on the earliest origin's history (methods.specified).
     """
     n = len(series)
-    actual = series.to_numpy(float)
+    actual, worked = series.to_numpy(float), work.to_numpy(float)
     origins = range(n - BACKTEST_STEPS - BACKTEST_ORIGINS + 1, n - BACKTEST_STEPS + 1)
     runs, functions = {}, {}
     for name in candidates:
@@ -180,7 +180,7 @@ def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: l
                 break
             if not (np.all(np.isfinite(path.mean)) and np.all(np.isfinite(path.sd))):
                 break
-            paths.append((path.mean, path.sd, work.to_numpy(float)[origin:origin + BACKTEST_STEPS],
+            paths.append((path.mean, path.sd, worked[origin:origin + BACKTEST_STEPS],
                           actual[origin:origin + BACKTEST_STEPS]))
         else:
             runs[name] = paths
