@@ -25,7 +25,10 @@ class Path:
     sd: np.ndarray
 
 
-def _quiet(function):
+def quiet(function):
+    """`function` without warnings or floating-point notices: statsmodels warns on most short
+    or awkward fits (convergence, start values), and a failed fit is caught by its caller."""
+
     def wrapped(*args, **kwargs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -59,21 +62,32 @@ def drift(y: pd.Series, h: int) -> Path:
     return Path(values[-1] + slope * steps, sigma * np.sqrt(steps * (1 + steps / max(n - 1, 1))))
 
 
-@_quiet
-def ets(y: pd.Series, h: int, damped: bool = True, seasonal: bool = False) -> Path:
-    """Additive-error ETS with (damped) additive trend and optional additive seasonality."""
+def fit_ets(y: pd.Series, error: str = "add", trend: str | None = "add", damped: bool = True,
+            seasonal: str | None = None):
+    """statsmodels ETSModel fitted to `y` (season of SEASON quarters when `seasonal` is 'add' or 'mul')."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    model = ETSModel(y, error="add", trend="add", damped_trend=damped,
-                     seasonal="add" if seasonal else None, seasonal_periods=SEASON if seasonal else None)
-    fitted = model.fit(disp=False, maxiter=200)
-    prediction = fitted.get_prediction(start=len(y), end=len(y) + h - 1)
+    model = ETSModel(y, error=error, trend=trend, damped_trend=damped and trend is not None,
+                     seasonal=seasonal, seasonal_periods=SEASON if seasonal else None)
+    return model.fit(disp=False, maxiter=200)
+
+
+def ets_path(fitted, h: int) -> Path:
+    """Mean and spread of a fitted ETS model's next `h` quarters."""
+    start = fitted.nobs
+    prediction = fitted.get_prediction(start=start, end=start + h - 1)
     mean = np.asarray(prediction.predicted_mean, float)
     sd = np.sqrt(np.maximum(np.asarray(prediction.var_pred_mean, float), 0))
     return Path(mean, sd)
 
 
-@_quiet
+@quiet
+def ets(y: pd.Series, h: int, damped: bool = True, seasonal: bool = False) -> Path:
+    """Additive-error ETS with (damped) additive trend and optional additive seasonality."""
+    return ets_path(fit_ets(y, "add", "add", damped, "add" if seasonal else None), h)
+
+
+@quiet
 def theta(y: pd.Series, h: int) -> Path:
     """Theta method (statsmodels ThetaModel); sd recovered from its 80% interval."""
     from statsmodels.tsa.forecasting.theta import ThetaModel
@@ -93,7 +107,7 @@ def _arima_grid(y: pd.Series) -> list[tuple]:
     return list(dict.fromkeys(grid))
 
 
-@_quiet
+@quiet
 def _best_arima(y: pd.Series, grid: list[tuple]):
     """The fitted SARIMAX with the smallest AICc over `grid`, with its orders; None if none fit.
 
@@ -133,14 +147,14 @@ def _arima_path(fitted, h: int) -> Path:
     return Path(np.asarray(forecast.predicted_mean, float), np.asarray(forecast.se_mean, float))
 
 
-@_quiet
+@quiet
 def arima(y: pd.Series, h: int, grid: list[tuple] | None = None) -> Path:
     """SARIMAX over a small grid of orders (or the given ones), smallest AICc wins."""
     best = _best_arima(y, grid or _arima_grid(y))
     return drift(y, h) if best is None else _arima_path(best[0], h)
 
 
-@_quiet
+@quiet
 def arima_with_order_of(y: pd.Series) -> Callable[[pd.Series, int], Path]:
     """ARIMA with its orders chosen once, on `y` (the earliest backtest origin's history).
 
@@ -153,7 +167,7 @@ def arima_with_order_of(y: pd.Series) -> Callable[[pd.Series, int], Path]:
         return arima
     first_fit, orders = best
 
-    @_quiet
+    @quiet
     def fixed(history: pd.Series, h: int) -> Path:
         if len(history) == len(y) and history.index[-1] == y.index[-1]:
             return _arima_path(first_fit, h)
