@@ -86,9 +86,14 @@ def order_window(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
 
 
 def history_shape(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    """Each stream: quarters in file order, no gaps, ending the quarter before start, long enough."""
+    """Each stream: quarters in file order, no gaps, ending the quarter before start, long enough.
+
+    A stream with a row that failed to parse is left to that row's problem: without the row it
+    would show a gap (or too few quarters) that is not in the file.
+    """
     history = tables["demand_history"]
     start = settings.start if settings else None
+    incomplete = {(row.get("region"), row.get("workload")) for row in history.attrs.get("unparsed", ())}
     found = []
     for row, quarter in history["quarter"].items():
         if start is not None and quarter >= start:
@@ -97,6 +102,8 @@ def history_shape(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
                                  "history ends the quarter before start (use demand_overrides.csv for known future demand)"))
     past = history[history["quarter"] < start] if start is not None else history
     for (region, workload), stream in past.groupby(["region", "workload"], sort=True):
+        if (region, workload) in incomplete:
+            continue
         ordinals = stream["quarter"].map(lambda q: q.ordinal).to_numpy()
         steps = ordinals[1:] - ordinals[:-1]
         for position in range(len(steps)):

@@ -186,3 +186,10 @@ def test_yaml_loads_safely(sovereign):
     edit_yaml(sovereign, "name: Sovereign EU AI factory", "name: !!python/object/apply:os.system ['echo hacked']")
     problems = problems_of(sovereign)
     assert any(p.file == "scenario.yaml" and "not valid YAML" in p.message for p in problems)
+
+
+def test_a_bad_history_value_is_reported_alone_not_as_a_gap_too(sovereign):
+    """The row with the bad value is in the file: its stream has no gap to report."""
+    set_cell(sovereign, "demand_history.csv", 3, "demand", "abc")
+    problems = problems_of(sovereign)
+    assert [(p.file, p.row, p.column) for p in problems] == [("demand_history.csv", 3, "demand")]
