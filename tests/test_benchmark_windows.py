@@ -1,12 +1,15 @@
-"""The accuracy benchmark's history windows: each scores 8 quarters the forecast never saw."""
+"""The accuracy benchmark: its history windows each score 8 quarters the forecast never saw, and
+its candidate switch changes what `auto` chooses from for one run only."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
-from benchmarks.forecast_accuracy import H, MIN_TRAINING, holdouts
+from benchmarks.forecast_accuracy import H, MIN_TRAINING, candidates_changed, holdouts, series_frame
+from forecasts import forecast_with_choices, methods
 
 
 def _series(length: int, holdout: int = H) -> SimpleNamespace:
@@ -33,11 +36,6 @@ def test_series_too_short_for_a_window_are_left_out_and_limit_applies():
 
 
 def test_candidate_changes_reach_auto_and_are_undone_after_the_run():
-    import pytest
-
-    from benchmarks.forecast_accuracy import candidates_changed, series_frame
-    from forecasts import forecast_with_choices, methods
-
     rng = np.random.default_rng(5)
     history = series_frame(100 * np.exp(0.03 * np.arange(24) + rng.normal(0, 0.05, 24)))
     before = dict(methods.METHODS)
