@@ -90,8 +90,7 @@ def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _ets_form(trend: str | None, damped: bool, seasonal: bool):
-    return methods.quiet(lambda y, h: methods.ets_path(
-        methods.fit_ets(y, "add", trend, damped, "add" if seasonal else None), h))
+    return lambda y, h: methods.ets(y, h, damped, seasonal, trend)
 
 
 @methods.quiet

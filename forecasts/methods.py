@@ -82,9 +82,9 @@ def ets_path(fitted, h: int) -> Path:
 
 
 @quiet
-def ets(y: pd.Series, h: int, damped: bool = True, seasonal: bool = False) -> Path:
-    """Additive-error ETS with (damped) additive trend and optional additive seasonality."""
-    return ets_path(fit_ets(y, "add", "add", damped, "add" if seasonal else None), h)
+def ets(y: pd.Series, h: int, damped: bool = True, seasonal: bool = False, trend: str | None = "add") -> Path:
+    """Additive-error ETS with (damped) additive trend, or none, and optional additive seasonality."""
+    return ets_path(fit_ets(y, "add", trend, damped, "add" if seasonal else None), h)
 
 
 @quiet
