@@ -236,8 +236,11 @@ def run(args) -> None:
 
 
 def print_calibration(by_window: dict[int, list[dict]]) -> None:
-    """Calibration of the planner and the baselines per window, and averaged over the windows."""
-    columns = ("80% cover", "95% cover", "below P10", "above P90", "above P50")
+    """Calibration of the planner and the baselines per window, and averaged over the windows.
+
+    MASE comes first: seasonal naive's MASE is a model-free measure of how calm a window was
+    against its series' own history (a calm window is over-covered by any honest band)."""
+    columns = ("MASE", "80% cover", "95% cover", "below P10", "above P90", "above P50")
     print("\n| set | method | window | " + " | ".join(columns) + " |")
     print("| --- | --- | --- | " + " | ".join("---:" for _ in columns) + " |")
     for name, method in [(r["name"], r["method"]) for r in by_window[0]]:
@@ -245,9 +248,13 @@ def print_calibration(by_window: dict[int, list[dict]]) -> None:
                  if (r["name"], r["method"]) == (name, method)]
         for window, r in found:
             label = "official holdout" if window == 0 else f"{window * H} quarters earlier"
-            print(f"| {r['set']} | {method} | {label} | " + " | ".join(f"{r[c]:.1%}" for c in columns) + " |")
+            print(f"| {r['set']} | {method} | {label} | " + " | ".join(_cell(c, r[c]) for c in columns) + " |")
         print(f"| {name} | {method} | **mean of {len(found)}** | "
-              + " | ".join(f"**{np.mean([r[c] for _, r in found]):.1%}**" for c in columns) + " |")
+              + " | ".join(f"**{_cell(c, np.mean([r[c] for _, r in found]))}**" for c in columns) + " |")
+
+
+def _cell(column: str, value: float) -> str:
+    return f"{value:.3f}" if column == "MASE" else f"{value:.1%}"
 
 
 if __name__ == "__main__":
