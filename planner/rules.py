@@ -2,6 +2,8 @@
 
 Each rule takes the parsed settings and tables and returns problems; `RULES` lists them
 all, and `check_rules` runs every one so the user sees every problem in one pass.
+`WARNING_RULES` find what is legal but most likely a mistake (a typo that would otherwise
+plan silently); `check_warnings` runs them once the scenario is valid.
 """
 
 from __future__ import annotations
@@ -234,6 +236,28 @@ def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Proble
     return found
 
 
+def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """A site in a region no stream may be served from: its factories can never serve demand.
+
+    Legal (a site kept for later, or for a region whose demand is not yet in the files), but a
+    mistyped region looks exactly like this and would otherwise plan silently with the site idle.
+    """
+    if not _complete(tables, "sites", "demand_history", "demand_overrides", "residency"):
+        return []
+    residency = _keyed(tables["residency"], ["region", "workload"])
+    streams = pd.concat([tables["demand_history"][["region", "workload"]],
+                         tables["demand_overrides"][["region", "workload"]]]).drop_duplicates()
+    served_from = set()
+    for region, workload in zip(streams["region"], streams["workload"]):
+        rule = residency.loc[(region, workload)] if (region, workload) in residency.index else None
+        served_from.update(rule["serving_regions"] if rule is not None and rule["serving_regions"] else (region,))
+    return [Problem("sites.csv", int(row), "region",
+                    f"no stream may be served from region '{region}' (no demand there and no residency rule "
+                    f"lists it), so site {site} and its factories will stay idle" + _suggest(region, served_from))
+            for row, site, region in zip(tables["sites"].index, tables["sites"]["site"], tables["sites"]["region"])
+            if region not in served_from]
+
+
 def _serving_capability(tables: Tables) -> set[tuple[str, str]]:
     """(region, workload) pairs some factory can serve, from allowed, coolable rack types with capacity."""
     racks = _keyed(tables["racks"], "rack_type")
@@ -293,5 +317,14 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+WARNING_RULES: tuple[Rule, ...] = (
+    idle_site_regions,
+)
+
+
 def check_rules(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     return [problem for rule in RULES for problem in rule(settings, tables)]
+
+
+def check_warnings(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    return [problem for rule in WARNING_RULES for problem in rule(settings, tables)]

@@ -10,7 +10,7 @@ import pandas as pd
 from planner.config import FILE as SETTINGS_FILE
 from planner.config import ScenarioSettings, load_settings
 from planner.problems import Problem, ScenarioError
-from planner.rules import check_rules
+from planner.rules import check_rules, check_warnings
 from planner.schema import TABLES
 from planner.tables import read_table
 
@@ -68,4 +68,5 @@ def load_scenario(directory: str | Path) -> Scenario:
     problems += check_rules(settings, tables)
     if problems:
         raise ScenarioError(problems, where=str(directory))
+    warnings += [str(warning) for warning in sorted(check_warnings(settings, tables))]
     return Scenario(directory, settings, tables, tuple(warnings))

@@ -8,7 +8,7 @@ import pytest
 
 from planner.problems import ScenarioError
 from planner.scenario import load_scenario
-from planner.rules import RULES
+from planner.rules import RULES, WARNING_RULES
 from tests.conftest import append_row, read_rows, set_cell, write_rows
 
 
@@ -120,14 +120,32 @@ def test_every_cross_file_rule_has_a_case():
         "commitment_window", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
+    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions"}  # its case: below
 
 
-def test_examples_are_valid():
+def test_examples_are_valid_without_warnings():
     root = Path(__file__).resolve().parent.parent / "examples"
     for name in ("sovereign-eu", "global-enterprise"):
         scenario = load_scenario(root / name)
         assert scenario.settings.horizon_quarters >= 12
         assert len(scenario.streams) >= 5
+        assert scenario.warnings == ()
+
+
+def test_a_mistyped_site_region_is_a_warning_naming_the_row_and_the_likely_region(sovereign):
+    """Legal (the site may be kept for later) but its factories could never serve anything."""
+    set_cell(sovereign, "sites.csv", 3, "region", "eu-dee")
+    warnings = load_scenario(sovereign).warnings
+    assert warnings == ("sites.csv row 3, column region: no stream may be served from region 'eu-dee' (no demand "
+                        "there and no residency rule lists it), so site ber-2 and its factories will stay idle "
+                        "(did you mean 'eu-de'?)",)
+
+
+def test_a_site_region_only_a_residency_rule_serves_from_is_not_a_warning(sovereign):
+    """eu-fr has demand of its own; with it gone, eu-de's residency rules still send work to par-1."""
+    for file in ("demand_history.csv", "residency.csv"):
+        write_rows(sovereign / file, [r for r in read_rows(sovereign / file) if r["region"] != "eu-fr"])
+    assert load_scenario(sovereign).warnings == ()
 
 
 def test_five_faults_in_three_files_all_reported(sovereign):
