@@ -100,7 +100,7 @@ def theta(y: pd.Series, h: int) -> Path:
 
 
 def _arima_grid(y: pd.Series) -> list[tuple]:
-    """(order, seasonal order) pairs tried: local level/trend forms, plus the airline model
+    """(order, seasonal order) pairs tried: local level forms with drift, plus the airline model
     once there are three years to estimate a seasonal difference from."""
     seasonal = len(y) >= 3 * SEASON
     grid = [((0, 1, 1), (0, 0, 0)), ((1, 1, 0), (0, 0, 0)), ((0, 1, 1), (0, 1, 1) if seasonal else (0, 0, 0))]
@@ -124,7 +124,7 @@ def _best_arima(y: pd.Series, grid: list[tuple]):
     for order, seasonal_order in grid:
         try:
             fits.append((SARIMAX(y, order=order, seasonal_order=(*seasonal_order, SEASON if any(seasonal_order) else 0),
-                                 trend="t" if seasonal_order == (0, 0, 0) else None).fit(disp=False),
+                                 trend=_drift(seasonal_order)).fit(disp=False),
                          (order, seasonal_order)))
         except (ValueError, np.linalg.LinAlgError):
             continue
@@ -132,6 +132,17 @@ def _best_arima(y: pd.Series, grid: list[tuple]):
         return None
     burn = max(fitted.loglikelihood_burn for fitted, _ in fits)
     return min(fits, key=lambda fit: _aicc_from(fit[0], burn))
+
+
+def _drift(seasonal_order: tuple) -> str | None:
+    """SARIMAX's trend argument for a drift in the once-differenced forms, none in the airline model.
+
+    SARIMAX applies its trend to the differenced series, so with d=1 the constant 'c' is the
+    drift (a steady growth rate on log demand); 't' there is a trend in the growth rate itself,
+    quadratic in the level: it turned a ramp levelling off at 2,000 into a forecast of 505 two
+    years on, and steady growth into accelerating growth.
+    """
+    return "c" if seasonal_order == (0, 0, 0) else None
 
 
 def _aicc_from(fitted, first: int) -> float:

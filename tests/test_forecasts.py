@@ -156,6 +156,29 @@ def test_arima_choice_does_not_depend_on_the_units_of_demand():
     assert {mw for mw, _ in decisions} == {True, False}, "the series should include both kinds of choice"
 
 
+def test_arima_drift_keeps_steady_growth_steady():
+    """The once-differenced ARIMA forms carry a drift, a constant growth rate on log demand.
+    (SARIMAX's trend 't' with d=1 is a trend in the growth rate: these forecasts accelerated.)"""
+    from forecasts.methods import arima
+
+    rng = np.random.default_rng(5)
+    steps = np.arange(24)
+    log_demand = pd.Series(np.log(100) + 0.08 * steps + rng.normal(0, 0.01, 24),
+                           index=pd.period_range("2020Q1", periods=24, freq="Q"))
+    for order in (((0, 1, 1), (0, 0, 0)), ((1, 1, 0), (0, 0, 0))):
+        growth = np.diff(arima(log_demand, 8, grid=[order]).mean)
+        np.testing.assert_allclose(growth, 0.08, atol=0.01, err_msg=str(order))
+
+
+def test_a_ramp_levelling_off_is_not_forecast_to_collapse():
+    """AI demand often ramps and then levels off; a trend in the growth rate extrapolated the
+    slowdown into a fall to a quarter of the plateau within two years."""
+    steps = np.arange(16)
+    demand = 2000 / (1 + np.exp(-(steps - 6) / 1.5))
+    result = forecast(history_frame(demand), 8, QUANTILES)
+    assert result["p50"].min() >= 0.9 * demand[-1], result["p50"].round().tolist()
+
+
 def _local_trend_series(rng, n: int, tail_degrees: float | None = None) -> np.ndarray:
     """Log demand whose growth rate itself wanders (a local linear trend): the models' own form,
     and the kind of stream whose next two years its last few quarters under-state. Shocks are
