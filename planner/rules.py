@@ -222,10 +222,7 @@ def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Proble
     streams = pd.concat([tables["demand_history"][["region", "workload"]], tables["demand_overrides"][["region", "workload"]]])
     found = []
     for (region, workload), rows in streams.groupby(["region", "workload"], sort=True):
-        serving, cloud = (region,), True
-        if (region, workload) in residency.index:
-            rule = residency.loc[(region, workload)]
-            serving, cloud = rule["serving_regions"] or (region,), bool(rule["cloud_allowed"])
+        serving, cloud = _residency_of(residency, region, workload)
         if cloud or any((g, workload) in servers for g in serving):
             continue
         source = "residency" if (region, workload) in residency.index else "demand_history"
@@ -247,15 +244,21 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
     residency = _keyed(tables["residency"], ["region", "workload"])
     streams = pd.concat([tables["demand_history"][["region", "workload"]],
                          tables["demand_overrides"][["region", "workload"]]]).drop_duplicates()
-    served_from = set()
-    for region, workload in zip(streams["region"], streams["workload"]):
-        rule = residency.loc[(region, workload)] if (region, workload) in residency.index else None
-        served_from.update(rule["serving_regions"] if rule is not None and rule["serving_regions"] else (region,))
+    served_from = {served for region, workload in zip(streams["region"], streams["workload"])
+                   for served in _residency_of(residency, region, workload)[0]}
     return [Problem("sites.csv", int(row), "region",
                     f"no stream may be served from region '{region}' (no demand there and no residency rule "
                     f"lists it), so site {site} and its factories will stay idle" + _suggest(region, served_from))
             for row, site, region in zip(tables["sites"].index, tables["sites"]["site"], tables["sites"]["region"])
             if region not in served_from]
+
+
+def _residency_of(residency: pd.DataFrame, region: str, workload: str) -> tuple[tuple[str, ...], bool]:
+    """(serving regions, cloud allowed) of a stream; with no residency row: its own region, cloud allowed."""
+    if (region, workload) not in residency.index:
+        return (region,), True
+    rule = residency.loc[(region, workload)]
+    return rule["serving_regions"] or (region,), bool(rule["cloud_allowed"])
 
 
 def _serving_capability(tables: Tables) -> set[tuple[str, str]]:
