@@ -93,10 +93,13 @@ def _forecast(scenario, say, quiet: bool = False):
     say(f"forecast: {len(scenario.streams)} streams, {scenario.settings.horizon_quarters} quarters")
     bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar
     try:
-        return forecast_demand(scenario, bar)
+        demand = forecast_demand(scenario, bar)
     except ForecastError as error:
         click.echo(f"{scenario.path}: demand_history.csv: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
+    for warning in demand.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return demand
 
 
 def _stream_bar(streams, length):

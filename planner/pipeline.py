@@ -18,6 +18,7 @@ class DemandForecast:
     table: pd.DataFrame            # forecast.csv: history and forecast rows
     planning_demand: pd.DataFrame  # quarter, region, workload, demand: the quantile planned for, plus overrides
     choices: pd.DataFrame          # model per stream and why
+    warnings: tuple[str, ...] = ()  # streams whose bands are too wide to plan on without a look
 
 
 def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
@@ -26,7 +27,7 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     `progress(iterable, length)` wraps the loop over streams (see forecasts.forecast_with_choices)."""
     settings = scenario.settings
     planning = settings.planning_quantile
-    quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning}))
+    quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning, 0.5}))  # P50 for _implausible_bands
     history = scenario.demand_history
     forecast, choices = forecast_with_choices(history[["quarter", "region", "workload", "demand"]],
                                               settings.horizon_quarters, quantiles, settings.forecast.method,
@@ -48,7 +49,30 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
         ["region", "workload", "quarter"], ignore_index=True)
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
-    return DemandForecast(table, planning_demand, choices)
+    return DemandForecast(table, planning_demand, choices, tuple(_implausible_bands(forecast, quantiles)))
+
+
+IMPLAUSIBLE_BAND = 5.0  # top quantile / median in the first planned quarter; ~2 on ramps, far more after a spike
+
+
+def _implausible_bands(forecast: pd.DataFrame, quantiles) -> list[str]:
+    """Streams whose top quantile is many times their median in the first planned quarter.
+
+    A one-quarter spike or a sudden level jump in the history gives such bands (the models
+    cannot explain it, and log-scale spreads turn it into factors of millions); the plan would
+    buy for them silently.
+    """
+    top, median = quantile_column(max(quantiles)), quantile_column(0.5)
+    if top == median:
+        return []
+    first = forecast.sort_values("quarter").groupby(["region", "workload"], sort=True).head(1)
+    wide = first[(first[median] > 0) & (first[top] > IMPLAUSIBLE_BAND * first[median])]
+    wide = wide.sort_values(["region", "workload"])
+    return [f"{region}/{workload}: {top.upper()} is {high / middle:,.0f} times P50 in {quarter}; its history likely "
+            "has a spike or a sudden jump the models cannot explain: check demand_history.csv, or give the stream "
+            "through demand_overrides.csv"
+            for region, workload, quarter, high, middle in zip(wide["region"], wide["workload"], wide["quarter"],
+                                                               wide[top], wide[median])]
 
 
 def _with_override_only_streams(forecast: pd.DataFrame, overrides: pd.Series, quantiles, quarters) -> pd.DataFrame:

@@ -141,6 +141,25 @@ def test_forecast_command_writes_csv_and_png(tmp_path):
     assert "forecasting streams" not in result.stderr  # 5 streams: progress lines only, no bar
 
 
+def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-fr", "inference"))
+    rows[last]["demand"] = str(float(rows[last]["demand"]) * 1000)  # a typo of three zeros
+    write_rows(sovereign / "demand_history.csv", rows)
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: eu-fr/inference: P90 is "), result.stderr
+    assert "times P50 in 2027Q1" in warnings[0] and "demand_overrides.csv" in warnings[0]
+    settings = sovereign / "scenario.yaml"  # a top quantile whose column name is no Python identifier
+    settings.write_text(settings.read_text().replace("quantiles: [0.1, 0.5, 0.9]", "quantiles: [0.025, 0.5, 0.975]"))
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    assert "warning: eu-fr/inference: P97.5 is " in result.stderr
+    clean = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "sovereign-eu"), "--out", str(tmp_path / "g")])
+    assert "warning:" not in clean.stderr
+
+
 def test_forecast_of_many_streams_shows_a_progress_bar_on_stderr_only(tmp_path):
     result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "global-enterprise"), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
