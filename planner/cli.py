@@ -78,9 +78,14 @@ def _load(scenario_dir: str):
     except ScenarioError as error:
         click.echo(error.report(), err=True)
         sys.exit(EXIT_INVALID_INPUT)
-    for warning in scenario.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    _warn(scenario.warnings)
     return scenario
+
+
+def _warn(warnings) -> None:
+    """Legal but suspicious input, on stderr: the command goes on."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 STREAM_BAR_MIN = 8  # from this many streams (~0.5 s each) the forecast shows a progress bar
@@ -97,8 +102,7 @@ def _forecast(scenario, say, quiet: bool = False):
     except ForecastError as error:
         click.echo(f"{scenario.path}: demand_history.csv: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
-    for warning in demand.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    _warn(demand.warnings)
     return demand
 
 
