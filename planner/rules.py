@@ -219,9 +219,8 @@ def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Proble
         return []
     servers = _serving_capability(tables)
     residency = _keyed(tables["residency"], ["region", "workload"])
-    streams = pd.concat([tables["demand_history"][["region", "workload"]], tables["demand_overrides"][["region", "workload"]]])
     found = []
-    for (region, workload), rows in streams.groupby(["region", "workload"], sort=True):
+    for (region, workload), _ in _stream_keys(tables).groupby(["region", "workload"], sort=True):
         serving, cloud = _residency_of(residency, region, workload)
         if cloud or any((g, workload) in servers for g in serving):
             continue
@@ -242,8 +241,7 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
     if not _complete(tables, "sites", "demand_history", "demand_overrides", "residency"):
         return []
     residency = _keyed(tables["residency"], ["region", "workload"])
-    streams = pd.concat([tables["demand_history"][["region", "workload"]],
-                         tables["demand_overrides"][["region", "workload"]]]).drop_duplicates()
+    streams = _stream_keys(tables)
     served_from = {served for region, workload in zip(streams["region"], streams["workload"])
                    for served in _residency_of(residency, region, workload)[0]}
     return [Problem("sites.csv", int(row), "region",
@@ -251,6 +249,12 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
                     f"lists it), so site {site} and its factories will stay idle" + _suggest(region, served_from))
             for row, site, region in zip(tables["sites"].index, tables["sites"]["site"], tables["sites"]["region"])
             if region not in served_from]
+
+
+def _stream_keys(tables: Tables) -> pd.DataFrame:
+    """region, workload of every stream, from its history or its overrides, once each."""
+    columns = ["region", "workload"]
+    return pd.concat([tables["demand_history"][columns], tables["demand_overrides"][columns]]).drop_duplicates()
 
 
 def _residency_of(residency: pd.DataFrame, region: str, workload: str) -> tuple[tuple[str, ...], bool]:
