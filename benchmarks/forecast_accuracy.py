@@ -178,12 +178,12 @@ def evaluate(name: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[dict
         result = forecast(series_frame(y), H, QUANTILES)
         seconds["auto"] = seconds.get("auto", 0.0) + time.perf_counter() - began
         quantiles = {q: result[f"p{q * 100:g}"].to_numpy() for q in QUANTILES}
-        scores.setdefault("auto", []).append(_metrics(actual, quantiles, y))
+        scores.setdefault("auto", []).append(metrics(actual, quantiles, y))
         began = time.perf_counter()
         for method, (point, sd) in baselines(y).items():
             quantiles = {q: np.maximum(point + norm.ppf(q) * sd, 0) for q in QUANTILES}
             quantiles[0.5] = point
-            scores.setdefault(method, []).append(_metrics(actual, quantiles, y))
+            scores.setdefault(method, []).append(metrics(actual, quantiles, y))
         seconds["baselines"] = seconds.get("baselines", 0.0) + time.perf_counter() - began
     rows = []
     for method, values in scores.items():
@@ -195,7 +195,8 @@ def evaluate(name: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[dict
     return rows
 
 
-def _metrics(actual, quantiles, training) -> tuple:
+def metrics(actual, quantiles, training) -> tuple:
+    """sMAPE, MASE, 80% and 95% cover, shares above P90, below P10 and above P50 (QUANTILES keys)."""
     return (smape(actual, quantiles[0.5]) * 100, mase(actual, quantiles[0.5], training),
             np.mean((actual >= quantiles[0.1]) & (actual <= quantiles[0.9])),
             np.mean((actual >= quantiles[0.025]) & (actual <= quantiles[0.975])),
