@@ -22,6 +22,7 @@ Tables = dict[str, pd.DataFrame]
 Rule = Callable[[ScenarioSettings | None, Tables], list[Problem]]
 
 MIN_HISTORY_QUARTERS = 3
+JUMP_FACTOR = 10.0  # quarter-on-quarter demand ratio (either way) that is more likely a typo than a ramp
 
 # (table, column, referenced table, referenced column); list columns are checked item by item.
 REFERENCES: tuple[tuple[str, str, str, str], ...] = (
@@ -251,6 +252,32 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
             if region not in served_from]
 
 
+def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """A quarter whose demand is JUMP_FACTOR times its stream's previous quarter, or a tenth of it.
+
+    Legal (a pilot can become a product), but a typo (three zeros too many, a unit slip) looks
+    exactly like this, and the forecaster takes it for real: one such quarter at the end of a
+    sovereign-eu stream made its P90 over a hundred times its P50 (planner/pipeline.py warns
+    about that too, without being able to say which row is at fault).
+    """
+    if not _complete(tables, "demand_history"):
+        return []
+    history = tables["demand_history"].sort_values(["region", "workload", "quarter"])
+    previous = history.groupby(["region", "workload"], sort=False)["demand"].shift()
+    ratio = history["demand"] / previous.where(previous > 0)
+    jumps = history[(history["demand"] > 0) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))]
+    return [Problem("demand_history.csv", int(row), "demand",
+                    f"{jump.demand:g} for {jump.region}/{jump.workload} in {format_quarter(jump.quarter)} is "
+                    f"{_times(jump.demand / previous[row])} the quarter before ({previous[row]:g}); if it is a typo, fix it: "
+                    "the forecast takes it for real. If it is real, its bands will be wide; known demand can "
+                    "go through demand_overrides.csv")
+            for row, jump in zip(jumps.index, jumps.itertuples(index=False))]
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.0f} times" if ratio >= 1 else f"1/{1 / ratio:.0f} of"
+
+
 def _stream_keys(tables: Tables) -> pd.DataFrame:
     """region, workload of every stream, from its history or its overrides, once each."""
     columns = ["region", "workload"]
@@ -326,6 +353,7 @@ RULES: tuple[Rule, ...] = (
 
 WARNING_RULES: tuple[Rule, ...] = (
     idle_site_regions,
+    history_jumps,
 )
 
 

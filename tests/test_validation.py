@@ -120,7 +120,7 @@ def test_every_cross_file_rule_has_a_case():
         "commitment_window", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
-    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions"}  # its case: below
+    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps"}  # cases: below
 
 
 def test_examples_are_valid_without_warnings():
@@ -211,3 +211,37 @@ def test_a_bad_history_value_is_reported_alone_not_as_a_gap_too(sovereign):
     set_cell(sovereign, "demand_history.csv", 3, "demand", "abc")
     problems = problems_of(sovereign)
     assert [(p.file, p.row, p.column) for p in problems] == [("demand_history.csv", 3, "demand")]
+
+
+def _history_row(directory: Path, region: str, workload: str, quarter: str) -> int:
+    """Spreadsheet row (header = row 1) of one stream's quarter in demand_history.csv."""
+    rows = read_rows(directory / "demand_history.csv")
+    return next(index + 2 for index, row in enumerate(rows)
+                if (row["region"], row["workload"], row["quarter"]) == (region, workload, quarter))
+
+
+def test_a_thousandfold_quarter_in_the_history_is_a_warning_naming_the_row(sovereign):
+    """Three zeros too many in the last quarter: the forecast would take it for real."""
+    row = _history_row(sovereign, "eu-fr", "inference", "2026Q4")
+    previous = float(read_rows(sovereign / "demand_history.csv")[row - 3]["demand"])
+    set_cell(sovereign, "demand_history.csv", row, "demand", "684000")
+    warnings = load_scenario(sovereign).warnings
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"demand_history.csv row {row}, column demand: 684000 for eu-fr/inference in "
+                                  f"2026Q4 is {684000 / previous:.0f} times the quarter before ({previous:g}); "
+                                  "if it is a typo, fix it")
+
+
+def test_a_fall_to_a_tenth_is_a_warning_and_a_stream_starting_from_zero_is_not(sovereign):
+    row = _history_row(sovereign, "eu-de", "training", "2024Q2")
+    previous = float(read_rows(sovereign / "demand_history.csv")[row - 3]["demand"])
+    set_cell(sovereign, "demand_history.csv", row, "demand", f"{previous / 20:g}")
+    set_cell(sovereign, "demand_history.csv", row + 1, "demand", f"{previous:g}")  # and back: a second jump
+    warnings = load_scenario(sovereign).warnings
+    assert [w.split(":")[0] for w in warnings] == [f"demand_history.csv row {row}, column demand",
+                                                  f"demand_history.csv row {row + 1}, column demand"]
+    assert "is 1/20 of the quarter before" in warnings[0] and "is 20 times the quarter before" in warnings[1]
+
+    first = _history_row(sovereign, "eu-fr", "training", "2022Q1")
+    set_cell(sovereign, "demand_history.csv", first, "demand", "0")
+    assert len(load_scenario(sovereign).warnings) == 2
