@@ -8,6 +8,7 @@ OUT_DIR/<quarter>/, and prints one line per quarter.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -25,7 +26,9 @@ def planner(*args: str) -> None:
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "quarterly-run").resolve()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default="quarterly-run", help="directory for the quarters' scenarios and plans")
+    out = Path(parser.parse_args().out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     planner("plan", str(EXAMPLE), "--out", str(out / "initial" / "plan"))
     scenario, previous = EXAMPLE, out / "initial" / "plan"
