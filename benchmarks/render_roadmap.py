@@ -8,6 +8,7 @@ or pdftoppm is not installed (apt-get install libreoffice-calc poppler-utils).
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -16,21 +17,31 @@ from pathlib import Path
 
 
 def main() -> int:
-    if len(sys.argv) < 2:
-        print(__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("plan_dir", type=Path, help="a `planner plan` output directory holding roadmap.xlsx")
+    parser.add_argument("out_dir", type=Path, nargs="?", help="where the pages go (default: PLAN_DIR/rendered)")
+    args = parser.parse_args()
+    plan_dir, out_dir = args.plan_dir, args.out_dir or args.plan_dir / "rendered"
+    if not (plan_dir / "roadmap.xlsx").is_file():
+        print(f"error: {plan_dir / 'roadmap.xlsx'} does not exist; give the directory `planner plan --out` wrote",
+              file=sys.stderr)
         return 2
-    plan_dir = Path(sys.argv[1])
-    out_dir = Path(sys.argv[2]) if len(sys.argv) > 2 else plan_dir / "rendered"
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if not office or not shutil.which("pdftoppm"):
         print("skipped: LibreOffice or pdftoppm is not installed")
         return 0
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([office, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-                        "--outdir", str(out_dir), str(plan_dir / "roadmap.xlsx")], check=True, capture_output=True,
-                       timeout=300)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(out_dir / "roadmap.pdf"), str(out_dir / "page")], check=True)
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run([office, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+                            "--outdir", str(out_dir), str(plan_dir / "roadmap.xlsx")], check=True, capture_output=True,
+                           timeout=300)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(out_dir / "roadmap.pdf"), str(out_dir / "page")],
+                       check=True, capture_output=True)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        detail = (getattr(error, "stderr", b"") or b"").decode(errors="replace").strip()
+        print(f"error: {error}" + (f"\n{detail}" if detail else ""), file=sys.stderr)
+        return 1
     pages = sorted(out_dir.glob("page*.png"))
     print(f"{len(pages)} pages:")
     for page in pages:
