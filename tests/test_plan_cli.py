@@ -74,6 +74,11 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert all(len(title) <= 31 for title in book.sheetnames)
     assert len(book["Summary"]._charts) == 3
     assert book["Orders"].freeze_panes == "A2" and book["Orders"].auto_filter.ref
+    for sheet in book.worksheets:  # prints landscape, one page wide, tables with their header on every page
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0), sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+    assert book["Orders"].print_title_rows == "$1:$1" and book["Demand"].print_title_rows == "$1:$1"
 
 
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
