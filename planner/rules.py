@@ -253,28 +253,31 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
 
 
 def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    """A quarter whose demand is JUMP_FACTOR times its stream's previous quarter, or a tenth of it.
+    """A quarter whose demand is JUMP_FACTOR times its stream's previous quarter, a tenth of it, or zero.
 
-    Legal (a pilot can become a product), but a typo (three zeros too many, a unit slip) looks
-    exactly like this, and the forecaster takes it for real: one such quarter at the end of a
-    sovereign-eu stream made its P90 over a hundred times its P50 (planner/pipeline.py warns
-    about that too, without being able to say which row is at fault).
+    Legal (a pilot can become a product, a workload can end), but a typo (three zeros too many,
+    a unit slip, a missing figure entered as 0) looks exactly like this, and the forecaster takes
+    it for real: one such quarter at the end of a sovereign-eu stream made its P90 over a hundred
+    times its P50 (planner/pipeline.py warns about that too, without being able to say which row
+    is at fault); a last quarter of 0 put P10 at 0. A stream starting from zero is not warned about.
     """
     if not _complete(tables, "demand_history"):
         return []
     history = tables["demand_history"].sort_values(["region", "workload", "quarter"])
     previous = history.groupby(["region", "workload"], sort=False)["demand"].shift()
     ratio = history["demand"] / previous.where(previous > 0)
-    jumps = history[(history["demand"] > 0) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))]
+    jumps = history[(ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR)]
     return [Problem("demand_history.csv", int(row), "demand",
                     f"{jump.demand:g} for {jump.region}/{jump.workload} in {format_quarter(jump.quarter)} is "
-                    f"{_times(jump.demand / previous[row])} the quarter before ({previous[row]:g}); if it is a typo, fix it: "
-                    "the forecast takes it for real. If it is real, its bands will be wide; known demand can "
-                    "go through demand_overrides.csv")
+                    f"{_times(jump.demand / previous[row])} the quarter before ({previous[row]:g}); if it is a typo "
+                    "or a missing figure, fix it: the forecast takes it for real. If it is real, its bands will be "
+                    "wide; known demand can go through demand_overrides.csv")
             for row, jump in zip(jumps.index, jumps.itertuples(index=False))]
 
 
 def _times(ratio: float) -> str:
+    if ratio == 0:
+        return "a fall to zero from"
     return f"{ratio:.0f} times" if ratio >= 1 else f"1/{1 / ratio:.0f} of"
 
 

@@ -229,7 +229,7 @@ def test_a_thousandfold_quarter_in_the_history_is_a_warning_naming_the_row(sover
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith(f"demand_history.csv row {row}, column demand: 684000 for eu-fr/inference in "
                                   f"2026Q4 is {684000 / previous:.0f} times the quarter before ({previous:g}); "
-                                  "if it is a typo, fix it")
+                                  "if it is a typo or a missing figure, fix it")
 
 
 def test_a_fall_to_a_tenth_is_a_warning_and_a_stream_starting_from_zero_is_not(sovereign):
@@ -245,3 +245,10 @@ def test_a_fall_to_a_tenth_is_a_warning_and_a_stream_starting_from_zero_is_not(s
     first = _history_row(sovereign, "eu-fr", "training", "2022Q1")
     set_cell(sovereign, "demand_history.csv", first, "demand", "0")
     assert len(load_scenario(sovereign).warnings) == 2
+
+    last = _history_row(sovereign, "eu-fr", "training", "2026Q4")  # a missing figure entered as 0
+    set_cell(sovereign, "demand_history.csv", last, "demand", "0")
+    warnings = load_scenario(sovereign).warnings
+    assert len(warnings) == 3 and warnings[2].startswith(f"demand_history.csv row {last}, column demand: 0 for "
+                                                         "eu-fr/training in 2026Q4 is a fall to zero from the "
+                                                         "quarter before"), warnings
