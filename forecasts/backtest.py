@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasts.core import forecast, quantile_column
+from forecasts.core import SHORT_HISTORY, forecast, quantile_column
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -22,6 +22,11 @@ def mase(actual: np.ndarray, predicted: np.ndarray, training: np.ndarray, season
 def pinball(actual: np.ndarray, predicted: np.ndarray, q: float) -> float:
     error = actual - predicted
     return float(np.mean(np.maximum(q * error, (q - 1) * error)))
+
+
+def quarters_needed(horizon: int) -> int:
+    """History a stream needs for one backtest origin: SHORT_HISTORY quarters before it, `horizon` after."""
+    return SHORT_HISTORY + horizon
 
 
 def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile: float = 0.5,
@@ -42,7 +47,7 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
         for name in (method, "snaive"):
             scores = []
             for origin in range(len(values) - horizon - origins + 1, len(values) - horizon + 1):
-                if origin < 8:
+                if origin < SHORT_HISTORY:  # shorter histories get the drift fallback: not the forecaster scored
                     continue
                 train = stream.iloc[:origin][["quarter", "region", "workload", "demand"]]
                 result = forecast(train, horizon, quantiles, name)

@@ -138,14 +138,15 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
 def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
     """Rolling-origin accuracy of the forecaster on the scenario's own history, against
     seasonal naive: MASE, sMAPE, interval coverage and pinball loss at the planning quantile."""
-    from forecasts.backtest import backtest
+    from forecasts.backtest import backtest, quarters_needed
 
     scenario = _load(scenario_dir)
     settings = scenario.settings
     table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
                      settings.planning_quantile, origins, horizon, settings.forecast.method)
     if table.empty:
-        click.echo("not enough history for a backtest (each origin needs 8 quarters before it)", err=True)
+        click.echo(f"not enough history for a backtest (a stream needs {quarters_needed(horizon)} quarters: "
+                   f"{quarters_needed(0)} before an origin, {horizon} after it)", err=True)
         sys.exit(EXIT_INVALID_INPUT)
     nominal = table["nominal_coverage"].iloc[0]
     click.echo(f"Backtest: {origins} origins x {horizon} quarters ahead; coverage of the central {nominal:.0%} interval; "
@@ -155,6 +156,15 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
         label = "forecaster" if row.method != "snaive" else "snaive"
         click.echo(f"{row.region + '/' + row.workload:28} {label:10} {row.mase:6.2f} {row.smape:7.1%} "
                    f"{row.coverage:6.0%} {row.pinball:9.1f}")
+    lengths = scenario.demand_history.groupby(["region", "workload"]).size()
+    for (region, workload), length in lengths.items():
+        scored = table[(table["region"] == region) & (table["workload"] == workload) & (table["method"] != "snaive")]
+        if scored.empty:
+            click.echo(f"{region + '/' + workload:28} not backtested: {length} quarters of history, "
+                       f"{quarters_needed(horizon)} needed for one origin")
+        elif scored["origins"].iloc[0] < origins:
+            click.echo(f"{region + '/' + workload:28} {scored['origins'].iloc[0]} of {origins} origins only: {length} "
+                       f"quarters of history, {quarters_needed(horizon) + origins - 1} needed for all")
     overall = table.groupby(table["method"] == "snaive")[["mase", "smape", "coverage", "pinball"]].mean()
     for is_naive, row in overall.iterrows():
         click.echo(f"{'overall':28} {'snaive' if is_naive else 'forecaster':10} {row.mase:6.2f} {row.smape:7.1%} "

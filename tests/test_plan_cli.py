@@ -189,3 +189,30 @@ def test_gap_is_reported_as_unknown_when_the_solver_left_no_bound():
 
     assert _gap_text(None) == "gap unknown (no bound)"
     assert _gap_text(0.004) == "gap 0.400%"
+
+
+def _keep_last(scenario: Path, region: str, workload: str, quarters: int) -> None:
+    """Cut one stream's history to its last `quarters` quarters (a stream that started later)."""
+    rows = read_rows(scenario / "demand_history.csv")
+    mine = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == (region, workload)]
+    write_rows(scenario / "demand_history.csv", [row for i, row in enumerate(rows) if i not in mine[:-quarters]])
+
+
+def test_backtest_scores_each_stream_and_says_which_it_could_not_score_in_full(sovereign):
+    _keep_last(sovereign, "eu-fr", "training", 9)     # horizon 2 needs 8 + 2 quarters for one origin
+    _keep_last(sovereign, "eu-de", "commercial", 10)  # and 11 for both
+    result = CliRunner().invoke(main, ["backtest", str(sovereign), "--origins", "2", "--horizon", "2"])
+    assert result.exit_code == 0, result.output
+    lines = {tuple(line.split()[:2]): line for line in result.output.splitlines()[2:]}
+    for stream in ("eu-de/inference", "eu-de/training", "eu-fr/inference", "eu-de/commercial"):
+        assert (stream, "forecaster") in lines and (stream, "snaive") in lines, result.output
+    assert ("eu-fr/training", "forecaster") not in lines
+    assert lines[("eu-fr/training", "not")].split(None, 1)[1] == \
+        "not backtested: 9 quarters of history, 10 needed for one origin"
+    assert lines[("eu-de/commercial", "1")].split(None, 1)[1] == \
+        "1 of 2 origins only: 10 quarters of history, 11 needed for all"
+    forecaster, naive = (float(lines[("overall", method)].split()[2]) for method in ("forecaster", "snaive"))
+    assert forecaster < naive, result.output  # MASE: the examples' histories grow, which seasonal naive misses
+
+    too_far = CliRunner().invoke(main, ["backtest", str(sovereign), "--horizon", "20"])
+    assert too_far.exit_code == 2 and "a stream needs 28 quarters" in too_far.stderr
