@@ -31,7 +31,8 @@ def quarters_needed(horizon: int) -> int:
 
 def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile: float = 0.5,
              origins: int = 4, horizon: int = 4, method: str = "auto") -> pd.DataFrame:
-    """One row per stream and method (the forecaster, then seasonal naive), averaged over origins.
+    """One row per stream and method (the forecaster, then seasonal naive; one row if they are the
+    same), averaged over origins.
 
     Columns: region, workload, method, origins, mase, smape, coverage (share of actuals inside
     the outer quantiles), nominal_coverage, pinball (at the planning quantile, in demand units).
@@ -44,7 +45,7 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     for (region, workload), stream in frame.groupby(["region", "workload"], sort=True):
         stream = stream.sort_values("quarter")
         values = stream["demand"].to_numpy(float)
-        for name in (method, "snaive"):
+        for name in dict.fromkeys((method, "snaive")):  # once when the forecaster is set to seasonal naive
             scores = []
             for origin in range(len(values) - horizon - origins + 1, len(values) - horizon + 1):
                 if origin < SHORT_HISTORY:  # shorter histories get the drift fallback: not the forecaster scored

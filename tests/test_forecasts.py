@@ -241,3 +241,14 @@ def test_ramp_bands_are_not_widened_by_the_floor_times_the_models_miss():
         total += 8
     assert np.median(ratios) < 3.0, f"median P90/P10 one quarter ahead {np.median(ratios):.1f}"
     assert inside / total >= 0.7, f"P10-P90 covered {inside / total:.0%}, nominal 80%"
+
+
+def test_backtest_scores_a_stream_once_when_the_forecaster_is_seasonal_naive():
+    """`planner backtest` on a scenario set to `method: snaive` printed every row twice."""
+    from forecasts.backtest import backtest
+
+    values = 100 * np.exp(0.05 * np.arange(16)) * np.tile([0.9, 1.0, 1.0, 1.1], 4)
+    table = backtest(history_frame(values), origins=2, horizon=2, method="snaive")
+    assert list(table["method"]) == ["snaive"] and table["origins"].iloc[0] == 2
+    both = backtest(history_frame(values), origins=2, horizon=2, method="drift")
+    assert list(both["method"]) == ["drift", "snaive"]
