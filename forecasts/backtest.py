@@ -30,19 +30,21 @@ def quarters_needed(horizon: int) -> int:
 
 
 def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile: float = 0.5,
-             origins: int = 4, horizon: int = 4, method: str = "auto") -> pd.DataFrame:
+             origins: int = 4, horizon: int = 4, method: str = "auto", progress=None) -> pd.DataFrame:
     """One row per stream and method (the forecaster, then seasonal naive; one row if they are the
     same), averaged over origins.
 
     Columns: region, workload, method, origins, mase, smape, coverage (share of actuals inside
     the outer quantiles), nominal_coverage, pinball (at the planning quantile, in demand units).
+    `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar).
     """
     quantiles = tuple(sorted(set(quantiles) | {planning_quantile, 0.5}))
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
     frame = history.copy()
     frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
     rows = []
-    for (region, workload), stream in frame.groupby(["region", "workload"], sort=True):
+    streams = frame.groupby(["region", "workload"], sort=True)
+    for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         stream = stream.sort_values("quarter")
         values = stream["demand"].to_numpy(float)
         for name in dict.fromkeys((method, "snaive")):  # once when the forecaster is set to seasonal naive

@@ -96,7 +96,7 @@ def _forecast(scenario, say, quiet: bool = False):
     from planner.pipeline import forecast_demand
 
     say(f"forecast: {len(scenario.streams)} streams, {scenario.settings.horizon_quarters} quarters")
-    bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar
+    bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar("forecasting streams")
     try:
         demand = forecast_demand(scenario, bar)
     except ForecastError as error:
@@ -106,11 +106,14 @@ def _forecast(scenario, say, quiet: bool = False):
     return demand
 
 
-def _stream_bar(streams, length):
-    """A progress bar on stderr over the streams being forecast (click hides it when stderr is no terminal)."""
-    with click.progressbar(streams, length=length, label="forecasting streams", file=sys.stderr,
-                           show_pos=True, item_show_func=lambda item: "/".join(item[0]) if item else None) as bar:
-        yield from bar
+def _stream_bar(label: str):
+    """A progress bar on stderr over streams (click hides it when stderr is no terminal), as a
+    `progress(iterable, length)` wrapper for the forecaster's and the backtest's loops."""
+    def wrap(streams, length):
+        with click.progressbar(streams, length=length, label=label, file=sys.stderr,
+                               show_pos=True, item_show_func=lambda item: "/".join(item[0]) if item else None) as bar:
+            yield from bar
+    return wrap
 
 
 @main.command("forecast")
@@ -143,7 +146,8 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
     scenario = _load(scenario_dir)
     settings = scenario.settings
     table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
-                     settings.planning_quantile, origins, horizon, settings.forecast.method)
+                     settings.planning_quantile, origins, horizon, settings.forecast.method,
+                     _stream_bar("backtesting streams"))
     if table.empty:
         click.echo(f"not enough history for a backtest (a stream needs {quarters_needed(horizon)} quarters: "
                    f"{quarters_needed(0)} before an origin, {horizon} after it)", err=True)

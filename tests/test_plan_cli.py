@@ -203,7 +203,7 @@ def test_backtest_scores_each_stream_and_says_which_it_could_not_score_in_full(s
     _keep_last(sovereign, "eu-de", "commercial", 10)  # and 11 for both
     result = CliRunner().invoke(main, ["backtest", str(sovereign), "--origins", "2", "--horizon", "2"])
     assert result.exit_code == 0, result.output
-    lines = {tuple(line.split()[:2]): line for line in result.output.splitlines()[2:]}
+    lines = {tuple(line.split()[:2]): line for line in result.stdout.splitlines()[2:]}
     for stream in ("eu-de/inference", "eu-de/training", "eu-fr/inference", "eu-de/commercial"):
         assert (stream, "forecaster") in lines and (stream, "snaive") in lines, result.output
     assert ("eu-fr/training", "forecaster") not in lines
@@ -213,6 +213,7 @@ def test_backtest_scores_each_stream_and_says_which_it_could_not_score_in_full(s
         "1 of 2 origins only: 10 quarters of history, 11 needed for all"
     forecaster, naive = (float(lines[("overall", method)].split()[2]) for method in ("forecaster", "snaive"))
     assert forecaster < naive, result.output  # MASE: the examples' histories grow, which seasonal naive misses
+    assert "backtesting streams" in result.stderr and "backtesting streams" not in result.stdout  # the progress bar
 
     too_far = CliRunner().invoke(main, ["backtest", str(sovereign), "--horizon", "20"])
     assert too_far.exit_code == 2 and "a stream needs 28 quarters" in too_far.stderr
