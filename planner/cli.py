@@ -69,8 +69,8 @@ def schema() -> None:
     click.echo(format_reference(), nl=False)
 
 
-def _load(scenario_dir: str):
-    """Load a scenario or exit 2 with every problem listed."""
+def _load(scenario_dir: str, warn: bool = True):
+    """Load a scenario or exit 2 with every problem listed; print its warnings unless told not to."""
     from planner.scenario import load_scenario
 
     try:
@@ -78,7 +78,8 @@ def _load(scenario_dir: str):
     except ScenarioError as error:
         click.echo(error.report(), err=True)
         sys.exit(EXIT_INVALID_INPUT)
-    _warn(scenario.warnings)
+    if warn:
+        _warn(scenario.warnings)
     return scenario
 
 
@@ -284,10 +285,11 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         click.echo(f"{actuals_path}: file not found", err=True)
         sys.exit(EXIT_INVALID_INPUT)
     try:
-        actuals = read_actuals(Path(actuals_path), scenario)
+        actuals, suspicious = read_actuals(Path(actuals_path), scenario)
     except ScenarioError as error:
         click.echo(error.report(), err=True)
         sys.exit(EXIT_INVALID_INPUT)
+    _warn(suspicious)
     previous = Path(previous_dir)
     if not (previous / "orders.csv").is_file() or not (previous / "forecast.csv").is_file():
         click.echo(f"{previous}: not a plan directory (orders.csv and forecast.csv expected)", err=True)
@@ -296,7 +298,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         (staging / "scenario").mkdir()
         locked = roll_forward(scenario, actuals, previous, staging / "scenario")
         say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
-        rolled = _load(str(staging / "scenario"))
+        rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
         context["changes"] = compare(PlanSnapshot.from_dir(previous), PlanSnapshot.from_context(context),
                                      actuals_note(previous, actuals, scenario.settings.start))

@@ -22,6 +22,7 @@ import pandas as pd
 
 from planner.problems import Problem, ScenarioError
 from planner.quarters import format_quarter
+from planner.rules import demand_jumps
 from planner.scenario import Scenario
 from planner.schema import TABLES_BY_NAME, Table
 from planner.tables import read_table
@@ -30,8 +31,13 @@ ACTUALS = Table("actuals.csv", "Actual demand of the quarter that has just ended
                 TABLES_BY_NAME["demand_history"].columns, key=("quarter", "region", "workload"))
 
 
-def read_actuals(path: Path, scenario: Scenario) -> pd.DataFrame:
-    """Validate actuals against the scenario; raise ScenarioError naming file, row and column."""
+def read_actuals(path: Path, scenario: Scenario) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate actuals against the scenario; raise ScenarioError naming file, row and column.
+
+    Returns the actuals and warnings about the legal but suspicious ones (a tenfold jump from the
+    stream's last quarter of history), naming the actuals file's rows: the same rule run on the
+    rolled scenario could only name a row of a history file the user never wrote.
+    """
     table = Table(path.name, ACTUALS.description, ACTUALS.columns, ACTUALS.key)
     frame, problems, _ = read_table(path.parent, table)
     expected = scenario.settings.start
@@ -50,7 +56,9 @@ def read_actuals(path: Path, scenario: Scenario) -> pd.DataFrame:
                      for g, w in sorted(missing)]
     if problems:
         raise ScenarioError(problems, where=str(path))
-    return frame
+    history = scenario.demand_history.sort_values("quarter").groupby(["region", "workload"])["demand"].last()
+    previous = pd.Series([history[(g, w)] for g, w in zip(frame["region"], frame["workload"])], index=frame.index)
+    return frame, demand_jumps(path.name, frame, previous)
 
 
 def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +97,8 @@ def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_plan: Path,
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if float(value).is_integer() else repr(float(value))
+    """Exactly the value read: `:g` kept six digits, so 5,511,123 was appended as 5.51112e+06."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _append_rows(path: Path, header: list[str], rows: list[tuple]) -> None:

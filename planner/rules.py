@@ -265,13 +265,20 @@ def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
         return []
     history = tables["demand_history"].sort_values(["region", "workload", "quarter"])
     previous = history.groupby(["region", "workload"], sort=False)["demand"].shift()
-    ratio = history["demand"] / previous.where(previous > 0)
-    jumps = history[(ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR)]
-    return [Problem("demand_history.csv", int(row), "demand",
-                    f"{jump.demand:g} for {jump.region}/{jump.workload} in {format_quarter(jump.quarter)} is "
-                    f"{_times(jump.demand / previous[row])} the quarter before ({previous[row]:g}); if it is a typo "
-                    "or a missing figure, fix it: the forecast takes it for real. If it is real, its bands will be "
-                    "wide; known demand can go through demand_overrides.csv")
+    return demand_jumps("demand_history.csv", history, previous)
+
+
+def demand_jumps(file: str, demand: pd.DataFrame, previous: pd.Series) -> list[Problem]:
+    """Rows of `demand` (region, workload, quarter, demand; indexed by spreadsheet row) at
+    JUMP_FACTOR times `previous` (the stream's quarter before, same index), a tenth of it, or zero.
+    Shared by the history rule and `planner reforecast`'s check of the actuals."""
+    ratio = demand["demand"] / previous.where(previous > 0)
+    jumps = demand[(ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR)]
+    return [Problem(file, int(row), "demand",
+                    f"{jump.demand:,.10g} for {jump.region}/{jump.workload} in {format_quarter(jump.quarter)} is "
+                    f"{_times(jump.demand / previous[row])} the quarter before ({previous[row]:,.10g}); if it is a "
+                    "typo or a missing figure, fix it: the forecast takes it for real. If it is real, its bands will "
+                    "be wide; known demand can go through demand_overrides.csv")
             for row, jump in zip(jumps.index, jumps.itertuples(index=False))]
 
 

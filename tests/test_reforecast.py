@@ -145,3 +145,25 @@ def test_diff_reports_the_same_changes(tmp_path, four_quarters):
     assert "NPV" in result.output
     table = pd.read_csv(tmp_path / "d.csv")
     assert (table["difference"] == table["new_racks"] - table["previous_racks"]).all()
+
+
+def test_actuals_are_appended_exactly_and_a_tenfold_jump_is_warned_about_in_the_actuals_file(tmp_path):
+    """A seven-digit actual was appended to the rolled history as 5.51112e+06 (`:g` keeps six
+    digits); a typo in the actuals was warned about as a row of the rolled history file."""
+    previous = tmp_path / "previous"
+    assert CliRunner().invoke(main, ["plan", str(EXAMPLES / "global-enterprise"), "--out", str(previous), "--quiet"]).exit_code == 0
+    actuals = pd.read_csv(ROOT / "examples" / "quarterly" / "actuals" / "2027Q1.csv")
+    row = int(actuals.index[(actuals["region"] == "us") & (actuals["workload"] == "training")][0])
+    actuals.loc[row, "demand"] = 5511123  # three digits too many
+    actuals.to_csv(tmp_path / "actuals.csv", index=False)
+    result = CliRunner().invoke(main, ["reforecast", str(EXAMPLES / "global-enterprise"), "--actuals",
+                                       str(tmp_path / "actuals.csv"), "--previous", str(previous),
+                                       "--out", str(tmp_path / "new"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings[0].startswith(f"warning: actuals.csv row {row + 2}, column demand: 5,511,123 for us/training "
+                                  "in 2027Q1 is "), warnings
+    assert not any("demand_history.csv row" in warning for warning in warnings), warnings
+    history = pd.read_csv(tmp_path / "new" / "scenario" / "demand_history.csv", dtype=str)
+    appended = history[(history["quarter"] == "2027Q1") & (history["region"] == "us") & (history["workload"] == "training")]
+    assert appended["demand"].tolist() == ["5511123"]
