@@ -57,7 +57,9 @@ def unknown_references(settings: ScenarioSettings, tables: Tables) -> list[Probl
 
 def unknown_regions(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     """Demand, overrides and residency rules must name regions the scenario knows."""
-    known = set(tables["sites"]["region"]) | set(tables["demand_history"]["region"])
+    known = _known_values(tables, "region", "sites", "demand_history")
+    if known is None:
+        return []
     found = []
     for table in ("demand_overrides", "residency"):
         for row, region in tables[table]["region"].items():
@@ -69,7 +71,9 @@ def unknown_regions(settings: ScenarioSettings, tables: Tables) -> list[Problem]
 
 
 def unknown_workloads(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    known = set(tables["demand_history"]["workload"]) | set(tables["rack_capacity"]["workload"])
+    known = _known_values(tables, "workload", "demand_history", "rack_capacity")
+    if known is None:
+        return []
     found = []
     for table in ("demand_overrides", "residency"):
         for row, workload in tables[table]["workload"].items():
@@ -329,6 +333,15 @@ def _complete(tables: Tables, *names: str) -> bool:
     """Whether every named table parsed fully; rules judging a whole picture skip otherwise,
     so one bad row does not cascade into misleading follow-up problems."""
     return not any(tables[n].attrs.get("unreadable") or tables[n].attrs.get("unparsed") for n in names)
+
+
+def _known_values(tables: Tables, column: str, *names: str) -> set[str] | None:
+    """Every value of `column` in the named tables, rows that failed to parse included; None when
+    one of them could not be read at all (its problem is reported already, and judging against
+    the rest would call every value unknown)."""
+    if any(tables[name].attrs.get("unreadable") for name in names):
+        return None
+    return set().union(*(set(tables[name][column]) | _unparsed_values(tables[name], column) for name in names))
 
 
 def _unparsed_values(frame: pd.DataFrame, column: str) -> set[str]:

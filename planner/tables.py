@@ -94,6 +94,11 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
         return _unreadable(table), [Problem(table.file, 1, None, "the header row is empty; expected columns "
                                             + ", ".join(c.name for c in table.columns))], []
     header = [cell.strip() for cell in records[0]]
+    separator = _other_separator(table, header)
+    if separator:
+        return _unreadable(table), [Problem(table.file, 1, None, f"the columns are separated by {separator}, not commas "
+                                            "(a spreadsheet saved with another list separator); save it as comma-separated "
+                                            "CSV, e.g. Excel's 'CSV UTF-8 (Comma delimited)'")], []
     problems, warnings = _check_header(table, header)
     if problems:
         return _unreadable(table), problems, warnings
@@ -119,6 +124,19 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     frame.attrs["unparsed"] = unparsed
     problems.extend(_duplicate_keys(table, frame))
     return frame, problems, warnings
+
+
+def _other_separator(table: Table, header: list[str]) -> str | None:
+    """'semicolons' or 'tabs', when the header is one cell that splits on it into the table's columns: the
+    file is a CSV from a locale whose list separator is not the comma, and every column would
+    otherwise be reported missing."""
+    if len(header) != 1:
+        return None
+    known = {column.name for column in table.columns}
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if known & {cell.strip() for cell in header[0].split(separator)[1:]}:
+            return name
+    return None
 
 
 def _check_header(table: Table, header: list[str]) -> tuple[list[Problem], list[str]]:

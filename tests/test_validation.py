@@ -252,3 +252,25 @@ def test_a_fall_to_a_tenth_is_a_warning_and_a_stream_starting_from_zero_is_not(s
     assert len(warnings) == 3 and warnings[2].startswith(f"demand_history.csv row {last}, column demand: 0 for "
                                                          "eu-fr/training in 2026Q4 is a fall to zero from the "
                                                          "quarter before"), warnings
+
+
+@pytest.mark.parametrize("file, separator, name", [("demand_history.csv", ";", "semicolons"), ("sites.csv", "\t", "tabs")])
+def test_a_csv_with_another_separator_is_one_problem_that_says_so(sovereign, file, separator, name):
+    """A spreadsheet saved where the list separator is ';' had every column reported missing, and
+    every residency rule's region unknown (the regions come from the unreadable file)."""
+    path = sovereign / file
+    path.write_text(path.read_text().replace(",", separator))
+    problems = problems_of(sovereign)
+    assert [(p.file, p.row, p.column) for p in problems] == [(file, 1, None)], "\n".join(map(str, problems))
+    assert f"separated by {name}, not commas" in problems[0].message and "comma-separated" in problems[0].message
+
+
+def test_unreadable_sources_of_regions_and_workloads_do_not_make_every_reference_unknown(sovereign):
+    """Regions come from sites.csv and the history, workloads from the history and rack_capacity.csv;
+    with those files unreadable every residency rule was reported as naming an unknown region and
+    workload, burying the one real problem per file."""
+    for file in ("demand_history.csv", "sites.csv", "rack_capacity.csv"):
+        (sovereign / file).write_text("")
+    problems = problems_of(sovereign)
+    assert {p.file for p in problems} == {"demand_history.csv", "sites.csv", "rack_capacity.csv"}, \
+        "\n".join(map(str, problems))
