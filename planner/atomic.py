@@ -1,7 +1,9 @@
 """Write outputs so that a failed or interrupted run never leaves a partial or damaged file.
 
 Files are written to a temporary name beside the target and renamed into place; a whole
-output directory is built beside the target and swapped in only when complete.
+output directory is built beside the target and swapped in only when complete. Swapping
+replaces the whole directory, so it is only done to a directory the planner wrote (it holds
+OUTPUT_MARKER) or an empty one: `--out` pointed at a scenario or a home folder deleted it.
 """
 
 from __future__ import annotations
@@ -13,16 +15,42 @@ import tempfile
 from pathlib import Path
 
 
+OUTPUT_MARKER = ".planner-output"
+MARKER_TEXT = ("Written by the AI-factory capacity planner. The next run with this directory as its --out\n"
+               "replaces the whole directory; keep your own files elsewhere.\n")
+
+
+class UnsafeOutputError(Exception):
+    """An output directory that holds files the planner did not write: replacing it would delete them."""
+
+
+def check_replaceable(target: str | Path) -> None:
+    """Raise UnsafeOutputError unless `target` is new, empty, or a directory the planner wrote."""
+    target = Path(target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise UnsafeOutputError(f"{target} is a file, not a directory")
+    entries = sorted(path.name for path in target.iterdir())
+    if entries and OUTPUT_MARKER not in entries:
+        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({shown}), and an output "
+                                "directory is replaced whole; choose a new or empty directory for --out")
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | Path):
     """Yield a fresh staging directory; on success it replaces `target`, on error it is removed
-    and `target` keeps its previous contents."""
+    and `target` keeps its previous contents. Raises UnsafeOutputError first if `target` holds
+    files the planner did not write."""
     target = Path(target).resolve()
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result should look like any directory
+    (staging / OUTPUT_MARKER).write_text(MARKER_TEXT)
     try:
         yield staging
     except BaseException:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from planner import __version__
+from planner.atomic import UnsafeOutputError, check_replaceable
 from planner.problems import ScenarioError
 
 EXIT_INTERNAL_ERROR = 1
@@ -27,6 +28,9 @@ class _Guarded(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except UnsafeOutputError as error:  # checked when the options are parsed; here if it changed since
+            click.echo(f"error: {error}; nothing was written", err=True)
+            sys.exit(EXIT_INVALID_INPUT)
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             sys.exit(130)
@@ -36,6 +40,19 @@ class _Guarded(click.Group):
             click.echo(f"internal error: {type(error).__name__}: {error}. This is a bug in planner; "
                        "rerun with PLANNER_DEBUG=1 and report the traceback.", err=True)
             sys.exit(EXIT_INTERNAL_ERROR)
+
+
+def _output_directory(ctx, param, value):
+    """--out: refuse at once, before any work, a directory holding files the planner did not write."""
+    try:
+        check_replaceable(value)
+    except UnsafeOutputError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+OUT = dict(required=True, type=click.Path(file_okay=False), callback=_output_directory)
+OUT_RULE = " (new, empty, or a previous output: it is replaced whole)."
 
 
 @click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,7 +136,7 @@ def _stream_bar(label: str):
 
 @main.command("forecast")
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for forecast.csv and forecast.png.")
+@click.option("--out", "out_dir", **OUT, help="Directory for forecast.csv and forecast.png" + OUT_RULE)
 def forecast_command(scenario_dir: str, out_dir: str) -> None:
     """Forecast demand per stream: forecast.csv (history and quantiles) and forecast.png."""
     from planner.atomic import atomic_directory
@@ -178,7 +195,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
 
 @main.command("plan")
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for the plan files.")
+@click.option("--out", "out_dir", **OUT, help="Directory for the plan files" + OUT_RULE)
 @click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Plan for this demand quantile.")
 @click.option("--time-limit", type=click.FloatRange(0, min_open=True), help="Solver time limit in seconds.")
 @click.option("--mip-gap", type=click.FloatRange(0, 1, max_open=True), help="Relative optimality gap, e.g. 0.002.")
@@ -262,7 +279,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
               help="CSV of quarter, region, workload, demand for the quarter that has just ended.")
 @click.option("--previous", "previous_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=str),
               help="The previous plan's output directory.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Writes OUT/scenario and OUT/plan.")
+@click.option("--out", "out_dir", **OUT, help="Writes OUT/scenario and OUT/plan" + OUT_RULE)
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet) -> None:
     """Roll the scenario forward one quarter and re-plan.

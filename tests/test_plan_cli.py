@@ -217,3 +217,24 @@ def test_backtest_scores_each_stream_and_says_which_it_could_not_score_in_full(s
 
     too_far = CliRunner().invoke(main, ["backtest", str(sovereign), "--horizon", "20"])
     assert too_far.exit_code == 2 and "a stream needs 28 quarters" in too_far.stderr
+
+
+@pytest.mark.parametrize("command", ["plan", "forecast"])
+def test_out_holding_files_the_planner_did_not_write_is_refused_and_left_as_it_was(sovereign, command):
+    """An output directory is replaced whole: `--out` pointed at the scenario deleted its inputs."""
+    before = {path.name: path.read_bytes() for path in sovereign.iterdir()}
+    result = CliRunner().invoke(main, [command, str(sovereign), "--out", str(sovereign)])
+    assert result.exit_code == 2, result.output
+    assert "already holds files the planner did not write" in result.stderr and "demand_history.csv" in result.stderr
+    assert {path.name: path.read_bytes() for path in sovereign.iterdir()} == before
+
+
+def test_out_may_be_new_empty_or_a_previous_output(sovereign, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty", tmp_path / "new"):  # the last: a previous output, replaced
+        result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert (out / "forecast.csv").is_file() and (out / ".planner-output").is_file()
+    (tmp_path / "new" / "notes.txt").write_text("mine")  # a user's file in a previous output is still replaced
+    assert CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "new")]).exit_code == 0
+    assert not (tmp_path / "new" / "notes.txt").exists()
