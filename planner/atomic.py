@@ -38,6 +38,18 @@ def check_replaceable(target: str | Path) -> None:
                                 "directory is replaced whole; choose a new or empty directory for --out")
 
 
+def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:
+    """Raise UnsafeOutputError if `target` is or contains one of the paths the command reads:
+    a previous output holding a rolled scenario passes check_replaceable, and replacing it whole
+    would delete that scenario (`planner plan q1/scenario --out q1`)."""
+    target = Path(target).resolve()
+    for source in inputs:
+        source = Path(source).resolve()
+        if source == target or target in source.parents:
+            raise UnsafeOutputError(f"{target} holds {source}, which this command reads, and an output directory "
+                                    "is replaced whole; choose another directory for --out")
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | Path):
     """Yield a fresh staging directory; on success it replaces `target`, on error it is removed

@@ -8,7 +8,7 @@ import sys
 import click
 
 from planner import __version__
-from planner.atomic import UnsafeOutputError, check_replaceable
+from planner.atomic import UnsafeOutputError, check_not_holding_inputs, check_replaceable
 from planner.problems import ScenarioError
 
 EXIT_INTERNAL_ERROR = 1
@@ -49,6 +49,15 @@ def _output_directory(ctx, param, value):
     except UnsafeOutputError as error:
         raise click.BadParameter(str(error)) from None
     return value
+
+
+def _refuse_out_holding(out_dir: str, *inputs: str) -> None:
+    """Exit 2, before any work, when --out is or contains a path the command reads."""
+    try:
+        check_not_holding_inputs(out_dir, *inputs)
+    except UnsafeOutputError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
 
 
 OUT = dict(required=True, type=click.Path(file_okay=False), callback=_output_directory)
@@ -142,6 +151,7 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
     from planner.atomic import atomic_directory
     from planner.export import write_forecast_files
 
+    _refuse_out_holding(out_dir, scenario_dir)
     scenario = _load(scenario_dir)
     say = lambda text: click.echo(text, err=True)  # noqa: E731
     demand = _forecast(scenario, say)
@@ -218,6 +228,7 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
 
     wanted = _formats(formats)
     say = _progress(quiet)
+    _refuse_out_holding(out_dir, scenario_dir)
     say(f"validate: {scenario_dir}")
     scenario = _load(scenario_dir)
     if quantile is not None:
@@ -297,6 +308,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from planner.reforecast import read_actuals, roll_forward
 
     say = _progress(quiet)
+    _refuse_out_holding(out_dir, scenario_dir, previous_dir, actuals_path)
     scenario = _load(scenario_dir)
     if not Path(actuals_path).is_file():
         click.echo(f"{actuals_path}: file not found", err=True)

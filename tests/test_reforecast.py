@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from planner.atomic import OUTPUT_MARKER
 from planner.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
@@ -167,3 +168,26 @@ def test_actuals_are_appended_exactly_and_a_tenfold_jump_is_warned_about_in_the_
     history = pd.read_csv(tmp_path / "new" / "scenario" / "demand_history.csv", dtype=str)
     appended = history[(history["quarter"] == "2027Q1") & (history["region"] == "us") & (history["workload"] == "training")]
     assert appended["demand"].tolist() == ["5511123"]
+
+
+def test_out_holding_what_the_command_reads_is_refused(four_quarters, tmp_path):
+    """A rolled quarter's directory is a previous output (it may be replaced), but it holds the
+    scenario, plan or actuals being read: replacing it whole would delete them."""
+    quarter = four_quarters / "2027Q1"
+    before = sorted(str(path.relative_to(quarter)) for path in quarter.rglob("*"))
+    actuals = ROOT / "examples" / "quarterly" / "actuals" / "2027Q2.csv"
+    runs = [["reforecast", str(quarter / "scenario"), "--actuals", str(actuals), "--previous", str(quarter / "plan"),
+             "--out", str(quarter)],
+            ["plan", str(quarter / "scenario"), "--out", str(quarter), "--quiet"],
+            ["forecast", str(quarter / "scenario"), "--out", str(quarter)]]
+    for args in runs:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert f"{quarter} holds {quarter / 'scenario'}, which this command reads" in result.stderr
+    (tmp_path / OUTPUT_MARKER).write_text("")  # a previous output, holding the actuals this run reads
+    (tmp_path / "mine.csv").write_bytes(actuals.read_bytes())
+    result = CliRunner().invoke(main, ["reforecast", str(EXAMPLES / "global-enterprise"), "--actuals",
+                                       str(tmp_path / "mine.csv"), "--previous", str(quarter / "plan"),
+                                       "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "mine.csv, which this command reads" in result.stderr, result.output
+    assert sorted(str(path.relative_to(quarter)) for path in quarter.rglob("*")) == before
