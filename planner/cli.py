@@ -28,7 +28,7 @@ class _Guarded(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
-        except UnsafeOutputError as error:  # checked when the options are parsed; here if it changed since
+        except UnsafeOutputError as error:  # checked before any work (_check_out); here if it changed since
             click.echo(f"error: {error}; nothing was written", err=True)
             sys.exit(EXIT_INVALID_INPUT)
         except KeyboardInterrupt:
@@ -42,25 +42,18 @@ class _Guarded(click.Group):
             sys.exit(EXIT_INTERNAL_ERROR)
 
 
-def _output_directory(ctx, param, value):
-    """--out: refuse at once, before any work, a directory holding files the planner did not write."""
+def _check_out(out_dir: str, *inputs: str) -> None:
+    """Exit 2, before any work, when --out holds files the planner did not write, or is or
+    contains a path the command reads: an output directory is replaced whole."""
     try:
-        check_replaceable(value)
-    except UnsafeOutputError as error:
-        raise click.BadParameter(str(error)) from None
-    return value
-
-
-def _refuse_out_holding(out_dir: str, *inputs: str) -> None:
-    """Exit 2, before any work, when --out is or contains a path the command reads."""
-    try:
+        check_replaceable(out_dir)
         check_not_holding_inputs(out_dir, *inputs)
     except UnsafeOutputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
 
 
-OUT = dict(required=True, type=click.Path(file_okay=False), callback=_output_directory)
+OUT = dict(required=True, type=click.Path(file_okay=False))
 OUT_RULE = " (new, empty, or a previous output: it is replaced whole)."
 
 
@@ -151,7 +144,7 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
     from planner.atomic import atomic_directory
     from planner.export import write_forecast_files
 
-    _refuse_out_holding(out_dir, scenario_dir)
+    _check_out(out_dir, scenario_dir)
     scenario = _load(scenario_dir)
     say = lambda text: click.echo(text, err=True)  # noqa: E731
     demand = _forecast(scenario, say)
@@ -228,7 +221,7 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
 
     wanted = _formats(formats)
     say = _progress(quiet)
-    _refuse_out_holding(out_dir, scenario_dir)
+    _check_out(out_dir, scenario_dir)
     say(f"validate: {scenario_dir}")
     scenario = _load(scenario_dir)
     if quantile is not None:
@@ -308,7 +301,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from planner.reforecast import read_actuals, roll_forward
 
     say = _progress(quiet)
-    _refuse_out_holding(out_dir, scenario_dir, previous_dir, actuals_path)
+    _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
     scenario = _load(scenario_dir)
     if not Path(actuals_path).is_file():
         click.echo(f"{actuals_path}: file not found", err=True)
