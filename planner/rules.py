@@ -43,9 +43,9 @@ REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 def unknown_references(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     found = []
     for table, column, target, target_column in REFERENCES:
-        if tables[target].attrs.get("unreadable"):
+        known = _known_values(tables, target_column, target)
+        if known is None:
             continue  # the missing or unreadable file is reported already
-        known = set(tables[target][target_column]) | _unparsed_values(tables[target], target_column)
         for row, value in tables[table][column].items():
             for item in value if isinstance(value, tuple) else (value,):
                 if item not in known:

@@ -127,9 +127,9 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
 
 
 def _other_separator(table: Table, header: list[str]) -> str | None:
-    """'semicolons' or 'tabs', when the header is one cell that splits on it into the table's columns: the
-    file is a CSV from a locale whose list separator is not the comma, and every column would
-    otherwise be reported missing."""
+    """'semicolons' or 'tabs', when the header is one cell that splits on it into the table's
+    columns: the file is a CSV from a locale whose list separator is not the comma, and every
+    column would otherwise be reported missing."""
     if len(header) != 1:
         return None
     known = {column.name for column in table.columns}
