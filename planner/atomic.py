@@ -20,8 +20,26 @@ MARKER_TEXT = ("Written by the AI-factory capacity planner. The next run with th
                "replaces the whole directory; keep your own files elsewhere.\n")
 
 
-class UnsafeOutputError(Exception):
+class OutputError(Exception):
+    """An --out the planner must not or cannot write; raised before any work where it can be."""
+
+
+class UnsafeOutputError(OutputError):
     """An output directory that holds files the planner did not write: replacing it would delete them."""
+
+
+def check_writable(target: str | Path) -> None:
+    """Raise OutputError unless `target` can be created: its nearest existing ancestor is a
+    directory the planner can create entries in (the writers make the missing parents and stage
+    beside the target). Found before a long solve, not after it; nothing is left behind."""
+    parent = Path(target).resolve().parent
+    existing = next(path for path in (parent, *parent.parents) if path.exists())
+    if not existing.is_dir():
+        raise OutputError(f"cannot write {target}: {existing} is a file, not a directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".planner-probe-", dir=existing))
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error} in {existing}") from None
 
 
 def check_replaceable(target: str | Path) -> None:
@@ -45,7 +63,9 @@ def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:
     target = Path(target).resolve()
     for source in inputs:
         source = Path(source).resolve()
-        if source == target or target in source.parents:
+        if source == target:
+            raise UnsafeOutputError(f"{target} is a file this command reads; choose another path for --out")
+        if target in source.parents:
             raise UnsafeOutputError(f"{target} holds {source}, which this command reads, and an output directory "
                                     "is replaced whole; choose another directory for --out")
 
@@ -80,8 +100,10 @@ def atomic_directory(target: str | Path):
 
 @contextlib.contextmanager
 def atomic_file(target: str | Path, mode: str = "w", **kwargs):
-    """Open a temporary file beside `target`; rename it over `target` only when the block succeeds."""
+    """Open a temporary file beside `target` (creating missing parents); rename it over `target`
+    only when the block succeeds."""
     target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(mode, dir=target.parent, prefix=f".{target.name}.", delete=False, **kwargs)
     try:
         with handle:

@@ -7,11 +7,12 @@ plan just computed in memory, so the new plan is written once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from planner.plan_files import read_plan_files
 
 ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
 FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct"]
@@ -36,9 +37,8 @@ class PlanSnapshot:
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
-        path = plan_dir / "plan.json"
-        npv = json.loads(path.read_text()).get("objective_usd") if path.exists() else None
-        return cls(pd.read_csv(plan_dir / "orders.csv"), pd.read_csv(plan_dir / "forecast.csv"), npv)
+        """The plan written in `plan_dir`, checked (ScenarioError naming file, row and column)."""
+        return cls(*read_plan_files(plan_dir))
 
     @classmethod
     def from_context(cls, context: dict) -> "PlanSnapshot":
@@ -125,10 +125,10 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
     return " ".join(parts)
 
 
-def actuals_note(previous_dir: Path, actuals: pd.DataFrame, quarter) -> str:
+def actuals_note(previous: PlanSnapshot, actuals: pd.DataFrame, quarter) -> str:
     """How the actuals compare with the previous plan's P50 forecast for that quarter."""
-    table = pd.read_csv(previous_dir / "forecast.csv")
-    column = "p50" if "p50" in table.columns else "planning_demand"
+    table = previous.forecast
+    column = "p50" if table["p50"].notna().any() else "planning_demand"
     previous = table[(table["kind"] == "forecast") & (table["quarter"] == str(quarter))]
     merged = previous.merge(actuals.assign(quarter=str(quarter)), on=["quarter", "region", "workload"])
     if merged.empty:

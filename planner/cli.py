@@ -8,7 +8,7 @@ import sys
 import click
 
 from planner import __version__
-from planner.atomic import UnsafeOutputError, check_not_holding_inputs, check_replaceable
+from planner.atomic import OutputError, check_not_holding_inputs, check_replaceable, check_writable
 from planner.problems import ScenarioError
 
 EXIT_INTERNAL_ERROR = 1
@@ -28,7 +28,10 @@ class _Guarded(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
-        except UnsafeOutputError as error:  # checked before any work (_check_out); here if it changed since
+        except ScenarioError as error:  # any input (scenario, actuals, a plan directory), at any step
+            click.echo(error.report(), err=True)
+            sys.exit(EXIT_INVALID_INPUT)
+        except OutputError as error:  # checked before any work (_check_out); here if it changed since
             click.echo(f"error: {error}; nothing was written", err=True)
             sys.exit(EXIT_INVALID_INPUT)
         except KeyboardInterrupt:
@@ -42,13 +45,15 @@ class _Guarded(click.Group):
             sys.exit(EXIT_INTERNAL_ERROR)
 
 
-def _check_out(out_dir: str, *inputs: str) -> None:
-    """Exit 2, before any work, when --out holds files the planner did not write, or is or
-    contains a path the command reads: an output directory is replaced whole."""
+def _check_out(out: str, *inputs, directory: bool = True) -> None:
+    """Exit 2, before any work, when --out cannot be written, is or contains a path the command
+    reads, or (a directory: it is replaced whole) holds files the planner did not write."""
     try:
-        check_replaceable(out_dir)
-        check_not_holding_inputs(out_dir, *inputs)
-    except UnsafeOutputError as error:
+        if directory:
+            check_replaceable(out)
+        check_not_holding_inputs(out, *inputs)
+        check_writable(out)
+    except OutputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
 
@@ -89,14 +94,10 @@ def schema() -> None:
 
 
 def _load(scenario_dir: str, warn: bool = True):
-    """Load a scenario or exit 2 with every problem listed; print its warnings unless told not to."""
+    """Load a scenario (ScenarioError: exit 2 with every problem listed); print its warnings unless told not to."""
     from planner.scenario import load_scenario
 
-    try:
-        scenario = load_scenario(scenario_dir)
-    except ScenarioError as error:
-        click.echo(error.report(), err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+    scenario = load_scenario(scenario_dir)
     if warn:
         _warn(scenario.warnings)
     return scenario
@@ -306,23 +307,16 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     if not Path(actuals_path).is_file():
         click.echo(f"{actuals_path}: file not found", err=True)
         sys.exit(EXIT_INVALID_INPUT)
-    try:
-        actuals, suspicious = read_actuals(Path(actuals_path), scenario)
-    except ScenarioError as error:
-        click.echo(error.report(), err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+    actuals, suspicious = read_actuals(Path(actuals_path), scenario)
     _warn(suspicious)
-    previous = Path(previous_dir)
-    if not (previous / "orders.csv").is_file() or not (previous / "forecast.csv").is_file():
-        click.echo(f"{previous}: not a plan directory (orders.csv and forecast.csv expected)", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+    previous = PlanSnapshot.from_dir(Path(previous_dir))
     with atomic_directory(out_dir) as staging:
         (staging / "scenario").mkdir()
-        locked = roll_forward(scenario, actuals, previous, staging / "scenario")
+        locked = roll_forward(scenario, actuals, previous.orders, staging / "scenario")
         say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
-        context["changes"] = compare(PlanSnapshot.from_dir(previous), PlanSnapshot.from_context(context),
+        context["changes"] = compare(previous, PlanSnapshot.from_context(context),
                                      actuals_note(previous, actuals, scenario.settings.start))
         write_plan_outputs(staging / "plan", context)
     click.echo(summary_text(context))
@@ -339,7 +333,10 @@ def diff_command(plan_a, plan_b, out_file) -> None:
 
     from planner.atomic import atomic_file
     from planner.changes import compare_plans
+    from planner.plan_files import PLAN_FILES
 
+    if out_file:
+        _check_out(out_file, *(Path(plan) / name for plan in (plan_a, plan_b) for name in PLAN_FILES), directory=False)
     changes = compare_plans(Path(plan_a), Path(plan_b))
     click.echo(changes.summary)
     moved = changes.orders[changes.orders["change"] != "unchanged"]

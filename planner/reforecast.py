@@ -65,16 +65,18 @@ def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.Data
     """The previous plan's new orders that are now placed or frozen, as orders.csv rows."""
     start = scenario.settings.start
     last_frozen = start + scenario.settings.frozen_quarters
-    quarters = pd.PeriodIndex(previous_orders["order_quarter"].astype(str), freq="Q")
-    locked = previous_orders["locked"].astype(str).str.lower().isin(["true", "1"])
-    keep = (~locked) & (quarters >= start) & (quarters <= last_frozen)
+    quarters = pd.PeriodIndex(previous_orders["order_quarter"], freq="Q")
+    keep = (~previous_orders["locked"]) & (quarters >= start) & (quarters <= last_frozen)
     rows = previous_orders[keep]
     return pd.DataFrame({"order_quarter": quarters[keep.to_numpy()].map(format_quarter), "factory": rows["factory"],
                          "rack_type": rows["rack_type"], "racks": rows["racks"].astype(int)})
 
 
-def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_plan: Path, target: Path) -> pd.DataFrame:
-    """Write the rolled scenario into `target` (an empty directory); return the orders it locked."""
+def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_orders: pd.DataFrame, target: Path) -> pd.DataFrame:
+    """Write the rolled scenario into `target` (an empty directory); return the orders it locked.
+
+    `previous_orders`: the previous plan's orders (planner.plan_files: order_quarter, factory,
+    rack_type, racks, locked)."""
     source = scenario.path
     for path in source.iterdir():
         if path.is_file():
@@ -89,7 +91,6 @@ def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_plan: Path,
     _append_rows(target / "demand_history.csv", ["quarter", "region", "workload", "demand"],
                  [(format_quarter(q), g, w, _number(d)) for q, g, w, d in
                   actuals[["quarter", "region", "workload", "demand"]].itertuples(index=False)])
-    previous_orders = pd.read_csv(previous_plan / "orders.csv")
     locked = carried_orders(scenario, previous_orders)
     _merge_orders(target / "orders.csv", list(locked.itertuples(index=False, name=None)))
     _open_candidates(target / "factories.csv", set(locked["factory"]) | set(scenario.orders["factory"]))

@@ -238,3 +238,15 @@ def test_out_may_be_new_empty_or_a_previous_output(sovereign, tmp_path):
     (tmp_path / "new" / "notes.txt").write_text("mine")  # a user's file in a previous output is still replaced
     assert CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "new")]).exit_code == 0
     assert not (tmp_path / "new" / "notes.txt").exists()
+
+
+def test_out_that_cannot_be_written_is_refused_before_any_work(sovereign, tmp_path):
+    """Found before a long solve, not at the end of it; nothing is created on the way."""
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "report.txt").write_text("mine")
+    for command in ("plan", "forecast"):
+        result = CliRunner().invoke(main, [command, str(sovereign), "--out", str(outputs / "report.txt" / "plan")])
+        assert result.exit_code == 2, result.output
+        assert "report.txt is a file, not a directory" in result.stderr and "forecast:" not in result.stderr
+    assert [path.name for path in outputs.iterdir()] == ["report.txt"]

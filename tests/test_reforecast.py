@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -191,3 +192,42 @@ def test_out_holding_what_the_command_reads_is_refused(four_quarters, tmp_path):
                                        "--out", str(tmp_path)])
     assert result.exit_code == 2 and "mine.csv, which this command reads" in result.stderr, result.output
     assert sorted(str(path.relative_to(quarter)) for path in quarter.rglob("*")) == before
+
+
+def test_a_damaged_or_foreign_plan_directory_is_an_input_error_naming_file_row_and_column(tmp_path, four_quarters):
+    """diff and reforecast read plan directories back; a hand-edited or foreign one was an internal
+    error (KeyError, exit 1) instead of a message a planner can act on."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(four_quarters / "2027Q1" / "plan", damaged)
+    orders = pd.read_csv(damaged / "orders.csv", dtype=str)
+    orders.loc[1, "racks"] = "lots"
+    orders.to_csv(damaged / "orders.csv", index=False)
+    good = str(four_quarters / "2027Q2" / "plan")
+    actuals = ROOT / "examples" / "quarterly" / "actuals" / "2027Q2.csv"
+    runs = {"diff": ["diff", good, str(damaged)],
+            "reforecast": ["reforecast", str(four_quarters / "2027Q1" / "scenario"), "--actuals", str(actuals),
+                           "--previous", str(damaged), "--out", str(tmp_path / "out")]}
+    for name, args in runs.items():
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (name, result.output)
+        assert "orders.csv row 3, column racks: got 'lots'; expected a whole number" in result.stderr, (name, result.output)
+    assert not (tmp_path / "out").exists()
+
+    orders.drop(columns="locked").to_csv(damaged / "orders.csv", index=False)  # a roll would carry the locks twice
+    result = CliRunner().invoke(main, ["diff", good, str(damaged)])
+    assert result.exit_code == 2 and "orders.csv row 1, column locked: required column is missing" in result.stderr
+
+    result = CliRunner().invoke(main, ["diff", good, str(EXAMPLES / "global-enterprise")])  # a scenario, not a plan
+    assert result.exit_code == 2 and "forecast.csv: file not found" in result.stderr, result.output
+
+
+def test_diff_never_writes_over_a_file_it_reads_and_makes_missing_folders(tmp_path, four_quarters):
+    plan_a, plan_b = four_quarters / "2027Q1" / "plan", four_quarters / "2027Q2" / "plan"
+    before = (plan_a / "orders.csv").read_bytes()
+    for target in (plan_a / "orders.csv", plan_b / "forecast.csv", plan_b / "plan.json"):
+        result = CliRunner().invoke(main, ["diff", str(plan_a), str(plan_b), "--out", str(target)])
+        assert result.exit_code == 2 and "is a file this command reads" in result.stderr, result.output
+    assert (plan_a / "orders.csv").read_bytes() == before  # it was replaced by the change report
+    nested = tmp_path / "reports" / "2027Q2" / "changes.csv"
+    result = CliRunner().invoke(main, ["diff", str(plan_a), str(plan_b), "--out", str(nested)])
+    assert result.exit_code == 0 and "difference" in nested.read_text().splitlines()[0], result.output
