@@ -48,7 +48,8 @@ PLAN_FILES = (ORDERS.file, FORECAST.file, "plan.json")
 
 def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
     """(orders, forecast, objective_usd or None) of the plan in `plan_dir`, quarters as text
-    ('2027Q1'); ScenarioError listing every problem (file, row, column) otherwise."""
+    ('2027Q1'), indexed by spreadsheet row; ScenarioError listing every problem (file, row,
+    column) otherwise."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
@@ -64,8 +65,8 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     problems += found
     if problems:
         raise ScenarioError(problems, where)
-    return (orders.assign(order_quarter=orders["order_quarter"].astype(str)).reset_index(drop=True),
-            forecast.assign(quarter=forecast["quarter"].astype(str)).reset_index(drop=True), npv)
+    return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
+            forecast.assign(quarter=forecast["quarter"].astype(str)), npv)
 
 
 def _unplanned_forecast_rows(forecast: pd.DataFrame) -> list[Problem]:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from planner.problems import Problem, ScenarioError
 from planner.quarters import format_quarter
-from planner.rules import demand_jumps
+from planner.rules import demand_jumps, did_you_mean
 from planner.scenario import Scenario
 from planner.schema import TABLES_BY_NAME, Table
 from planner.tables import read_table
@@ -61,22 +61,33 @@ def read_actuals(path: Path, scenario: Scenario) -> tuple[pd.DataFrame, list[Pro
     return frame, demand_jumps(path.name, frame, previous)
 
 
-def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.DataFrame:
-    """The previous plan's new orders that are now placed or frozen, as orders.csv rows."""
+def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str = "the previous plan") -> pd.DataFrame:
+    """The previous plan's new orders that are now placed or frozen, as orders.csv rows, indexed
+    by their row in the previous plan's orders.csv.
+
+    `previous_orders`: planner.plan_files (order_quarter, factory, rack_type, racks, locked).
+    ScenarioError, naming those rows, when one names a factory or rack type the scenario does
+    not have: the previous plan is another scenario's, and the rolled scenario would not load.
+    """
     start = scenario.settings.start
     last_frozen = start + scenario.settings.frozen_quarters
     quarters = pd.PeriodIndex(previous_orders["order_quarter"], freq="Q")
-    keep = (~previous_orders["locked"]) & (quarters >= start) & (quarters <= last_frozen)
+    keep = ((~previous_orders["locked"]) & (quarters >= start) & (quarters <= last_frozen)).to_numpy()
     rows = previous_orders[keep]
-    return pd.DataFrame({"order_quarter": quarters[keep.to_numpy()].map(format_quarter), "factory": rows["factory"],
+    problems = [Problem("orders.csv", int(row), column, f"'{value}' is not a {noun} of the scenario "
+                        f"{scenario.path.name}{did_you_mean(value, known)}: is --previous this scenario's plan?")
+                for column, noun, known in (("factory", "factory", set(scenario.factories["factory"])),
+                                            ("rack_type", "rack type", set(scenario.racks["rack_type"])))
+                for row, value in rows[column].items() if value not in known]
+    if problems:
+        raise ScenarioError(problems, where)
+    return pd.DataFrame({"order_quarter": quarters[keep].map(format_quarter), "factory": rows["factory"],
                          "rack_type": rows["rack_type"], "racks": rows["racks"].astype(int)})
 
 
-def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_orders: pd.DataFrame, target: Path) -> pd.DataFrame:
-    """Write the rolled scenario into `target` (an empty directory); return the orders it locked.
-
-    `previous_orders`: the previous plan's orders (planner.plan_files: order_quarter, factory,
-    rack_type, racks, locked)."""
+def roll_forward(scenario: Scenario, actuals: pd.DataFrame, locked: pd.DataFrame, target: Path) -> None:
+    """Write the rolled scenario into `target` (an empty directory), with the previous plan's
+    orders to lock (`carried_orders`) appended to its orders.csv."""
     source = scenario.path
     for path in source.iterdir():
         if path.is_file():
@@ -91,10 +102,8 @@ def roll_forward(scenario: Scenario, actuals: pd.DataFrame, previous_orders: pd.
     _append_rows(target / "demand_history.csv", ["quarter", "region", "workload", "demand"],
                  [(format_quarter(q), g, w, _number(d)) for q, g, w, d in
                   actuals[["quarter", "region", "workload", "demand"]].itertuples(index=False)])
-    locked = carried_orders(scenario, previous_orders)
     _merge_orders(target / "orders.csv", list(locked.itertuples(index=False, name=None)))
     _open_candidates(target / "factories.csv", set(locked["factory"]) | set(scenario.orders["factory"]))
-    return locked
 
 
 def _number(value: float) -> str:

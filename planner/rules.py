@@ -51,7 +51,7 @@ def unknown_references(settings: ScenarioSettings, tables: Tables) -> list[Probl
                 if item not in known:
                     found.append(Problem(f"{table}.csv", int(row), column,
                                          f"'{item}' is not a {target_column.replace('_', ' ')} in {target}.csv"
-                                         + _suggest(item, known)))
+                                         + did_you_mean(item, known)))
     return found
 
 
@@ -66,7 +66,7 @@ def unknown_regions(settings: ScenarioSettings, tables: Tables) -> list[Problem]
             if region not in known:
                 found.append(Problem(f"{table}.csv", int(row), "region",
                                      f"'{region}' is neither a site's region nor a region with demand history"
-                                     + _suggest(region, known)))
+                                     + did_you_mean(region, known)))
     return found
 
 
@@ -80,7 +80,7 @@ def unknown_workloads(settings: ScenarioSettings, tables: Tables) -> list[Proble
             if workload not in known:
                 found.append(Problem(f"{table}.csv", int(row), "workload",
                                      f"'{workload}' is a workload with no history and no rack capacity"
-                                     + _suggest(workload, known)))
+                                     + did_you_mean(workload, known)))
     return found
 
 
@@ -251,7 +251,7 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
                    for served in _residency_of(residency, region, workload)[0]}
     return [Problem("sites.csv", int(row), "region",
                     f"no stream may be served from region '{region}' (no demand there and no residency rule "
-                    f"lists it), so site {site} and its factories will stay idle" + _suggest(region, served_from))
+                    f"lists it), so site {site} and its factories will stay idle" + did_you_mean(region, served_from))
             for row, site, region in zip(tables["sites"].index, tables["sites"]["site"], tables["sites"]["region"])
             if region not in served_from]
 
@@ -354,7 +354,8 @@ def _first_row(frame: pd.DataFrame, region: str, workload: str) -> int | None:
     return int(match.index[0]) if len(match) else None
 
 
-def _suggest(value: str, known: set[str]) -> str:
+def did_you_mean(value: str, known: set[str]) -> str:
+    """' (did you mean 'x'?)' with the closest known name, or nothing when none is close."""
     close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -231,3 +231,19 @@ def test_diff_never_writes_over_a_file_it_reads_and_makes_missing_folders(tmp_pa
     nested = tmp_path / "reports" / "2027Q2" / "changes.csv"
     result = CliRunner().invoke(main, ["diff", str(plan_a), str(plan_b), "--out", str(nested)])
     assert result.exit_code == 0 and "difference" in nested.read_text().splitlines()[0], result.output
+
+
+def test_a_previous_plan_of_another_scenario_is_named_before_anything_is_rolled(tmp_path, four_quarters):
+    """Its orders to carry name factories this scenario does not have: the rolled scenario failed
+    to load, and the message named a staging directory that no longer existed."""
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    last = history[history["quarter"] == history["quarter"].max()]
+    actuals = tmp_path / "actuals.csv"
+    last.assign(quarter=str(pd.Period(last["quarter"].iloc[0], freq="Q") + 1)).to_csv(actuals, index=False)
+    previous = four_quarters / "initial" / "plan"  # global-enterprise's
+    result = CliRunner().invoke(main, ["reforecast", str(EXAMPLES / "sovereign-eu"), "--actuals", str(actuals),
+                                       "--previous", str(previous), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"{previous} (the previous plan) is not valid" in result.stderr
+    assert "column factory" in result.stderr and "is --previous this scenario's plan?" in result.stderr
+    assert ".partial-" not in result.stderr and not (tmp_path / "out").exists()
