@@ -299,7 +299,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from planner.atomic import atomic_directory
     from planner.changes import PlanSnapshot, actuals_note, compare
     from planner.export import write_plan_outputs
-    from planner.reforecast import carried_orders, read_actuals, roll_forward
+    from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
 
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
@@ -310,6 +310,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     actuals, suspicious = read_actuals(Path(actuals_path), scenario)
     _warn(suspicious)
     previous = PlanSnapshot.from_dir(Path(previous_dir))
+    check_plan_of(scenario, previous.forecast, f"{previous_dir} (the previous plan)")
     locked = carried_orders(scenario, previous.orders, f"{previous_dir} (the previous plan)")
     with atomic_directory(out_dir) as staging:
         (staging / "scenario").mkdir()

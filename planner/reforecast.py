@@ -61,6 +61,22 @@ def read_actuals(path: Path, scenario: Scenario) -> tuple[pd.DataFrame, list[Pro
     return frame, demand_jumps(path.name, frame, previous)
 
 
+def check_plan_of(scenario: Scenario, previous_forecast: pd.DataFrame, where: str = "the previous plan") -> None:
+    """ScenarioError unless the previous plan starts in the scenario's start quarter (the quarter
+    whose actuals are rolled in). A plan of an earlier quarter carried orders the scenario's
+    orders.csv already held, counted twice (caught only by the plan checker, as an internal error,
+    when it broke a supply cap); one of a later quarter would skip orders."""
+    planned = previous_forecast[previous_forecast["kind"] == "forecast"]
+    start = format_quarter(scenario.settings.start)
+    if len(planned) and (first := min(planned["quarter"], key=lambda q: pd.Period(q, freq="Q"))) == start:
+        return
+    row = int(planned.index[0]) if len(planned) else None
+    found = f"starts in {first}" if len(planned) else "has no forecast rows"
+    raise ScenarioError([Problem("forecast.csv", row, "quarter", f"the plan {found}, but the scenario {scenario.path} "
+                                 f"starts in {start}: --previous must be the plan made from this scenario as it is "
+                                 "(a plan of another quarter would carry its orders twice or not at all)")], where)
+
+
 def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str = "the previous plan") -> pd.DataFrame:
     """The previous plan's new orders that are now placed or frozen, as orders.csv rows, indexed
     by their row in the previous plan's orders.csv.
@@ -75,7 +91,7 @@ def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str
     keep = ((~previous_orders["locked"]) & (quarters >= start) & (quarters <= last_frozen)).to_numpy()
     rows = previous_orders[keep]
     problems = [Problem("orders.csv", int(row), column, f"'{value}' is not a {noun} of the scenario "
-                        f"{scenario.path.name}{did_you_mean(value, known)}: is --previous this scenario's plan?")
+                        f"{scenario.path}{did_you_mean(value, known)}: is --previous this scenario's plan?")
                 for column, noun, known in (("factory", "factory", set(scenario.factories["factory"])),
                                             ("rack_type", "rack type", set(scenario.racks["rack_type"])))
                 for row, value in rows[column].items() if value not in known]

@@ -247,3 +247,15 @@ def test_a_previous_plan_of_another_scenario_is_named_before_anything_is_rolled(
     assert f"{previous} (the previous plan) is not valid" in result.stderr
     assert "column factory" in result.stderr and "is --previous this scenario's plan?" in result.stderr
     assert ".partial-" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_previous_plan_of_an_earlier_quarter_is_refused(tmp_path, four_quarters):
+    """A skipped or repeated quarter: the initial plan's orders for 2027Q2 are already locked in the
+    2027Q1-rolled scenario, and carrying them again counted them twice (the plan checker then
+    failed on a supply cap, reported as an internal error)."""
+    result = CliRunner().invoke(main, ["reforecast", str(four_quarters / "2027Q1" / "scenario"), "--actuals",
+                                       str(ROOT / "examples" / "quarterly" / "actuals" / "2027Q2.csv"),
+                                       "--previous", str(four_quarters / "initial" / "plan"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "column quarter: the plan starts in 2027Q1, but the scenario" in result.stderr
+    assert "starts in 2027Q2" in result.stderr and not (tmp_path / "out").exists()
