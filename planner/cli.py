@@ -139,9 +139,10 @@ def _stream_bar(label: str):
 
 @main.command("forecast")
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
-@click.option("--out", "out_dir", **OUT, help="Directory for forecast.csv and forecast.png" + OUT_RULE)
+@click.option("--out", "out_dir", **OUT, help="Directory for forecast.csv, forecast_models.csv and forecast.png" + OUT_RULE)
 def forecast_command(scenario_dir: str, out_dir: str) -> None:
-    """Forecast demand per stream: forecast.csv (history and quantiles) and forecast.png."""
+    """Forecast demand per stream: forecast.csv (history and quantiles), forecast_models.csv
+    (model per stream, why, backtest scores) and forecast.png."""
     from planner.atomic import atomic_directory
     from planner.export import write_forecast_files
 
@@ -153,7 +154,7 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
         write_forecast_files(staging, {"demand": demand, "scenario": scenario}, ("csv", "png"))
     for choice in demand.choices.itertuples():
         click.echo(f"{choice.region}/{choice.workload}: {choice.model} ({choice.note})")
-    click.echo(f"wrote {out_dir}/forecast.csv and {out_dir}/forecast.png")
+    click.echo(f"wrote {out_dir}/forecast.csv, {out_dir}/forecast_models.csv and {out_dir}/forecast.png")
 
 
 @main.command("backtest")

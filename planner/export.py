@@ -52,6 +52,7 @@ def write_forecast_files(staging: Path, context: dict, formats) -> None:
     demand, scenario = context["demand"], context["scenario"]
     if "csv" in formats:
         write_csv(demand.table, staging / "forecast.csv")
+        write_csv(demand.models, staging / "forecast_models.csv")
     if "png" in formats:
         forecast_chart(demand.table, scenario.settings.forecast.quantiles, scenario.settings.compute_unit,
                        staging / "forecast.png")

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecasts import forecast_with_choices, quantile_column
+from forecasts import METHODS, forecast_with_choices, quantile_column
 from models.inputs import SolverOptions
 from models.run import ModelRun, run_model
 from planner.bridge import plan_inputs
 from planner.scenario import Scenario
+
+
+BACKTEST_MASE = "backtest_mase_"  # forecast_models.csv: one column per candidate model
 
 
 @dataclass
@@ -19,6 +22,21 @@ class DemandForecast:
     planning_demand: pd.DataFrame  # quarter, region, workload, demand: the quantile planned for, plus overrides
     choices: pd.DataFrame          # model per stream and why
     warnings: tuple[str, ...] = ()  # streams whose bands are too wide to plan on without a look
+
+    @property
+    def models(self) -> pd.DataFrame:
+        """forecast_models.csv: per stream, the model used and why, on which scale, the factor the
+        backtest put on the models' own spread, and each candidate's backtest MASE (blank: not a
+        candidate for that stream). The audit trail of a forecast, which stderr alone did not keep."""
+        choices = self.choices
+        table = pd.DataFrame({"region": choices["region"], "workload": choices["workload"], "model": choices["model"],
+                              "why": choices["note"], "scale": choices["log_scale"].map({True: "log", False: "units"}),
+                              "band_factor": choices["calibration"]})
+        for name in METHODS:
+            table[f"{BACKTEST_MASE}{name}"] = [scores.get(name) for scores in choices["scores"]]
+        override_only = self.table.loc[self.table["model"] == "override only", ["region", "workload"]].drop_duplicates()
+        table = pd.concat([table, override_only.assign(model="override only", why="no history: demand_overrides.csv only")])
+        return table.sort_values(["region", "workload"], ignore_index=True)
 
 
 def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:

@@ -16,6 +16,8 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from planner.pipeline import BACKTEST_MASE
+
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
@@ -40,6 +42,8 @@ HEADERS = {
     "value_from_here_usd_discounted": ("Value from this quarter on, discounted (USD per unit)", USD),
     "meaning": ("One more unit is", None), "condition": ("Condition", None),
     "override_delta": ("Known deals (units)", NUMBER),
+    "model": ("Forecast model", None), "why": ("Why this model", None), "scale": ("Fitted on", None),
+    "band_factor": ("Backtest factor on the models' spread", NUMBER),
 }
 
 
@@ -59,6 +63,7 @@ def write_roadmap(path, context: dict) -> None:
     _roadmap(book.create_sheet("Roadmap"), plan)
     _power(book.create_sheet("Power"), plan)
     _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
+    write_table(book.create_sheet("Forecast models"), context["demand"].models)
     _costs(book.create_sheet("Costs"), plan)
     prices = context.get("shadow_prices")
     if prices is not None:
@@ -107,6 +112,8 @@ def _header(name: str) -> tuple[str, str | None]:
         return HEADERS[name]
     if name.startswith("p") and name[1:].replace(".", "", 1).isdigit():
         return f"Forecast {name.upper()} (units)", NUMBER
+    if name.startswith(BACKTEST_MASE):
+        return f"Backtest MASE: {name[len(BACKTEST_MASE):]}", NUMBER
     return name, None
 
 

@@ -15,7 +15,7 @@ from planner.workbook import HEADERS
 from tests.conftest import EXAMPLES, read_rows, set_cell, write_rows
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
-           "forecast.csv", "plan.json", "plan.png", "forecast.png"]
+           "forecast.csv", "forecast_models.csv", "plan.json", "plan.png", "forecast.png"]
 
 
 def run_plan(scenario: Path, out: Path, *extra):
@@ -144,6 +144,37 @@ def test_forecast_command_writes_csv_and_png(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "f" / "forecast.csv").stat().st_size > 0 and (tmp_path / "f" / "forecast.png").stat().st_size > 10_000
     assert "forecasting streams" not in result.stderr  # 5 streams: progress lines only, no bar
+
+
+def test_each_streams_model_choice_is_kept_with_its_backtest_scores(sovereign, tmp_path):
+    """forecast_models.csv (and the workbook's Forecast models sheet): the model used per stream is
+    the best by backtest MASE of its candidates, scores and band factor alongside; a short stream
+    says it fell back to drift; a stream known only from overrides says so."""
+    history = pd.read_csv(sovereign / "demand_history.csv")
+    short = history[(history["region"] != "eu-fr") | (history["workload"] != "inference")
+                    | (history["quarter"] >= sorted(history["quarter"].unique())[-5])]
+    short.to_csv(sovereign / "demand_history.csv", index=False)  # eu-fr/inference: 5 quarters left
+    (sovereign / "demand_overrides.csv").write_text("quarter,region,workload,delta\n2027Q4,eu-fr,commercial,250\n")
+    result = run_plan(sovereign, tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    models = pd.read_csv(tmp_path / "p" / "forecast_models.csv").set_index(["region", "workload"])
+    forecast = pd.read_csv(tmp_path / "p" / "forecast.csv")
+    used = forecast[forecast["kind"] == "forecast"].groupby(["region", "workload"])["model"].first()
+    assert models.loc[used.index, "model"].tolist() == used.tolist()
+    scored = models[models["why"].str.contains("by backtest MASE")]
+    assert len(scored) >= 3
+    for (region, workload), row in scored.iterrows():
+        mase = row.filter(like="backtest_mase_").dropna().rename(lambda c: c.removeprefix("backtest_mase_"))
+        best = mase.sort_values().index[: len(row["model"].split("+"))]
+        assert row["model"].split("+") == list(best), (region, workload)
+        assert row["band_factor"] > 0 and row["scale"] in {"log", "units"}
+    assert models.loc[("eu-fr", "inference"), "model"] == "drift"
+    assert "short history (5 quarters)" in models.loc[("eu-fr", "inference"), "why"]
+    assert models.filter(like="backtest_mase_").loc[("eu-fr", "inference")].isna().all()
+    assert models.loc[("eu-fr", "commercial"), "model"] == "override only"
+    sheet = pd.read_excel(tmp_path / "p" / "roadmap.xlsx", sheet_name="Forecast models")
+    assert sheet[["Region", "Workload", "Forecast model"]].values.tolist() == \
+        models.reset_index()[["region", "workload", "model"]].values.tolist()
 
 
 def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(sovereign, tmp_path):
