@@ -311,8 +311,9 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     actuals, suspicious = read_actuals(Path(actuals_path), scenario)
     _warn(suspicious)
     previous = PlanSnapshot.from_dir(Path(previous_dir))
-    check_plan_of(scenario, previous.forecast, f"{previous_dir} (the previous plan)")
-    locked = carried_orders(scenario, previous.orders, f"{previous_dir} (the previous plan)")
+    where = f"{previous_dir} (the previous plan)"
+    check_plan_of(scenario, previous.forecast, where)
+    locked = carried_orders(scenario, previous.orders, where)
     with atomic_directory(out_dir) as staging:
         (staging / "scenario").mkdir()
         roll_forward(scenario, actuals, locked, staging / "scenario")
