@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
 
-from planner.problems import Problem
+from planner.problems import Problem, did_you_mean
 from planner.quarters import parse_quarter
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
@@ -105,10 +105,28 @@ def _problem(detail: dict, lines: dict[str, int]) -> Problem:
     if detail["type"] == "missing":
         message = "required key is missing"
     elif detail["type"] == "extra_forbidden":
-        message = "unknown key (check its spelling against the README)"
+        message = "unknown key" + (did_you_mean(detail["loc"][-1], _known_keys(detail["loc"][:-1]))
+                                   or " (check its spelling against the README)")
     elif "input" in detail and not isinstance(detail["input"], dict):
-        message = f"{message} (got {detail['input']!r})"
+        message = f"{message} (got {_as_written(detail['input'])})"
     return Problem(FILE, line, key or None, message)
+
+
+def _known_keys(section: tuple) -> list[str]:
+    """The keys allowed where an unknown one was found (top level, cloud, forecast or solver)."""
+    model = ScenarioSettings
+    for part in section:
+        model = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def _as_written(value: object) -> str:
+    """A value as the YAML author wrote it: 2027-01-01, not datetime.date(2027, 1, 1); text quoted."""
+    if isinstance(value, str):
+        return repr(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:

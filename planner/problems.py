@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -44,3 +45,9 @@ class ScenarioError(Exception):
 
 def _problem_order(problem: Problem) -> tuple:
     return (problem.file, problem.row if problem.row is not None else 0, problem.column or "", problem.message)
+
+
+def did_you_mean(value: str, known) -> str:
+    """' (did you mean 'x'?)' with the closest known name, or nothing when none is close."""
+    close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.problems import Problem, ScenarioError
+from planner.problems import Problem, ScenarioError, did_you_mean
 from planner.quarters import format_quarter
-from planner.rules import demand_jumps, did_you_mean
+from planner.rules import demand_jumps
 from planner.scenario import Scenario
 from planner.schema import TABLES_BY_NAME, Table
 from planner.tables import read_table

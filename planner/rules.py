@@ -8,13 +8,12 @@ plan silently); `check_warnings` runs them once the scenario is valid.
 
 from __future__ import annotations
 
-import difflib
 from typing import Callable
 
 import pandas as pd
 
 from planner.config import ScenarioSettings
-from planner.problems import Problem
+from planner.problems import Problem, did_you_mean
 from planner.quarters import format_quarter
 
 Tables = dict[str, pd.DataFrame]
@@ -354,10 +353,6 @@ def _first_row(frame: pd.DataFrame, region: str, workload: str) -> int | None:
     return int(match.index[0]) if len(match) else None
 
 
-def did_you_mean(value: str, known: set[str]) -> str:
-    """' (did you mean 'x'?)' with the closest known name, or nothing when none is close."""
-    close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 RULES: tuple[Rule, ...] = (
