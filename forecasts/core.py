@@ -17,7 +17,7 @@ Pipeline per stream (region, workload):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -88,8 +88,10 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
         parts.append(table)
         choices.append(choice)
     columns = ["quarter", "region", "workload", "model"] + [quantile_column(q) for q in quantiles]
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return result[columns], pd.DataFrame([vars(c) for c in choices])
+    empty = pd.DataFrame({"quarter": pd.PeriodIndex([], freq="Q"), **{c: pd.Series(dtype=object) for c in columns[1:4]},
+                          **{quantile_column(q): pd.Series(dtype=float) for q in quantiles}})
+    result = pd.concat(parts, ignore_index=True) if parts else empty  # typed: a scenario may have no history at all
+    return result[columns], pd.DataFrame([vars(c) for c in choices], columns=[f.name for f in fields(StreamChoice)])
 
 
 def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, region: str = "", workload: str = ""):

@@ -281,3 +281,19 @@ def test_out_that_cannot_be_written_is_refused_before_any_work(sovereign, tmp_pa
         assert result.exit_code == 2, result.output
         assert "report.txt is a file, not a directory" in result.stderr and "forecast:" not in result.stderr
     assert [path.name for path in outputs.iterdir()] == ["report.txt"]
+
+
+def test_a_scenario_with_no_history_plans_its_overrides(sovereign, tmp_path):
+    """A new estate has no demand history yet, only known deals: the empty forecast was untyped and
+    the chart failed (internal error), and the model table had no columns."""
+    header = (sovereign / "demand_history.csv").read_text().splitlines()[0]
+    (sovereign / "demand_history.csv").write_text(header + "\n")
+    (sovereign / "demand_overrides.csv").write_text("quarter,region,workload,delta\n2027Q2,eu-de,training,300\n")
+    result = run_plan(sovereign, tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    demand = pd.read_csv(tmp_path / "p" / "demand.csv")
+    assert demand.loc[demand["quarter"] == "2027Q2", "demand"].sum() == pytest.approx(300)
+    assert demand.loc[demand["quarter"] != "2027Q2", "demand"].sum() == 0
+    models = pd.read_csv(tmp_path / "p" / "forecast_models.csv")
+    assert models[["region", "workload", "model"]].values.tolist() == [["eu-de", "training", "override only"]]
+    assert (tmp_path / "p" / "forecast.png").stat().st_size > 10_000
