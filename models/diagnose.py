@@ -7,6 +7,8 @@ which quarter, and by how much the inputs cannot be met.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pyomo.environ as pyo
 
 from models.core import create_model
@@ -24,31 +26,56 @@ def explain_infeasibility(inputs: PlanInputs, options: SolverOptions) -> list[st
         return ["the scenario is infeasible and the relaxed model could not be solved either; "
                 "check locked orders, installed fleet, minimum sizes and budgets"]
     quarters = list(inputs.quarters)
-    found = []
+    found, shortfalls = [], defaultdict(list)
     for family, var in m.slack_vars.items():
         unit, scale = ELASTIC_FAMILIES[family]
         for index, slack in var.items():
             amount = pyo.value(slack) * scale
-            if amount > TOLERANCE * scale:
-                found.append(_describe(family, index, amount, unit, quarters, m))
+            if amount <= TOLERANCE * scale:
+                continue
+            if family == "budget":
+                found.append(f"budget: capex that must be paid in {index} exceeds budget_usd_per_year by "
+                             f"{amount:,.0f} {unit}")
+            else:
+                shortfalls[(family, index[0])].append((index[1], amount))
+    for (family, where), points in shortfalls.items():
+        for run in _consecutive(sorted(points)):
+            found.append(_describe(family, where, run, ELASTIC_FAMILIES[family][0], quarters, m))
     return found or ["the scenario is infeasible, but no single hard limit explains it"]
 
 
-def _describe(family: str, index: tuple, amount: float, unit: str, quarters, m) -> str:
-    if family == "budget":
-        return f"budget: capex that must be paid in {index} exceeds budget_usd_per_year by {amount:,.0f} {unit}"
-    where, t = index[0], index[1]
-    quarter = quarters[t]
+def _consecutive(points: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+    """Runs of consecutive quarters: one line for a locked order that overloads a site for three
+    years, not one per quarter (sovereign-eu with 400 locked racks printed 30 lines)."""
+    runs = []
+    for t, amount in points:
+        if runs and t == runs[-1][-1][0] + 1:
+            runs[-1].append((t, amount))
+        else:
+            runs.append([(t, amount)])
+    return runs
+
+
+def _span(values, form: str) -> str:
+    """'5' or '3 to 5': the range of a figure over a run of quarters."""
+    low, high = min(values), max(values)
+    return format(low, form) if format(low, form) == format(high, form) else f"{format(low, form)} to {format(high, form)}"
+
+
+def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, quarters, m) -> str:
+    first, last = quarters[run[0][0]], quarters[run[-1][0]]
+    when = f"in {first}" if len(run) == 1 else f"from {first} to {last} ({len(run)} quarters)"
+    amounts = [amount for _, amount in run]
     if family == "site_power":
-        available = m.ix.site_power_mw[(where, t)]
-        return (f"site power: site {where} in {quarter} needs {amount:,.2f} {unit} more than it can have "
-                f"({available:,.1f} MW scheduled, plus any power blocks); racks installed or locked there draw too much")
+        available = _span([m.ix.site_power_mw[(where, t)] for t, _ in run], ",.1f")
+        return (f"site power: site {where} {when} needs {_span(amounts, ',.2f')} {unit} more than it can have "
+                f"({available} MW scheduled, plus any power blocks); racks installed or locked there draw too much")
     if family == "rack_positions":
-        return (f"rack positions: site {where} in {quarter} needs {amount:,.0f} more {unit} than its "
+        return (f"rack positions: site {where} {when} needs {_span(amounts, ',.0f')} more {unit} than its "
                 f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks)")
     if family == "supply_cap":
-        return f"supply: orders of {where} in {quarter} exceed supply.csv's cap by {amount:,.0f} {unit}"
+        return f"supply: orders of {where} {when} exceed supply.csv's cap by {_span(amounts, ',.0f')} {unit}"
     if family == "min_size":
-        return (f"minimum size: factory {where} in {quarter} is {amount:,.0f} {unit} short of its "
+        return (f"minimum size: factory {where} {when} is {_span(amounts, ',.0f')} {unit} short of its "
                 f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators'])})")
-    return f"{family} {index}: short by {amount:,.2f} {unit}"
+    return f"{family} {where} {when}: short by {_span(amounts, ',.2f')} {unit}"

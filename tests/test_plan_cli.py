@@ -114,6 +114,19 @@ def test_infeasible_scenario_exits_three_with_the_reason(sovereign, tmp_path):
     assert "site fra-1" in result.output and "2027Q1" in result.output and "MW" in result.output
 
 
+def test_an_infeasibility_lasting_years_is_one_line_per_limit_and_place(sovereign, tmp_path):
+    """400 locked racks overload fra-1 for the whole horizon: one line per limit and site with its
+    span and range, not one per quarter (it printed 30 lines)."""
+    set_cell(sovereign, "orders.csv", 2, "racks", "400")
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 3, result.output
+    reasons = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert len(reasons) == 2, reasons
+    power = next(line for line in reasons if "site power" in line)
+    assert "site fra-1 from 2027Q2 to 2030Q4 (15 quarters) needs" in power and " to " in power.split("needs")[1]
+    assert any("rack positions: site fra-1 from 2027Q2 to 2030Q4" in line for line in reasons)
+
+
 def test_no_solution_in_time_exits_four(sovereign, tmp_path, monkeypatch):
     from models import solve as solve_module
 
