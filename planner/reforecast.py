@@ -49,7 +49,9 @@ def read_actuals(path: Path, scenario: Scenario) -> tuple[pd.DataFrame, list[Pro
                                     "the quarter that has just ended (the scenario's start)"))
         if (item.region, item.workload) not in streams:
             problems.append(Problem(path.name, int(row), "region",
-                                    f"stream {item.region}/{item.workload} has no demand history in the scenario"))
+                                    f"stream {item.region}/{item.workload} has no demand history in the scenario; "
+                                    "a stream planned from demand_overrides.csv alone takes no actuals until its "
+                                    "history is in demand_history.csv (3 quarters or more to forecast it)"))
     if not problems:
         missing = streams - set(zip(frame["region"], frame["workload"]))
         problems += [Problem(path.name, None, None, f"no actual for stream {g}/{w} in {format_quarter(expected)}")
