@@ -63,11 +63,20 @@ def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:
     target = Path(target).resolve()
     for source in inputs:
         source = Path(source).resolve()
-        if source == target:
-            raise UnsafeOutputError(f"{target} is a file this command reads; choose another path for --out")
-        if target in source.parents:
-            raise UnsafeOutputError(f"{target} holds {source}, which this command reads, and an output directory "
-                                    "is replaced whole; choose another directory for --out")
+        if target in source.parents or target == source:
+            raise UnsafeOutputError(f"{target} {'is' if target == source else 'holds'} {source}, which this command "
+                                    "reads, and an output directory is replaced whole; choose another directory for --out")
+
+
+def check_not_overwriting_inputs(target: str | Path, *inputs: str | Path) -> None:
+    """Raise UnsafeOutputError if the output file `target` is a file the command reads, or a file
+    already in a directory it reads: `planner backtest SCEN --out SCEN/demand_history.csv` replaced
+    the scenario's history, `planner diff A B --out A/orders.csv` plan A's orders."""
+    target = Path(target).resolve()
+    for source in inputs:
+        source = Path(source).resolve()
+        if target == source or (target.exists() and source in target.parents):
+            raise UnsafeOutputError(f"{target} is a file this command reads (in {source}); choose another path for --out")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ import sys
 import click
 
 from planner import __version__
-from planner.atomic import OutputError, check_not_holding_inputs, check_replaceable, check_writable
+from planner.atomic import (OutputError, check_not_holding_inputs, check_not_overwriting_inputs, check_replaceable,
+                            check_writable)
 from planner.problems import ScenarioError
 
 EXIT_INTERNAL_ERROR = 1
@@ -46,12 +47,16 @@ class _Guarded(click.Group):
 
 
 def _check_out(out: str, *inputs, directory: bool = True) -> None:
-    """Exit 2, before any work, when --out cannot be written, is or contains a path the command
-    reads, or (a directory: it is replaced whole) holds files the planner did not write."""
+    """Exit 2, before any work, when --out cannot be written, or would destroy what the command
+    reads or what the planner did not write: a directory (replaced whole) must not be or contain an
+    input nor hold others' files; a file must not be an input nor an existing file in an input
+    directory."""
     try:
         if directory:
             check_replaceable(out)
-        check_not_holding_inputs(out, *inputs)
+            check_not_holding_inputs(out, *inputs)
+        else:
+            check_not_overwriting_inputs(out, *inputs)
         check_writable(out)
     except OutputError as error:
         click.echo(f"error: {error}", err=True)
@@ -161,11 +166,15 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--origins", default=4, show_default=True, type=click.IntRange(1), help="Forecast origins per stream.")
 @click.option("--horizon", default=4, show_default=True, type=click.IntRange(1), help="Quarters ahead from each origin.")
-def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Also write the scores per stream and method as CSV.")
+def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: str | None) -> None:
     """Rolling-origin accuracy of the forecaster on the scenario's own history, against
     seasonal naive: MASE, sMAPE, interval coverage and pinball loss at the planning quantile."""
     from forecasts.backtest import backtest, quarters_needed
+    from planner.atomic import atomic_file
 
+    if out_file:
+        _check_out(out_file, scenario_dir, directory=False)
     scenario = _load(scenario_dir)
     settings = scenario.settings
     table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
@@ -196,6 +205,9 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int) -> None:
     for is_naive, row in overall.iterrows():
         click.echo(f"{'overall':28} {'snaive' if is_naive else 'forecaster':10} {row.mase:6.2f} {row.smape:7.1%} "
                    f"{row.coverage:6.0%} {row.pinball:9.1f}")
+    if out_file:
+        with atomic_file(out_file) as handle:
+            table.to_csv(handle, index=False)
 
 
 @main.command("plan")
@@ -337,10 +349,9 @@ def diff_command(plan_a, plan_b, out_file) -> None:
 
     from planner.atomic import atomic_file
     from planner.changes import compare_plans
-    from planner.plan_files import PLAN_FILES
 
     if out_file:
-        _check_out(out_file, *(Path(plan) / name for plan in (plan_a, plan_b) for name in PLAN_FILES), directory=False)
+        _check_out(out_file, plan_a, plan_b, directory=False)
     changes = compare_plans(Path(plan_a), Path(plan_b))
     click.echo(changes.summary)
     moved = changes.orders[changes.orders["change"] != "unchanged"]

@@ -43,7 +43,6 @@ FORECAST = Table(
     ),
     key=("quarter", "region", "workload"),
 )
-PLAN_FILES = (ORDERS.file, FORECAST.file, "plan.json")
 
 
 def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:

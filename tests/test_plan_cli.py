@@ -310,3 +310,16 @@ def test_a_scenario_with_no_history_plans_its_overrides(sovereign, tmp_path):
     models = pd.read_csv(tmp_path / "p" / "forecast_models.csv")
     assert models[["region", "workload", "model"]].values.tolist() == [["eu-de", "training", "override only"]]
     assert (tmp_path / "p" / "forecast.png").stat().st_size > 10_000
+
+
+def test_backtest_writes_its_scores_as_csv_but_never_over_a_scenario_file(sovereign, tmp_path):
+    before = (sovereign / "demand_history.csv").read_bytes()
+    result = CliRunner().invoke(main, ["backtest", str(sovereign), "--out", str(sovereign / "demand_history.csv")])
+    assert result.exit_code == 2 and "is a file this command reads" in result.stderr, result.output
+    assert (sovereign / "demand_history.csv").read_bytes() == before  # it was replaced by the scores
+    result = CliRunner().invoke(main, ["backtest", str(sovereign), "--out", str(tmp_path / "scores" / "backtest.csv")])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(tmp_path / "scores" / "backtest.csv")
+    assert set(scores["method"]) == {"auto", "snaive"} and len(scores) == 2 * 5  # five streams, two methods
+    printed = next(line for line in result.stdout.splitlines() if line.startswith("overall") and "forecaster" in line)
+    assert float(printed.split()[2]) == pytest.approx(scores.loc[scores["method"] == "auto", "mase"].mean(), abs=0.005)

@@ -226,7 +226,7 @@ def test_diff_never_writes_over_a_file_it_reads_and_makes_missing_folders(tmp_pa
     before = (plan_a / "orders.csv").read_bytes()
     for target in (plan_a / "orders.csv", plan_b / "forecast.csv", plan_b / "plan.json"):
         result = CliRunner().invoke(main, ["diff", str(plan_a), str(plan_b), "--out", str(target)])
-        assert result.exit_code == 2 and "is a file this command reads" in result.stderr, result.output
+        assert result.exit_code == 2 and "is a file this command reads (in " in result.stderr, result.output
     assert (plan_a / "orders.csv").read_bytes() == before  # it was replaced by the change report
     nested = tmp_path / "reports" / "2027Q2" / "changes.csv"
     result = CliRunner().invoke(main, ["diff", str(plan_a), str(plan_b), "--out", str(nested)])
