@@ -171,7 +171,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
     """Rolling-origin accuracy of the forecaster on the scenario's own history, against
     seasonal naive: MASE, sMAPE, interval coverage and pinball loss at the planning quantile."""
     from forecasts.backtest import backtest, quarters_needed
-    from planner.atomic import atomic_file
+    from planner.export import write_csv_file
 
     if out_file:
         _check_out(out_file, scenario_dir, directory=False)
@@ -206,8 +206,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
         click.echo(f"{'overall':28} {'snaive' if is_naive else 'forecaster':10} {row.mase:6.2f} {row.smape:7.1%} "
                    f"{row.coverage:6.0%} {row.pinball:9.1f}")
     if out_file:
-        with atomic_file(out_file) as handle:
-            table.to_csv(handle, index=False)
+        write_csv_file(table, out_file)
 
 
 @main.command("plan")
@@ -347,8 +346,8 @@ def diff_command(plan_a, plan_b, out_file) -> None:
     """Report what changed from PLAN_A to PLAN_B: orders, planned demand, NPV."""
     from pathlib import Path
 
-    from planner.atomic import atomic_file
     from planner.changes import compare_plans
+    from planner.export import write_csv_file
 
     if out_file:
         _check_out(out_file, plan_a, plan_b, directory=False)
@@ -358,8 +357,7 @@ def diff_command(plan_a, plan_b, out_file) -> None:
     if len(moved):
         click.echo(moved.to_string(index=False))
     if out_file:
-        with atomic_file(out_file) as handle:
-            changes.orders.to_csv(handle, index=False)
+        write_csv_file(changes.orders, out_file)
 
 
 def _gap_text(gap: float | None) -> str:

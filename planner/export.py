@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.atomic import atomic_directory
+from planner.atomic import atomic_directory, atomic_file
 from planner.charts import forecast_chart, plan_chart
 from planner.workbook import write_roadmap
 
@@ -27,6 +27,12 @@ def fingerprint(directory: Path) -> str:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, float_format="%.6f")
+
+
+def write_csv_file(frame: pd.DataFrame, path: str | Path) -> None:
+    """One CSV on its own (diff's and backtest's --out): written atomically, like a staged output."""
+    with atomic_file(path) as handle:
+        write_csv(frame, handle)
 
 
 def plan_json(context: dict) -> dict:
