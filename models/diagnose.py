@@ -14,6 +14,7 @@ import pyomo.environ as pyo
 from models.core import create_model
 from models.elastic import ELASTIC_FAMILIES
 from models.inputs import PlanInputs, SolverOptions
+from models.runs import consecutive, span, when
 from models.solve import solve
 
 TOLERANCE = 1e-6
@@ -39,43 +40,24 @@ def explain_infeasibility(inputs: PlanInputs, options: SolverOptions) -> list[st
             else:
                 shortfalls[(family, index[0])].append((index[1], amount))
     for (family, where), points in shortfalls.items():
-        for run in _consecutive(sorted(points)):
+        for run in consecutive(sorted(points)):
             found.append(_describe(family, where, run, ELASTIC_FAMILIES[family][0], quarters, m))
     return found or ["the scenario is infeasible, but no single hard limit explains it"]
 
 
-def _consecutive(points: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
-    """Runs of consecutive quarters: one line for a locked order that overloads a site for three
-    years, not one per quarter (sovereign-eu with 400 locked racks printed 30 lines)."""
-    runs = []
-    for t, amount in points:
-        if runs and t == runs[-1][-1][0] + 1:
-            runs[-1].append((t, amount))
-        else:
-            runs.append([(t, amount)])
-    return runs
-
-
-def _span(values, form: str) -> str:
-    """'5' or '3 to 5': the range of a figure over a run of quarters."""
-    low, high = min(values), max(values)
-    return format(low, form) if format(low, form) == format(high, form) else f"{format(low, form)} to {format(high, form)}"
-
-
 def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, quarters, m) -> str:
-    first, last = quarters[run[0][0]], quarters[run[-1][0]]
-    when = f"in {first}" if len(run) == 1 else f"from {first} to {last} ({len(run)} quarters)"
+    when_text = when(quarters[run[0][0]], quarters[run[-1][0]], len(run))
     amounts = [amount for _, amount in run]
     if family == "site_power":
-        available = _span([m.ix.site_power_mw[(where, t)] for t, _ in run], ",.1f")
-        return (f"site power: site {where} {when} needs {_span(amounts, ',.2f')} {unit} more than it can have "
+        available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], ",.1f")
+        return (f"site power: site {where} {when_text} needs {span(amounts, ',.2f')} {unit} more than it can have "
                 f"({available} MW scheduled, plus any power blocks); racks installed or locked there draw too much")
     if family == "rack_positions":
-        return (f"rack positions: site {where} {when} needs {_span(amounts, ',.0f')} more {unit} than its "
+        return (f"rack positions: site {where} {when_text} needs {span(amounts, ',.0f')} more {unit} than its "
                 f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks)")
     if family == "supply_cap":
-        return f"supply: orders of {where} {when} exceed supply.csv's cap by {_span(amounts, ',.0f')} {unit}"
+        return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {span(amounts, ',.0f')} {unit}"
     if family == "min_size":
-        return (f"minimum size: factory {where} {when} is {_span(amounts, ',.0f')} {unit} short of its "
+        return (f"minimum size: factory {where} {when_text} is {span(amounts, ',.0f')} {unit} short of its "
                 f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators'])})")
-    return f"{family} {where} {when}: short by {_span(amounts, ',.2f')} {unit}"
+    return f"{family} {where} {when_text}: short by {span(amounts, ',.2f')} {unit}"

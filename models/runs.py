@@ -1,0 +1,29 @@
+"""Runs of consecutive quarters, so that a report says a thing once for its whole span.
+
+Shared by the infeasibility diagnosis and the unmet-demand explanation: a limit that binds
+for three years is one line with its range, not twelve.
+"""
+
+from __future__ import annotations
+
+
+def consecutive(points: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+    """Split (quarter index, amount) points, sorted by quarter, into runs of consecutive quarters."""
+    runs = []
+    for t, amount in points:
+        if runs and t == runs[-1][-1][0] + 1:
+            runs[-1].append((t, amount))
+        else:
+            runs.append([(t, amount)])
+    return runs
+
+
+def span(values, form: str) -> str:
+    """'5' or '3 to 5': the range of a figure over a run of quarters."""
+    low, high = min(values), max(values)
+    return format(low, form) if format(low, form) == format(high, form) else f"{format(low, form)} to {format(high, form)}"
+
+
+def when(first, last, count: int) -> str:
+    """'in 2027Q1' or 'from 2027Q1 to 2027Q4 (4 quarters)'."""
+    return f"in {first}" if count == 1 else f"from {first} to {last} ({count} quarters)"
