@@ -365,6 +365,19 @@ def _gap_text(gap: float | None) -> str:
     return "gap unknown (no bound)" if gap is None else f"gap {gap:.3%}"
 
 
+UNMET_LINES_SHOWN = 8
+
+
+def _unmet_lines(unmet) -> list[str]:
+    """Why demand is left unmet, a line per stream and run of quarters; the rest in plan.json."""
+    if not unmet:
+        return []
+    lines = ["  why demand is unmet:"] + [f"    {run.text}" for run in unmet[:UNMET_LINES_SHOWN]]
+    if len(unmet) > UNMET_LINES_SHOWN:
+        lines.append(f"    ... and {len(unmet) - UNMET_LINES_SHOWN} more (plan.json 'unmet', workbook Summary sheet)")
+    return lines
+
+
 def summary_text(context: dict) -> str:
     plan, run, settings = context["plan"], context["run"], context["scenario"].settings
     kpis = plan.kpis
@@ -373,8 +386,9 @@ def summary_text(context: dict) -> str:
         f"  status: {run.result.status}, {_gap_text(run.result.gap)} ({run.result.solver})",
         f"  NPV: {kpis['npv_usd'] / 1e6:,.1f} M{settings.currency}; capex paid in horizon {kpis['capex_paid_usd'] / 1e6:,.1f} M",
         f"  cloud spend: {kpis['cloud_spend_usd'] / 1e6:,.1f} M; unmet demand: {kpis['unmet_unit_quarters']:,.0f} unit-quarters",
-        "  racks ordered by type and year:",
     ]
+    lines += _unmet_lines(run.unmet)
+    lines.append("  racks ordered by type and year:")
     lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]
     lines.append("  peak facility MW per site:")
     lines += [f"    {site}: {mw:,.1f}" for site, mw in kpis["peak_facility_mw_by_site"].items()]

@@ -51,6 +51,7 @@ def plan_json(context: dict) -> dict:
         "timings": run.timings,
         "model_size": run.size,
         "infeasibility": run.infeasibility,
+        "unmet": [unmet.record() for unmet in run.unmet],
     }
 
 

@@ -44,6 +44,8 @@ HEADERS = {
     "override_delta": ("Known deals (units)", NUMBER),
     "model": ("Forecast model", None), "why": ("Why this model", None), "scale": ("Fitted on", None),
     "band_factor": ("Backtest factor on the models' spread", NUMBER),
+    "first_quarter": ("From", None), "last_quarter": ("To", None), "quarters": ("Quarters", WHOLE),
+    "unit_quarters": ("Unmet (unit-quarters)", USD), "reasons": ("Why", None),
 }
 
 
@@ -63,6 +65,9 @@ def write_roadmap(path, context: dict) -> None:
     _roadmap(book.create_sheet("Roadmap"), plan)
     _power(book.create_sheet("Power"), plan)
     _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
+    unmet = context["run"].unmet
+    if unmet:
+        _unmet(book.create_sheet("Unmet demand"), unmet)
     write_table(book.create_sheet("Forecast models"), context["demand"].models)
     _costs(book.create_sheet("Costs"), plan)
     prices = context.get("shadow_prices")
@@ -177,6 +182,8 @@ def _summary(sheet, context: dict) -> None:
         ("Capex paid in the horizon (USD)", kpis["capex_paid_usd"]),
         ("Cloud spend (USD)", kpis["cloud_spend_usd"]),
         ("Unmet demand (unit-quarters)", kpis["unmet_unit_quarters"]),
+        ("Why demand is unmet", f"{len(run.unmet)} stream-periods, each with its reasons: see the Unmet demand sheet"
+         if run.unmet else "none unmet"),
         ("Cost per compute unit-quarter (USD)", kpis["cost_per_unit_quarter_usd"]),
     ]
     rows += [(f"Racks ordered: {rack}", n) for rack, n in kpis["racks_ordered"].items()]
@@ -224,6 +231,18 @@ def _demand(sheet, plan, demand, scenario) -> None:
     frame = forecast.merge(plan.demand, on=["quarter", "region", "workload"], how="right")
     columns = ["quarter", "region", "workload", *shown, "override_delta", "demand", "served_factory", "served_cloud", "unmet"]
     write_table(sheet, frame[columns])
+
+
+def _unmet(sheet, unmet) -> None:
+    """One row per stream and run of quarters with the same reasons, the reasons in words."""
+    frame = pd.DataFrame([{"region": u.region, "workload": u.workload, "first_quarter": str(u.first_quarter),
+                           "last_quarter": str(u.last_quarter), "quarters": u.quarters,
+                           "unit_quarters": u.unit_quarters, "reasons": "; ".join(u.reasons)} for u in unmet])
+    write_table(sheet, frame)
+    reasons = get_column_letter(len(frame.columns))
+    sheet.column_dimensions[reasons].width = 100
+    for cell in sheet[reasons][1:]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _costs(sheet, plan) -> None:

@@ -81,6 +81,21 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert book["Orders"].print_title_rows == "$1:$1" and book["Demand"].print_title_rows == "$1:$1"
 
 
+def test_unmet_demand_is_explained_on_screen_in_plan_json_and_in_the_workbook(planned):
+    # sovereign-eu's training streams may not use cloud and its first racks arrive in 2027Q3
+    result, out = planned["sovereign-eu"]
+    summary = json.loads((out / "plan.json").read_text())
+    unmet = summary["unmet"]
+    assert unmet and sum(u["unit_quarters"] for u in unmet) == pytest.approx(summary["kpis"]["unmet_unit_quarters"])
+    assert all(u["workload"] == "training" and "cloud not allowed (residency.csv)" in u["reasons"] for u in unmet)
+    screen = result.output.splitlines()
+    shown = screen.index("  why demand is unmet:")
+    assert [line.strip() for line in screen[shown + 1: shown + 1 + len(unmet)]] == [u["text"] for u in unmet]
+    sheet = _sheet(out / "roadmap.xlsx", "Unmet demand")
+    assert sheet["unit_quarters"].tolist() == pytest.approx([u["unit_quarters"] for u in unmet])
+    assert sheet["reasons"].tolist() == ["; ".join(u["reasons"]) for u in unmet]
+
+
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     evil = '=HYPERLINK("http://x","y")'
     for path in sovereign.glob("*.csv"):

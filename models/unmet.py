@@ -1,0 +1,230 @@
+"""Why a plan leaves demand unmet, in a planner's words.
+
+Unmet demand is allowed (it costs `unmet_penalty_per_unit_quarter`), so a plan with some is
+not wrong; but a planner who sees "2,625 unit-quarters unmet" needs to know whether it was
+forced (no rack can arrive in time, cloud forbidden or capped, sites full, supply or budget
+used up) or chosen (serving it costs more than the penalty). Every reason is a fact read from
+the inputs and the plan's own tables, not from the solver, and a run of quarters with the same
+reasons is one line.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+
+from models.index import ModelIndex
+from models.inputs import PlanInputs, capex_annuity
+from models.runs import consecutive, span, when
+
+UNITS_TOLERANCE = 1e-3   # compute units: less unmet than this is solver round-off
+RACKS_TOLERANCE = 1e-4   # racks: assignment within this of the usable capacity is "fully used"
+
+
+@dataclass(frozen=True)
+class UnmetRun:
+    """One stream's unmet demand over consecutive quarters that share the same reasons."""
+
+    region: str
+    workload: str
+    first_quarter: pd.Period
+    last_quarter: pd.Period
+    quarters: int
+    unmet_units: tuple[float, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def unit_quarters(self) -> float:
+        return float(sum(self.unmet_units))
+
+    @property
+    def text(self) -> str:
+        return (f"{self.region}/{self.workload} {when(self.first_quarter, self.last_quarter, self.quarters)}: "
+                f"{span(self.unmet_units, ',.0f')} units unmet: " + "; ".join(self.reasons))
+
+    def record(self) -> dict:
+        return {"region": self.region, "workload": self.workload, "first_quarter": str(self.first_quarter),
+                "last_quarter": str(self.last_quarter), "unit_quarters": self.unit_quarters,
+                "reasons": list(self.reasons), "text": self.text}
+
+
+NO_LIMIT = "no hard limit binds"
+
+
+def explain_unmet(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None) -> list[UnmetRun]:
+    """gap_usd: how far the plan's NPV may be above the best possible (objective minus bound), if known.
+    Demand left unmet though nothing forced it is either cheaper to leave or inside that gap."""
+    facts = _Facts(ix, inputs, plan)
+    points = defaultdict(list)
+    for row in plan.demand.itertuples():
+        if row.unmet > UNITS_TOLERANCE:
+            t = inputs.index_of(row.quarter)
+            stream = (row.region, row.workload)
+            reasons = tuple(facts.capacity_reasons(stream, t, float(row.unmet)) + facts.cloud_reasons(stream, t))
+            points[(stream, reasons)].append((t, float(row.unmet)))
+    runs = []
+    for ((g, w), reasons), found in points.items():
+        for run in consecutive(sorted(found)):
+            said = list(reasons)
+            unforced = [k for k, r in enumerate(said) if r.startswith(NO_LIMIT)]
+            if unforced:
+                penalty = sum(units * inputs.unmet_penalty_per_unit_quarter * ix.discount[t] for t, units in run)
+                said.insert(unforced[0] + 1, _chosen(penalty, gap_usd, inputs.unmet_penalty_per_unit_quarter))
+            runs.append(UnmetRun(g, w, inputs.start + run[0][0], inputs.start + run[-1][0], len(run),
+                                 tuple(units for _, units in run), tuple(said)))
+    return sorted(runs, key=lambda r: (r.region, r.workload, r.first_quarter))
+
+
+def _chosen(penalty_usd: float, gap_usd: float | None, penalty: float) -> str:
+    """Why the solver left unforced demand unmet: cheaper, or not worth the search (inside the gap)."""
+    if gap_usd is not None and penalty_usd <= gap_usd:
+        return (f"its penalty ({penalty_usd / 1e6:,.2f} M discounted) is within the plan's optimality gap "
+                f"({gap_usd / 1e6:,.2f} M): a smaller solver.mip_gap (--mip-gap) may serve it")
+    return (f"leaving it unmet at unmet_penalty_per_unit_quarter ({penalty:,.0f}) costs less than the racks, "
+            "power or commitments to serve it")
+
+
+class _Facts:
+    """The plan's state per quarter, indexed once: what could serve each stream and what was used."""
+
+    def __init__(self, ix: ModelIndex, inputs: PlanInputs, plan):
+        self.ix, self.inputs = ix, inputs
+        self.site_of = ix.factories["site"].to_dict()
+        region_of = ix.factories["region"].to_dict()
+        allowed = {(s, r, g, w) for s, r, g, w in ix.assign}
+        self.serving = defaultdict(list)  # stream -> (factory, rack type) pairs that may serve it
+        for f, r in ix.pairs:
+            for g, w in ix.streams:
+                if (region_of[f], r, g, w) in allowed:
+                    self.serving[(g, w)].append((f, r))
+        self.first_new = {}  # (factory, rack type) -> first quarter a new rack can be online
+        for f, r, t in ix.built:
+            self.first_new[(f, r)] = min(t, self.first_new.get((f, r), t))
+        self.orderable = defaultdict(list)  # (factory, rack type) -> quarters a new order may be placed
+        for f, r, t in ix.orders:
+            self.orderable[(f, r)].append(t)
+
+        index = inputs.index_of
+        self.online = {(row.factory, row.rack_type, index(row.quarter)): float(row.racks_online)
+                       for row in plan.fleet.itertuples()}
+        self.assigned = defaultdict(float)
+        for row in plan.assignments.itertuples():
+            self.assigned[(row.factory, row.rack_type, index(row.quarter))] += float(row.racks)
+        self.headroom_kw = {(row.site, index(row.quarter)): float(row.capacity_kw - row.facility_kw)
+                            for row in plan.power.itertuples()}
+        self.positions_used = defaultdict(float)
+        for (f, r, t), n in self.online.items():
+            self.positions_used[(self.site_of[f], t)] += n * int(ix.racks.at[r, "rack_positions"])
+        self.ordered = defaultdict(float)  # (rack type, t) -> racks ordered, locked and new
+        for row in plan.orders.itertuples():
+            self.ordered[(row.rack_type, index(row.order_quarter))] += float(row.racks)
+        self.cloud_used = plan.demand.groupby("quarter")["served_cloud"].sum().to_dict()
+        costs = plan.costs[plan.costs["category"].isin(["capex_paid", "power_expansion", "factory_fixed"])]
+        self.capex_by_year = costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
+
+    def capacity_reasons(self, stream: tuple[str, str], t: int, unmet: float) -> list[str]:
+        g, w = stream
+        pairs = self.serving.get(stream, [])
+        if not pairs:
+            return [f"no factory it may be served from (residency) can hold a rack type with capacity for {w} "
+                    "(rack_capacity.csv, factories' rack_types, liquid cooling)"]
+        reasons = []
+        online = sum(self.online.get((f, r, t), 0.0) for f, r in pairs)
+        used = sum(self.assigned.get((f, r, t), 0.0) for f, r in pairs)
+        if online > 0 and used >= self.inputs.utilization * online - RACKS_TOLERANCE:
+            reasons.append("the racks online that may serve it are fully used")
+        arriving = [p for p in pairs if self.first_new.get(p, self.ix.horizon) <= t]
+        if not arriving:
+            return reasons + [self._soonest_arrival(pairs)]
+        sites, every_site_full = self._site_limits(arriving, t)
+        limits = self._supply_limit(arriving, t) + self._budget_limit(arriving, t)
+        if every_site_full or limits:
+            return reasons + sites + limits
+        return reasons + sites + [self._economics(arriving, w, unmet)]
+
+    def _soonest_arrival(self, pairs) -> str:
+        arrivals = sorted((self.first_new[p], p) for p in pairs if p in self.first_new)
+        if not arrivals:
+            return ("no new rack that may serve it can arrive inside the horizon "
+                    "(lead times, orderable windows, factory set-up, supply caps)")
+        first, (f, r) = arrivals[0]
+        lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+        return (f"no new rack that may serve it can arrive before {self.inputs.start + first} (soonest: {r} at {f}, "
+                f"ordered {self.inputs.start + first - lead} with {lead} quarter{'s' if lead != 1 else ''}' lead time)")
+
+    def _site_limits(self, pairs, t: int) -> tuple[list[str], bool]:
+        """Sites where no further rack that may serve the stream fits, by power or by positions,
+        and whether that is every site that could take one."""
+        full, sites = [], sorted({self.site_of[f] for f, _ in pairs})
+        for site in sites:
+            here = [r for f, r in pairs if self.site_of[f] == site]
+            pue = float(self.ix.sites.at[site, "pue"])
+            smallest_kw = min(float(self.ix.racks.at[r, "kw_per_rack"]) * pue for r in here)
+            fewest_positions = min(int(self.ix.racks.at[r, "rack_positions"]) for r in here)
+            if self.headroom_kw.get((site, t), 0.0) < smallest_kw - 1e-6:
+                full.append(f"{site} (power)")
+            elif int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)] < fewest_positions:
+                full.append(f"{site} (rack positions)")
+        if not full:
+            return [], False
+        if len(full) == len(sites):
+            return ["every site that may take a new rack for it is full: " + ", ".join(full)], True
+        return ["full: " + ", ".join(full)], False
+
+    def _supply_limit(self, pairs, t: int) -> list[str]:
+        """Every quarter an order arriving by t could be placed in has its supply cap used up."""
+        windows = set()
+        for f, r in pairs:
+            lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+            windows |= {(r, u) for u in self.orderable[(f, r)] if u + lead <= t}
+        capped = all((r, u) in self.ix.supply_cap and self.ordered[(r, u)] >= self.ix.supply_cap[(r, u)] - 1e-6
+                     for r, u in windows)
+        return ["supply.csv's caps used up in every quarter an order could be placed to arrive in time"] \
+            if windows and capped else []
+
+    def _budget_limit(self, pairs, t: int) -> list[str]:
+        """Every year an order arriving by t could be paid in has its budget used up, to within one rack."""
+        budget = self.inputs.budget_usd_per_year
+        if budget is None:
+            return []
+        years, cheapest = set(), min(float(self.ix.racks.at[r, "price_usd"]) for _, r in pairs)
+        for f, r in pairs:
+            lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+            years |= {(self.inputs.start + u).year for u in self.orderable[(f, r)] if u + lead <= t}
+        if years and all(self.capex_by_year.get(y, 0.0) > budget - cheapest for y in years):
+            return [f"budget_usd_per_year used up in {', '.join(str(y) for y in sorted(years))}"]
+        return []
+
+    def _economics(self, pairs, workload: str, unmet: float) -> str:
+        """No hard limit binds: compare the cheapest rack's cost per unit-quarter with the penalty."""
+        penalty = self.inputs.unmet_penalty_per_unit_quarter
+        cheapest = min(self._cost_per_unit_quarter(f, r, workload) for f, r in pairs)
+        if cheapest > penalty:
+            return (f"a new rack that may serve it costs at least {cheapest:,.0f} per unit-quarter (capex annuity, "
+                    f"opex, energy), more than unmet_penalty_per_unit_quarter ({penalty:,.0f})")
+        f, r = min(pairs, key=lambda p: self._cost_per_unit_quarter(*p, workload))
+        one_rack = self.ix.capacity[(r, workload)] * self.inputs.utilization
+        if unmet < one_rack:
+            return f"{NO_LIMIT}; it is less than one rack's worth (a {r} at {f} serves {one_rack:,.0f} units)"
+        return NO_LIMIT
+
+    def _cost_per_unit_quarter(self, f: str, r: str, workload: str) -> float:
+        rack = self.ix.racks.loc[r]
+        per_quarter = (capex_annuity(float(rack.price_usd), self.inputs.discount_rate, int(rack.lead_time_quarters),
+                                     int(rack.lifetime_quarters))
+                       + float(rack.opex_usd_per_quarter) + self.ix.energy_usd[(f, r)])
+        return per_quarter / (self.ix.capacity[(r, workload)] * self.inputs.utilization)
+
+    def cloud_reasons(self, stream: tuple[str, str], t: int) -> list[str]:
+        inputs = self.inputs
+        if stream not in self.ix.cloud_streams:
+            return ["cloud not allowed (residency.csv)"]
+        cap = inputs.cloud_max_units
+        if cap is not None and self.cloud_used.get(inputs.start + t, 0.0) >= cap - UNITS_TOLERANCE:
+            return [f"cloud at its cap of {cap:,.0f} units (cloud.max_units)"]
+        if inputs.cloud_price_per_unit_quarter > inputs.unmet_penalty_per_unit_quarter:
+            return [f"cloud ({inputs.cloud_price_per_unit_quarter:,.0f} per unit-quarter) costs more than "
+                    f"unmet_penalty_per_unit_quarter ({inputs.unmet_penalty_per_unit_quarter:,.0f})"]
+        return []

@@ -1,0 +1,134 @@
+"""Why a plan leaves demand unmet: each cause, set up by hand, is the reason given."""
+
+from __future__ import annotations
+
+from models.index import build_index
+from models.run import run_model
+from models.unmet import explain_unmet
+from models.solve import OPTIMAL
+from tests.builders import FAST, START, factory, inputs, rack, site
+
+CAP = {("a", "train"): 72.0}
+NO_CLOUD = [("r1", "train", ("r1",), False)]
+
+
+def unmet_runs(plan_inputs):
+    run = run_model(plan_inputs, FAST)
+    assert run.result.status == OPTIMAL, run.infeasibility
+    total = sum(u.unit_quarters for u in run.unmet)
+    assert abs(total - run.plan.kpis["unmet_unit_quarters"]) < 1e-6 * max(1.0, total)
+    return run.unmet
+
+
+def only(runs):
+    assert len(runs) == 1, [r.text for r in runs]
+    return runs[0]
+
+
+def test_no_unmet_demand_needs_no_explanation():
+    assert unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72})) == []
+
+
+def test_lead_time_and_residency_are_named_for_the_first_quarters():
+    runs = unmet_runs(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
+                             residency=NO_CLOUD))
+    run = only(runs)
+    assert (run.region, run.workload, run.first_quarter, run.last_quarter) == ("r1", "train", START, START + 1)
+    assert run.unmet_units == (72.0, 72.0)
+    assert any("before 2027Q3" in r and "a at f1, ordered 2027Q1 with 2 quarters' lead time" in r for r in run.reasons)
+    assert "cloud not allowed (residency.csv)" in run.reasons
+    assert "from 2027Q1 to 2027Q2 (2 quarters): 72 units unmet" in run.text
+
+
+def test_a_full_cloud_cap_is_named():
+    runs = unmet_runs(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
+                             cloud_max=30.0))
+    run = only(runs)
+    assert run.unmet_units == (42.0, 42.0)
+    assert "cloud at its cap of 30 units (cloud.max_units)" in run.reasons
+
+
+def test_installed_racks_in_use_and_a_site_out_of_power_are_named():
+    # 0.25 MW holds two 100 kW racks, the two installed; demand needs three
+    runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1", mw=0.25)], [factory("f1", "s1")],
+                             {("r1", "train"): 216}, fleet=[("f1", "a", 2, "2026Q4")], residency=NO_CLOUD))
+    run = only(runs)
+    assert run.quarters == 6 and run.unmet_units == (72.0,) * 6
+    assert "the racks online that may serve it are fully used" in run.reasons
+    assert "every site that may take a new rack for it is full: s1 (power)" in run.reasons
+
+
+def test_a_site_out_of_positions_is_named():
+    runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1", max_racks=2)], [factory("f1", "s1")],
+                             {("r1", "train"): 216}, residency=NO_CLOUD))
+    assert "every site that may take a new rack for it is full: s1 (rack positions)" in only(runs).reasons
+
+
+def test_supply_caps_used_up_are_named():
+    supply = [("a", "2027Q1", 1), ("a", "2027Q2", 1)]
+    runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1")], [factory("f1", "s1")],
+                             {("r1", "train"): [144, 216]}, horizon=2, supply=supply, residency=NO_CLOUD))
+    assert [r.unmet_units for r in runs] == [(72.0, 72.0)]
+    assert any("supply.csv's caps used up" in r for r in runs[0].reasons)
+
+
+def test_a_spent_budget_is_named():
+    runs = unmet_runs(inputs([rack("a", lead=0, price=1_000_000)], CAP, [site("s1")], [factory("f1", "s1")],
+                             {("r1", "train"): 144}, horizon=2, budget=1_500_000, residency=NO_CLOUD))
+    assert [r.unmet_units for r in runs] == [(72.0, 72.0)]
+    assert "budget_usd_per_year used up in 2027" in runs[0].reasons
+
+
+def test_a_rack_dearer_than_the_penalty_is_named_with_its_cost():
+    # 7.2 M over 20 quarters is 360,000 a quarter for 72 units: 5,000 per unit-quarter
+    runs = unmet_runs(inputs([rack("a", lead=0, price=7_200_000, life=20)], CAP, [site("s1")], [factory("f1", "s1")],
+                             {("r1", "train"): 72}, unmet_penalty=1_000.0, cloud_price=2_000.0))
+    run = only(runs)
+    assert run.quarters == 6
+    assert any("costs at least 5,000 per unit-quarter" in r and "(1,000)" in r for r in run.reasons)
+    assert "cloud (2,000 per unit-quarter) costs more than unmet_penalty_per_unit_quarter (1,000)" in run.reasons
+
+
+def test_a_stream_no_factory_may_serve_is_named():
+    runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1")], [factory("f1", "s1")],
+                             {("r1", "train"): 72, ("r2", "train"): 10},
+                             residency=NO_CLOUD + [("r2", "train", ("r2",), False)]))
+    run = only(runs)
+    assert run.region == "r2" and run.quarters == 6
+    assert any(r.startswith("no factory it may be served from") for r in run.reasons)
+
+
+def test_quarters_with_different_reasons_are_separate_runs():
+    # the cloud cap binds only while no rack can arrive; afterwards power runs out
+    runs = unmet_runs(inputs([rack("a", lead=2)], CAP, [site("s1", mw=0.1)], [factory("f1", "s1")],
+                             {("r1", "train"): 144}, cloud_max=30.0))
+    assert [(r.first_quarter, r.last_quarter) for r in runs] == [(START, START + 1), (START + 2, START + 5)]
+    assert "cloud at its cap of 30 units (cloud.max_units)" in runs[1].reasons
+    assert any("before 2027Q3" in r for r in runs[0].reasons)
+    assert "every site that may take a new rack for it is full: s1 (power)" in runs[1].reasons
+
+
+def leftover_inputs():
+    """80 units on 72-unit racks: the last 8 units cost 8,000 a quarter unmet, a second rack 50,000."""
+    return inputs([rack("a", lead=0, price=1_000_000, life=20)], CAP, [site("s1")], [factory("f1", "s1")],
+                  {("r1", "train"): 80}, horizon=2, unmet_penalty=1_000.0, residency=NO_CLOUD)
+
+
+def test_unforced_unmet_demand_is_called_cheaper_to_leave_when_the_plan_is_optimal():
+    run = only(unmet_runs(leftover_inputs()))
+    assert run.unmet_units == (8.0, 8.0)
+    assert run.reasons[:3] == (
+        "the racks online that may serve it are fully used",
+        "no hard limit binds; it is less than one rack's worth (a a at f1 serves 72 units)",
+        "leaving it unmet at unmet_penalty_per_unit_quarter (1,000) costs less than the racks, power or "
+        "commitments to serve it")
+
+
+def test_unforced_unmet_demand_inside_the_optimality_gap_says_so():
+    plan_inputs = leftover_inputs()
+    plan = run_model(plan_inputs, FAST).plan
+    run = only(explain_unmet(build_index(plan_inputs), plan_inputs, plan, gap_usd=20_000.0))
+    assert run.reasons[2] == ("its penalty (0.02 M discounted) is within the plan's optimality gap (0.02 M): "
+                              "a smaller solver.mip_gap (--mip-gap) may serve it")
+    assert only(explain_unmet(build_index(plan_inputs), plan_inputs, plan, gap_usd=15_999.0)).reasons[2].startswith(
+        "leaving it unmet")
