@@ -8,6 +8,7 @@ a formula, even when it begins with = + - or @ (a site named =HYPERLINK(...) sta
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 from openpyxl import Workbook
@@ -22,6 +23,7 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
+REASONS_WIDTH = 80  # characters: the Unmet demand sheet's reasons column, wrapped
 
 # CSV column -> (header shown in Excel, number format). Reading a sheet back maps headers to columns.
 HEADERS = {
@@ -240,9 +242,12 @@ def _unmet(sheet, unmet) -> None:
                            "unit_quarters": u.unit_quarters, "reasons": "; ".join(u.reasons)} for u in unmet])
     write_table(sheet, frame)
     reasons = get_column_letter(len(frame.columns))
-    sheet.column_dimensions[reasons].width = 100
-    for cell in sheet[reasons][1:]:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.column_dimensions[reasons].width = REASONS_WIDTH
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=cell.column_letter == reasons, vertical="top")
+        # LibreOffice does not grow a row for wrapped text that openpyxl wrote: set the height
+        sheet.row_dimensions[row[0].row].height = 15 * math.ceil(len(str(row[-1].value)) / REASONS_WIDTH)
 
 
 def _costs(sheet, plan) -> None:
