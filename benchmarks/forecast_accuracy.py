@@ -89,10 +89,6 @@ def baselines(y: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _ets_form(trend: str | None, damped: bool, seasonal: bool):
-    return lambda y, h: methods.ets(y, h, damped, seasonal, trend)
-
-
 @methods.quiet
 def _ets_multiplicative_error(work: pd.Series, h: int) -> methods.Path:
     """ETS(M,Ad,M) fitted on the raw scale, its mean and spread matched to a log-normal on the
@@ -105,34 +101,11 @@ def _ets_multiplicative_error(work: pd.Series, h: int) -> methods.Path:
     return methods.Path(np.log(path.mean) - variance / 2, np.sqrt(variance))
 
 
-ADDITIVE_ETS_FORMS = [(trend, damped, seasonal) for trend, damped in ((None, False), ("add", False), ("add", True))
-                      for seasonal in (False, True)]
-
-
-@methods.quiet
-def _ets_by_aicc(first_history: pd.Series):
-    """The additive-error ETS form with the smallest AICc on the earliest origin, kept at every later one."""
-    fits = []
-    for trend, damped, seasonal in ADDITIVE_ETS_FORMS:
-        if seasonal and len(first_history) < 3 * methods.SEASON:
-            continue
-        try:
-            fits.append((methods.fit_ets(first_history, "add", trend, damped, "add" if seasonal else None).aicc,
-                         (trend, damped, seasonal)))
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-    finite = [fit for fit in fits if np.isfinite(fit[0])]
-    return _ets_form(*min(finite)[1]) if finite else _ets_form("add", True, False)
-
-
-# name -> (function, minimum observations, builder from the earliest origin or None)
+# name -> (function, minimum observations, builder from the earliest origin or None): the
+# forecaster's named-only ETS forms, and ETS(M,Ad,M) on the raw scale (positive series only)
 EXTRA_CANDIDATES = {
-    "ets-level": (_ets_form(None, False, False), 8, None),
-    "ets-level-seasonal": (_ets_form(None, False, True), 12, None),
-    "ets-holt": (_ets_form("add", False, False), 8, None),
-    "ets-holt-seasonal": (_ets_form("add", False, True), 12, None),
+    **{name: (function, least, methods.SPECIFIED_ONCE.get(name)) for name, (function, least) in methods.NAMED_ONLY.items()},
     "ets-mul": (_ets_multiplicative_error, 8, None),
-    "ets-aicc": (_ets_form("add", True, False), 8, _ets_by_aicc),
 }
 
 

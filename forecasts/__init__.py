@@ -5,6 +5,6 @@
 """
 
 from forecasts.core import ForecastError, forecast, forecast_with_choices, quantile_column
-from forecasts.methods import METHODS
+from forecasts.methods import METHODS, method_names
 
-__all__ = ["forecast", "forecast_with_choices", "ForecastError", "quantile_column", "METHODS"]
+__all__ = ["forecast", "forecast_with_choices", "ForecastError", "quantile_column", "METHODS", "method_names"]

@@ -24,7 +24,8 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from forecasts.methods import METHODS, SEASON, Path, drift, specified
+from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
+from forecasts.methods import method as method_of
 
 MIN_QUARTERS = 3
 SHORT_HISTORY = 8
@@ -75,8 +76,8 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
 
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar).
     """
-    if method != "auto" and method not in METHODS:
-        raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(METHODS)}")
+    if method != "auto" and method not in method_names():
+        raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(method_names())}")
     quantiles = tuple(sorted(set(float(q) for q in quantiles)))
     frame = history.copy()
     frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
@@ -116,10 +117,13 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
         chosen = [name for name in ranked if name in runs]
         calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
                                    if chosen else [])
-        fitted = [p for p in (_fit_safely(work, horizon, functions.get(name, METHODS[name][0]), series.max(), log_scale)
+        fitted = [p for p in (_fit_safely(work, horizon, functions.get(name, method_of(name)[0]), series.max(), log_scale)
                               for name in ranked) if p is not None]
         model = "+".join(ranked)
-        note = (f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
+        note = (f"{method} could not be backtested on {n} quarters (it needs {method_of(method)[1] + BACKTEST_STEPS}, "
+                "or it failed to fit); drift instead" if method != "auto" and method not in scores
+                else "the method named (not chosen by backtest)" if method != "auto"
+                else f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
                 else f"lowest backtest MASE of {len(scores)} candidates")
         path = Path(np.mean([p.mean for p in fitted], axis=0), np.mean([p.sd for p in fitted], axis=0)) if fitted else None
         if path is None:
@@ -181,7 +185,7 @@ def _backtest(series: pd.Series, work: pd.Series, log_scale: bool, candidates: l
     origins = range(n - BACKTEST_STEPS - BACKTEST_ORIGINS + 1, n - BACKTEST_STEPS + 1)
     runs, functions = {}, {}
     for name in candidates:
-        least = METHODS[name][1]
+        least = method_of(name)[1]
         usable = [origin for origin in origins if origin >= least]
         if not usable:
             continue

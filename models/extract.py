@@ -71,7 +71,7 @@ def _value(var) -> float:
 def extract_plan(m: pyo.ConcreteModel) -> Plan:
     ix, inputs = m.ix, m.inputs
     quarters = list(inputs.quarters)
-    racks, factories, sites = ix.racks, ix.factories, ix.sites
+    racks, factories = ix.racks, ix.factories
     site_of, region_of = factories["site"].to_dict(), factories["region"].to_dict()
 
     new_orders = {o: round(_value(m.order[o])) for o in ix.orders}

@@ -47,7 +47,6 @@ class ModelIndex:
 
 def build_index(inputs: PlanInputs) -> ModelIndex:
     H = inputs.horizon_quarters
-    start = inputs.start
     discount = discount_factors(inputs.discount_rate, H)
     racks = inputs.racks.set_index("rack_type")
     sites = inputs.sites.set_index("site")

@@ -13,6 +13,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
 
+from forecasts import METHODS as FORECAST_CANDIDATES
+from forecasts import method_names
 from planner.problems import Problem, did_you_mean
 from planner.quarters import parse_quarter
 
@@ -30,8 +32,20 @@ class CloudSettings(_Strict):
 
 
 class ForecastSettings(_Strict):
-    method: str = Field("auto", description="`auto` (chosen per stream by backtest) or a named method.")
+    method: str = Field("auto", description="`auto` (per stream, the few best by backtest of "
+                        f"{', '.join(FORECAST_CANDIDATES)}, averaged) or one of those or "
+                        f"{', '.join(n for n in method_names() if n not in FORECAST_CANDIDATES)} by name.")
     quantiles: tuple[Probability, ...] = Field((0.1, 0.5, 0.9), min_length=1, description="Quantiles to forecast, e.g. [0.1, 0.5, 0.9].")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        """Caught here, not at forecast time, where it was reported against demand_history.csv
+        after `planner validate` had passed the scenario."""
+        names = ["auto", *method_names()]
+        if value not in names:
+            raise ValueError(f"unknown forecast method{did_you_mean(value, names)}; use one of {', '.join(names)}")
+        return value
 
     @field_validator("quantiles")
     @classmethod

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecasts import METHODS, forecast_with_choices, quantile_column
+from forecasts import METHODS, forecast_with_choices, method_names, quantile_column
 from models.inputs import SolverOptions
 from models.run import ModelRun, run_model
 from planner.bridge import plan_inputs
@@ -32,7 +32,8 @@ class DemandForecast:
         table = pd.DataFrame({"region": choices["region"], "workload": choices["workload"], "model": choices["model"],
                               "why": choices["note"], "scale": choices["log_scale"].map({True: "log", False: "units"}),
                               "band_factor": choices["calibration"]})
-        for name in METHODS:
+        scored = {name for scores in choices["scores"] for name in scores}
+        for name in [*METHODS, *(name for name in method_names() if name in scored and name not in METHODS)]:
             table[f"{BACKTEST_MASE}{name}"] = [scores.get(name) for scores in choices["scores"]]
         override_only = self.table.loc[self.table["model"] == "override only", ["region", "workload"]].drop_duplicates()
         table = pd.concat([table, override_only.assign(model="override only", why="no history: demand_overrides.csv only")])

@@ -94,6 +94,25 @@ def test_named_method_is_used():
         forecast(history, 4, QUANTILES, method="crystal-ball")
 
 
+@pytest.mark.parametrize("name", ["ets-level", "ets-level-seasonal", "ets-holt", "ets-holt-seasonal", "ets-aicc"])
+def test_the_rest_of_the_ets_grid_can_be_named_though_auto_leaves_it_out(name):
+    rng = np.random.default_rng(3)
+    history = history_frame(_seasonal_series(rng))
+    result, choices = forecast_with_choices(history, 4, QUANTILES, method=name)
+    assert set(result["model"]) == {name} and list(choices.loc[0, "scores"]) == [name]
+    assert choices.loc[0, "note"] == "the method named (not chosen by backtest)"
+    assert ((result["p10"] < result["p50"]) & (result["p50"] < result["p90"])).all()
+    assert name not in forecast_with_choices(history, 4, QUANTILES)[1].loc[0, "scores"]
+
+
+def test_a_named_method_the_history_is_too_short_for_says_drift_was_used_instead():
+    result, choices = forecast_with_choices(history_frame(np.linspace(100, 200, 10)), 4, QUANTILES,
+                                            method="ets-holt-seasonal")
+    assert set(result["model"]) == {"drift"}
+    assert choices.loc[0, "note"] == ("ets-holt-seasonal could not be backtested on 10 quarters (it needs 16, "
+                                      "or it failed to fit); drift instead")
+
+
 def test_overrides_are_added_after_forecasting(enterprise):
     from planner.pipeline import forecast_demand
     from planner.scenario import load_scenario

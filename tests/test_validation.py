@@ -77,6 +77,7 @@ CASES = [
     ("yaml missing key", lambda d: edit_yaml(d, "discount_rate: 0.08\n", ""), "scenario.yaml", None, "discount_rate", "missing"),
     ("yaml bad quarter", lambda d: edit_yaml(d, "start: 2027Q1", "start: 2027-13"), "scenario.yaml", 4, "start", "2027Q1"),
     ("yaml syntax", lambda d: edit_yaml(d, "cloud:\n", "cloud: [\n"), "scenario.yaml", None, None, "not valid YAML"),
+    ("unknown forecast method", lambda d: edit_yaml(d, "method: auto", "method: ets-hol"), "scenario.yaml", 16, "forecast.method", "unknown forecast method (did you mean 'ets-holt'?)"),
     ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
 ]
 
