@@ -47,11 +47,7 @@ def read_actuals(path: Path, scenario: Scenario) -> tuple[pd.DataFrame, list[Pro
             problems.append(Problem(path.name, int(row), "quarter",
                                     f"got {format_quarter(item.quarter)}; expected {format_quarter(expected)}, "
                                     "the quarter that has just ended (the scenario's start)"))
-        if (item.region, item.workload) not in streams:
-            problems.append(Problem(path.name, int(row), "region",
-                                    f"stream {item.region}/{item.workload} has no demand history in the scenario; "
-                                    "a stream planned from demand_overrides.csv alone takes no actuals until its "
-                                    "history is in demand_history.csv (3 quarters or more to forecast it)"))
+    problems += _unknown_streams(path.name, frame, scenario, streams)
     if not problems:
         missing = streams - set(zip(frame["region"], frame["workload"]))
         problems += [Problem(path.name, None, None, f"no actual for stream {g}/{w} in {format_quarter(expected)}")
@@ -61,6 +57,32 @@ def read_actuals(path: Path, scenario: Scenario) -> tuple[pd.DataFrame, list[Pro
     history = scenario.demand_history.sort_values("quarter").groupby(["region", "workload"])["demand"].last()
     previous = pd.Series([history[(g, w)] for g, w in zip(frame["region"], frame["workload"])], index=frame.index)
     return frame, demand_jumps(path.name, frame, previous)
+
+
+def _unknown_streams(name: str, frame: pd.DataFrame, scenario: Scenario, streams: set) -> list[Problem]:
+    """Actuals for streams without history: one that the scenario plans from overrides alone (it
+    takes actuals once it has history), one the scenario does not know (a typo), or, when no row
+    matches, actuals of another scenario: said once, not once per row."""
+    labels = {f"{g}/{w}" for g, w in streams}
+    unknown = [(int(row), f"{item.region}/{item.workload}") for row, item in frame.iterrows()
+               if (item.region, item.workload) not in streams]
+    if len(frame) and len(unknown) == len(frame):
+        found = sorted({label for _, label in unknown})
+        shown = ", ".join(found[:4]) + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+        return [Problem(name, None, "region", f"none of its streams ({shown}) "
+                        f"has history in scenario {scenario.path} ({', '.join(sorted(labels))}): are these the actuals "
+                        "of another scenario?")]
+    overrides_only = {f"{g}/{w}" for g, w in scenario.streams} - labels
+    problems = []
+    for row, label in unknown:
+        if label in overrides_only:
+            problems.append(Problem(name, row, "region", f"stream {label} has no demand history in the scenario; a "
+                                    "stream planned from demand_overrides.csv alone takes no actuals until its history "
+                                    "is in demand_history.csv (3 quarters or more to forecast it)"))
+        else:
+            problems.append(Problem(name, row, "region", f"stream {label} is not in the scenario"
+                                    f"{did_you_mean(label, labels)}; its streams: {', '.join(sorted(labels))}"))
+    return problems
 
 
 def check_plan_of(scenario: Scenario, previous_forecast: pd.DataFrame, where: str = "the previous plan") -> None:

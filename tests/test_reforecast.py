@@ -121,7 +121,8 @@ def test_actuals_equal_to_p50_are_reported_and_change_arithmetic_holds(tmp_path)
 
 BAD_ACTUALS = [
     ("wrong quarter", "2027Q2,us,training,5000", "row 2, column quarter", "expected 2027Q1"),
-    ("unknown stream", "2027Q1,mars,training,5000", "row 2, column region", "no demand history"),
+    ("unknown stream", "2027Q1,us,training,5000\n2027Q1,us,trainig,5000", "row 3, column region",
+     "stream us/trainig is not in the scenario (did you mean 'us/training'?)"),
     ("negative demand", "2027Q1,us,training,-5", "row 2, column demand", ">= 0"),
     ("duplicate row", "2027Q1,us,training,5000\n2027Q1,us,training,5000", "row 3, column quarter", "duplicate"),
 ]
@@ -138,6 +139,38 @@ def test_bad_actuals_exit_two_and_write_nothing(tmp_path, lines, where, words):
     assert result.exit_code == 2, result.output
     assert f"actuals.csv {where}" in result.output and words in result.output
     assert not (tmp_path / "out").exists()
+
+
+def _reforecast_with(tmp_path, scenario: Path, actuals: Path):
+    previous = tmp_path / "previous"
+    previous.mkdir(exist_ok=True)
+    return CliRunner().invoke(main, ["reforecast", str(scenario), "--actuals", str(actuals), "--previous",
+                                     str(previous), "--out", str(tmp_path / "out")])
+
+
+def test_actuals_of_another_scenario_are_one_problem_not_one_per_row(tmp_path):
+    result = _reforecast_with(tmp_path, EXAMPLES / "sovereign-eu", ROOT / "examples" / "quarterly" / "actuals" / "2027Q1.csv")
+    assert result.exit_code == 2, result.output
+    assert "1 problem found" in result.output and "are these the actuals of another scenario?" in result.output
+    assert "apac/fine-tuning, apac/inference, apac/training, eu/fine-tuning and 5 more" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_actual_for_a_stream_planned_from_overrides_alone_says_what_to_do(tmp_path):
+    scenario = tmp_path / "scenario"
+    shutil.copytree(EXAMPLES / "global-enterprise", scenario)
+    history = pd.read_csv(scenario / "demand_history.csv")
+    history[~((history["region"] == "apac") & (history["workload"] == "fine-tuning"))].to_csv(
+        scenario / "demand_history.csv", index=False)
+    with open(scenario / "demand_overrides.csv", "a") as overrides:
+        overrides.write("2027Q2,apac,fine-tuning,300\n")
+    actuals = ROOT / "examples" / "quarterly" / "actuals" / "2027Q1.csv"
+    row = 2 + int(pd.read_csv(actuals).query("region == 'apac' and workload == 'fine-tuning'").index[0])
+    result = _reforecast_with(tmp_path, scenario, actuals)
+    assert result.exit_code == 2, result.output
+    assert "1 problem found" in result.output
+    assert (f"2027Q1.csv row {row}, column region: stream apac/fine-tuning has no demand history in the scenario; "
+            "a stream planned from demand_overrides.csv alone takes no actuals") in result.output
 
 
 def test_diff_reports_the_same_changes(tmp_path, four_quarters):
