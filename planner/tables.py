@@ -73,6 +73,25 @@ def _unreadable(table: Table) -> pd.DataFrame:
     return frame
 
 
+def _not_utf8(path: Path, table: Table) -> Problem:
+    """Name the row of the first byte that is not UTF-8, and the likely cause: Excel's plain 'CSV'
+    saves in the machine's code page (a 'ä' as one byte), its 'Unicode Text' as UTF-16. The
+    whole file is decoded again here: a decoding error from the text stream counts from its
+    buffer, not from the start of the file."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return Problem(table.file, None, None, "is UTF-16 (Excel's 'Unicode Text'); save it as 'CSV UTF-8 (Comma "
+                                               "delimited)'")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        row = data[:error.start].count(b"\n") + 1
+        return Problem(table.file, row, None, f"byte 0x{data[error.start]:02x} is not UTF-8 text (a character such "
+                                              "as an accented letter saved in another encoding); save the file as "
+                                              "'CSV UTF-8 (Comma delimited)'")
+    return Problem(table.file, None, None, "cannot be read as UTF-8 text; save it as 'CSV UTF-8 (Comma delimited)'")
+
+
 def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Parse `directory/table.file`. Returns (typed frame, problems, warnings).
 
@@ -87,8 +106,10 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             records = list(csv.reader(handle))
-    except (UnicodeDecodeError, csv.Error) as error:
-        return _unreadable(table), [Problem(table.file, None, None, f"cannot be read as a UTF-8 CSV file: {error}")], []
+    except UnicodeDecodeError:
+        return _unreadable(table), [_not_utf8(path, table)], []
+    except csv.Error as error:
+        return _unreadable(table), [Problem(table.file, None, None, f"cannot be read as a CSV file: {error}")], []
 
     if not records or not any(cell.strip() for cell in records[0]):
         return _unreadable(table), [Problem(table.file, 1, None, "the header row is empty; expected columns "

@@ -277,3 +277,29 @@ def test_unreadable_sources_of_regions_and_workloads_do_not_make_every_reference
     problems = problems_of(sovereign)
     assert {p.file for p in problems} == {"demand_history.csv", "sites.csv", "rack_capacity.csv"}, \
         "\n".join(map(str, problems))
+
+
+def test_a_csv_saved_as_utf16_is_one_problem_that_says_how_to_save_it(sovereign):
+    path = sovereign / "racks.csv"
+    path.write_bytes(path.read_text().encode("utf-16"))
+    problems = problems_of(sovereign)
+    assert [(p.file, p.row) for p in problems] == [("racks.csv", None)], "\n".join(map(str, problems))
+    assert "UTF-16" in problems[0].message and "CSV UTF-8" in problems[0].message
+
+
+def test_a_byte_in_another_encoding_is_named_by_its_row_even_deep_in_a_long_file(sovereign):
+    """The text stream decodes in 8 KB chunks and its error counts from the chunk, not the file."""
+    path = sovereign / "demand_history.csv"
+    lines = path.read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    padded = [header] + rows + [f"20{10 + i // 4:02d}Q{i % 4 + 1},pad-{k},training,1" for k in range(30)
+                               for i in range(60)]
+    target = len(padded) - 7  # 0-based line index: row number is index + 1
+    data = "\n".join(padded).encode()
+    lines_bytes = data.split(b"\n")
+    lines_bytes[target] = lines_bytes[target].replace(b"pad-", b"p\xe4d-")
+    path.write_bytes(b"\n".join(lines_bytes) + b"\n")
+    assert path.stat().st_size > 5 * 8192
+    problems = problems_of(sovereign)
+    assert [(p.file, p.row) for p in problems] == [("demand_history.csv", target + 1)], "\n".join(map(str, problems))
+    assert "byte 0xe4 is not UTF-8" in problems[0].message
