@@ -10,7 +10,7 @@ import click
 from planner import __version__
 from planner.atomic import (OutputError, check_not_holding_inputs, check_not_overwriting_inputs, check_replaceable,
                             check_writable)
-from planner.problems import ScenarioError
+from planner.problems import SHOWN_PER_FILE, ScenarioError
 
 EXIT_INTERNAL_ERROR = 1
 EXIT_INVALID_INPUT = 2
@@ -80,14 +80,21 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
-def validate(scenario_dir: str) -> None:
+@click.option("--all", "show_all", is_flag=True, help=f"List every problem (by default at most {SHOWN_PER_FILE} per file).")
+def validate(scenario_dir: str, show_all: bool) -> None:
     """Check a scenario directory and report every problem at once.
 
     Each problem names the file, the spreadsheet row (the header is row 1), the
     column, the value found and what was expected. Exits 0 when the scenario is
     valid, 2 when it is not.
     """
-    click.echo(_load(scenario_dir).summary())
+    try:
+        scenario = _load(scenario_dir)
+    except ScenarioError as error:
+        if show_all:
+            error.shown_per_file = None
+        raise
+    click.echo(scenario.summary())
 
 
 @main.command()

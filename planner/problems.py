@@ -28,18 +28,34 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+SHOWN_PER_FILE = 25
+
+
 class ScenarioError(Exception):
-    """Raised with every problem found, so the user can fix them all in one pass."""
+    """Raised with every problem found, so the user can fix them all in one pass.
+
+    The report lists at most `shown_per_file` problems of each file (None: all): a history file
+    pasted twice gave 209,895 lines, every real problem lost among them.
+    """
 
     def __init__(self, problems: list[Problem], where: str = "scenario"):
         self.problems = sorted(set(problems), key=_problem_order)
         self.where = where
+        self.shown_per_file: int | None = SHOWN_PER_FILE
         super().__init__(self.report())
 
     def report(self) -> str:
         count = len(self.problems)
-        lines = [f"{self.where} is not valid: {count} problem{'s' if count != 1 else ''} found"]
-        lines += [f"  - {problem}" for problem in self.problems]
+        lines = [f"{self.where} is not valid: {count:,} problem{'s' if count != 1 else ''} found"]
+        by_file: dict[str, list[Problem]] = {}
+        for problem in self.problems:
+            by_file.setdefault(problem.file, []).append(problem)
+        for file, problems in by_file.items():
+            shown = problems if self.shown_per_file is None else problems[: self.shown_per_file]
+            lines += [f"  - {problem}" for problem in shown]
+            if len(shown) < len(problems):
+                lines.append(f"  ... and {len(problems) - len(shown):,} more in {file} "
+                             "(`planner validate --all` lists every one)")
         return "\n".join(lines)
 
 

@@ -48,3 +48,20 @@ def test_schema_command_prints_every_file():
     output = CliRunner().invoke(main, ["schema"]).output
     for file in ("scenario.yaml", "racks.csv", "factories.csv", "supply.csv", "demand_history.csv"):
         assert f"`{file}`" in output
+
+
+def test_a_flood_of_problems_in_one_file_is_cut_to_the_first_ones_and_all_lists_every_one(sovereign: Path):
+    """A history pasted twice reported 209,895 lines; the other files' problems were lost among them."""
+    history = sovereign / "demand_history.csv"
+    lines = history.read_text().splitlines()
+    history.write_text("\n".join(lines[:1] + [line.rsplit(",", 1)[0] + ",lots" for line in lines[1:41]] + lines[41:]) + "\n")
+    set_cell(sovereign, "sites.csv", 2, "pue", "0.95")
+    result = CliRunner().invoke(main, ["validate", str(sovereign)])
+    assert result.exit_code == 2
+    listed = [line for line in result.output.splitlines() if line.startswith("  - demand_history.csv")]
+    assert len(listed) == 25 and "41 problems found" in result.output
+    assert "  ... and 15 more in demand_history.csv (`planner validate --all` lists every one)" in result.output
+    assert "sites.csv row 2, column pue" in result.output
+    every = CliRunner().invoke(main, ["validate", "--all", str(sovereign)])
+    assert every.exit_code == 2 and "... and" not in every.output
+    assert len([line for line in every.output.splitlines() if line.startswith("  - demand_history.csv")]) == 40
