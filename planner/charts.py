@@ -25,12 +25,15 @@ def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path
         stream = table[(table["region"] == region) & (table["workload"] == workload)]
         past, future = stream[stream["kind"] == "history"], stream[stream["kind"] == "forecast"]
         x_past = past["quarter"].map(lambda q: q.to_timestamp())
-        x_future = future["quarter"].map(lambda q: q.to_timestamp())
         axis.plot(x_past, past[low], color="black", linewidth=1.6, label="actual")
-        axis.fill_between(x_future, future[low], future[high], color="tab:blue", alpha=0.2,
+        # the forecast starts from the last actual, so the eye does not read a jump between them
+        joined = pd.concat([past.tail(1), future]) if len(past) else future
+        x_future = joined["quarter"].map(lambda q: q.to_timestamp())
+        axis.fill_between(x_future, joined[low], joined[high], color="tab:blue", alpha=0.2,
                           label=f"{low.upper()}-{high.upper()}")
         if mid:
-            axis.plot(x_future, future[mid], color="tab:blue", linewidth=1.6, label="P50")
+            axis.plot(x_future, joined[mid], color="tab:blue", linewidth=1.6, label="P50")
+        x_future = future["quarter"].map(lambda q: q.to_timestamp())
         if (future["override_delta"] != 0).any():
             axis.plot(x_future, future["planning_demand"], color="tab:orange", linestyle="--", linewidth=1.2,
                       label="planned (with overrides)")
@@ -42,7 +45,12 @@ def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path
         axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     for axis in list(axes.flat)[len(streams):]:
         axis.set_visible(False)
-    axes.flat[0].legend(fontsize=8, loc="upper left")
+    # one legend for every panel's lines: a line drawn only in some panels (planned with overrides) was unexplained
+    legend = {}
+    for axis in axes.flat:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    axes.flat[0].legend(legend.values(), legend.keys(), fontsize=8, loc="upper left")
     figure.suptitle(f"Demand forecast ({compute_unit})", fontsize=12)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

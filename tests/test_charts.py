@@ -1,0 +1,35 @@
+"""The forecast chart: what a planner reads off it must be on it."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from planner import charts
+
+
+def _rows(region, quarters, values, kind, override=0.0):
+    return [{"quarter": pd.Period(q, freq="Q"), "region": region, "workload": "w", "p10": v * 0.9, "p50": v,
+             "p90": v * 1.1, "kind": kind, "model": "actual" if kind == "history" else "drift",
+             "override_delta": override if kind == "forecast" else 0.0,
+             "planning_demand": v + override if kind == "forecast" else float("nan")}
+            for q, v in zip(quarters, values)]
+
+
+def test_forecast_starts_at_the_last_actual_and_every_line_is_in_the_legend(tmp_path, monkeypatch):
+    history, future = ["2026Q3", "2026Q4"], ["2027Q1", "2027Q2"]
+    table = pd.DataFrame(_rows("a", history, [100, 110], "history") + _rows("a", future, [120, 130], "forecast")
+                         + _rows("b", history, [50, 55], "history")
+                         + _rows("b", future, [60, 65], "forecast", override=10.0))
+    for row in table.itertuples():  # history rows carry the actual in every quantile column
+        if row.kind == "history":
+            table.loc[row.Index, ["p10", "p90"]] = row.p50
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), "units", tmp_path / "f.png")
+    first = figures[0].axes[0]
+    assert [t.get_text() for t in first.get_legend().get_texts()] == ["actual", "P10-P90", "P50",
+                                                                      "planned (with overrides)"]
+    p50 = next(line for line in first.get_lines() if line.get_label() == "P50")
+    assert list(p50.get_ydata()) == [110, 120, 130]  # joined to the last actual
+    plt.close(figures[0])
