@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -79,6 +80,16 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
         axis.grid(alpha=0.3)
         axis.set_ylim(bottom=0)
         axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        _quarter_ticks(axis)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _quarter_ticks(axis) -> None:
+    """Label the time axis in quarters as the plan tables do (2027Q1), not as dates (2027-07),
+    one label a year and a minor tick each quarter."""
+    axis.xaxis.set_major_locator(mdates.MonthLocator(bymonth=1))
+    axis.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda value, _: f"{mdates.num2date(value).year}Q{(mdates.num2date(value).month - 1) // 3 + 1}"))

@@ -33,3 +33,13 @@ def test_forecast_starts_at_the_last_actual_and_every_line_is_in_the_legend(tmp_
     p50 = next(line for line in first.get_lines() if line.get_label() == "P50")
     assert list(p50.get_ydata()) == [110, 120, 130]  # joined to the last actual
     plt.close(figures[0])
+
+
+def test_plan_chart_time_axis_is_labelled_in_quarters():
+    figure, axis = plt.subplots()
+    axis.plot([pd.Period(q, freq="Q").to_timestamp() for q in ("2027Q1", "2028Q3", "2030Q4")], [1, 2, 3])
+    charts._quarter_ticks(axis)
+    figure.canvas.draw()
+    labels = [tick.get_text() for tick in axis.get_xticklabels() if tick.get_text()]
+    plt.close(figure)
+    assert labels and all(label in {"2027Q1", "2028Q1", "2029Q1", "2030Q1", "2031Q1"} for label in labels), labels
