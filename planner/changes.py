@@ -16,6 +16,7 @@ from planner.plan_files import read_plan_files
 
 ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
 FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct"]
+COST_COLUMNS = ["category", "quarters_compared", "previous_usd", "new_usd", "change_usd"]
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Changes:
     npv_previous: float | None
     npv_new: float | None
     summary: str
+    costs: pd.DataFrame = None  # per category over the common quarters (empty when a plan has no costs.csv)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class PlanSnapshot:
     orders: pd.DataFrame    # order_quarter, factory, rack_type, racks
     forecast: pd.DataFrame  # quarter, region, workload, kind, planning_demand, p50 when forecast
     npv: float | None
+    costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
@@ -44,7 +47,8 @@ class PlanSnapshot:
     def from_context(cls, context: dict) -> "PlanSnapshot":
         orders = context["plan"].orders.assign(order_quarter=lambda f: f["order_quarter"].astype(str))
         forecast = context["demand"].table.assign(quarter=lambda f: f["quarter"].astype(str))
-        return cls(orders, forecast, context["plan"].kpis["npv_usd"])
+        costs = context["plan"].costs.assign(quarter=lambda f: f["quarter"].astype(str))
+        return cls(orders, forecast, context["plan"].kpis["npv_usd"], costs)
 
     def racks_by_order(self) -> pd.Series:
         return self.orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
@@ -84,11 +88,47 @@ def forecast_changes(previous: PlanSnapshot, new: PlanSnapshot) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
+def cost_changes(previous: PlanSnapshot, new: PlanSnapshot) -> tuple[pd.DataFrame, dict]:
+    """Nominal costs in the NPV per category over the quarters both plans cover, and the totals of
+    the quarters only one covers: the two NPVs are discounted to different starts over different
+    horizons, so their difference alone does not say what changed."""
+    if previous.costs is None or new.costs is None:
+        return pd.DataFrame(columns=COST_COLUMNS), {}
+    old_costs, new_costs = (c[c["in_objective"]] for c in (previous.costs, new.costs))
+    common = sorted(set(old_costs["quarter"]) & set(new_costs["quarter"]), key=lambda q: pd.Period(q, freq="Q"))
+    by_category = [c[c["quarter"].isin(common)].groupby("category")["usd"].sum() for c in (old_costs, new_costs)]
+    table = pd.concat(by_category, axis=1, keys=["previous_usd", "new_usd"]).fillna(0.0).reset_index()
+    table.insert(1, "quarters_compared", len(common))
+    table["change_usd"] = table["new_usd"] - table["previous_usd"]
+    table = table.sort_values("change_usd", key=abs, ascending=False, ignore_index=True)[COST_COLUMNS]
+    only = {"previous": old_costs[~old_costs["quarter"].isin(common)], "new": new_costs[~new_costs["quarter"].isin(common)]}
+    return table, {side: (sorted(set(frame["quarter"])), float(frame["usd"].sum())) for side, frame in only.items()}
+
+
 def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "") -> Changes:
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     forecast = forecast_changes(previous, new)
-    return Changes(orders, forecast, previous.npv, new.npv,
-                   _summary(orders, forecast, previous.npv, new.npv, actuals_note))
+    costs, uncommon = cost_changes(previous, new)
+    summary = _summary(orders, forecast, previous.npv, new.npv, actuals_note)
+    return Changes(orders, forecast, previous.npv, new.npv, " ".join(filter(None, [summary, _cost_summary(costs, uncommon)])),
+                   costs)
+
+
+def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:
+    if costs.empty:
+        return ""
+    moved = costs[costs["change_usd"].abs() >= 0.05e6].head(3)
+    total = costs["change_usd"].sum()
+    text = (f"Costs in the NPV over the {int(costs['quarters_compared'].iloc[0])} quarters both plans cover "
+            f"(nominal): {total / 1e6:+,.1f} M")
+    if len(moved):
+        text += ", most in " + ", ".join(f"{row.category} ({row.change_usd / 1e6:+,.1f} M)" for row in moved.itertuples())
+    text += "."
+    for side, label in (("previous", "only the previous plan covers"), ("new", "only the new plan covers")):
+        quarters, usd = uncommon.get(side, ([], 0.0))
+        if quarters:
+            text += f" The quarter{'s' if len(quarters) > 1 else ''} {label} ({', '.join(quarters)}): {usd / 1e6:,.1f} M."
+    return text
 
 
 def compare_plans(previous_dir: Path, new_dir: Path, actuals_note: str = "") -> Changes:

@@ -45,10 +45,24 @@ FORECAST = Table(
 )
 
 
-def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
-    """(orders, forecast, objective_usd or None) of the plan in `plan_dir`, quarters as text
-    ('2027Q1'), indexed by spreadsheet row; ScenarioError listing every problem (file, row,
-    column) otherwise."""
+COSTS = Table(
+    "costs.csv",
+    "A plan's costs per quarter and category (the columns the change report reads).",
+    (
+        Column("quarter", "quarter", "Quarter."),
+        Column("category", "text", "Cost category."),
+        Column("usd", "number", "Nominal cost in the quarter.", "USD"),
+        Column("in_objective", "bool", "Whether the row counts in the NPV."),
+    ),
+    key=("quarter", "category"),
+    optional=True,
+)
+
+
+def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None]:
+    """(orders, forecast, objective_usd or None, costs or None) of the plan in `plan_dir`, quarters
+    as text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing every problem (file,
+    row, column) otherwise. costs.csv is optional: without it the report leaves costs out."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
@@ -62,10 +76,15 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     problems += found + _unplanned_forecast_rows(forecast)
     npv, found = _objective(plan_dir / "plan.json")
     problems += found
+    costs = None
+    if (plan_dir / COSTS.file).is_file():
+        costs, found, _ = read_table(plan_dir, COSTS)
+        problems += found
     if problems:
         raise ScenarioError(problems, where)
     return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
-            forecast.assign(quarter=forecast["quarter"].astype(str)), npv)
+            forecast.assign(quarter=forecast["quarter"].astype(str)), npv,
+            None if costs is None else costs.assign(quarter=costs["quarter"].astype(str)))
 
 
 def _unplanned_forecast_rows(forecast: pd.DataFrame) -> list[Problem]:

@@ -48,6 +48,11 @@ HEADERS = {
     "band_factor": ("Backtest factor on the models' spread", NUMBER),
     "first_quarter": ("From", None), "last_quarter": ("To", None), "quarters": ("Quarters", WHOLE),
     "unit_quarters": ("Unmet (unit-quarters)", USD), "reasons": ("Why", None),
+    "previous_racks": ("Racks before", WHOLE), "new_racks": ("Racks now", WHOLE), "difference": ("Difference", WHOLE),
+    "change": ("Change", None), "moved": ("Moved", None), "quarters_compared": ("Quarters compared", WHOLE),
+    "previous_units": ("Planned before (unit-quarters)", USD), "new_units": ("Planned now (unit-quarters)", USD),
+    "change_units": ("Change (unit-quarters)", USD), "change_pct": ("Change (%)", PERCENT),
+    "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }
 
 
@@ -270,7 +275,9 @@ def _changes(sheet, changes) -> None:
     sheet["A2"].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells("A2:H6")
     row = write_table(sheet, changes.orders, start_row=8, title="Orders: previous vs new racks")
-    write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
+    row = write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
+    if len(changes.costs):
+        write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
 
 
 def _assumptions(sheet, scenario) -> None:

@@ -95,6 +95,32 @@ def test_each_quarter_leaves_a_checked_roadmap_and_changes(four_quarters):
         assert "Changes" in book.sheet_names
 
 
+def test_cost_changes_add_up_from_the_two_plans_costs(four_quarters):
+    """The NPVs of two plans are discounted to different starts over different horizons; the
+    report compares nominal costs in the NPV per category over the quarters both cover."""
+    stages = _stages(four_quarters)
+    for (_, before), (_, after) in zip(stages, stages[1:]):
+        old, new = (pd.read_csv(plan / "costs.csv").query("in_objective") for plan in (before, after))
+        common = set(old["quarter"]) & set(new["quarter"])
+        assert len(common) == 15
+        table = pd.read_csv(after / "cost_changes.csv").set_index("category")
+        for category in set(old["category"]) | set(new["category"]):
+            was = old[old["quarter"].isin(common) & (old["category"] == category)]["usd"].sum()
+            now = new[new["quarter"].isin(common) & (new["category"] == category)]["usd"].sum()
+            if category not in table.index:  # no cost of it in the common quarters (factory fixed costs: the start)
+                assert was == now == 0
+                continue
+            assert table.loc[category, "previous_usd"] == pytest.approx(was, abs=1e-3)
+            assert table.loc[category, "new_usd"] == pytest.approx(now, abs=1e-3)
+            assert table.loc[category, "change_usd"] == pytest.approx(now - was, abs=1e-3)
+        sheet = pd.read_excel(after / "roadmap.xlsx", sheet_name="Changes", header=None)
+        summary = str(sheet.iloc[1, 0])
+        added = new[~new["quarter"].isin(common)]
+        assert (f"The quarter only the new plan covers ({added['quarter'].iloc[0]}): "
+                f"{added['usd'].sum() / 1e6:,.1f} M.") in summary
+        assert f"over the 15 quarters both plans cover (nominal): {(new[new['quarter'].isin(common)]['usd'].sum() - old[old['quarter'].isin(common)]['usd'].sum()) / 1e6:+,.1f} M" in summary
+
+
 def test_actuals_equal_to_p50_are_reported_and_change_arithmetic_holds(tmp_path):
     previous = tmp_path / "previous"
     assert CliRunner().invoke(main, ["plan", str(EXAMPLES / "global-enterprise"), "--out", str(previous), "--quiet"]).exit_code == 0
