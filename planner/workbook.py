@@ -52,6 +52,7 @@ HEADERS = {
     "change": ("Change", None), "moved": ("Moved", None), "quarters_compared": ("Quarters compared", WHOLE),
     "previous_units": ("Planned before (unit-quarters)", USD), "new_units": ("Planned now (unit-quarters)", USD),
     "change_units": ("Change (unit-quarters)", USD), "change_pct": ("Change (%)", PERCENT),
+    "facility_mw": ("Facility power (MW)", MW), "year": ("Year", None),
     "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }
 
@@ -63,12 +64,16 @@ def write_roadmap(path, context: dict) -> None:
     summary = book.active
     summary.title = "Summary"
     _summary(summary, context)
-    racks = scenario.racks.set_index("rack_type")
+    racks, pue = scenario.racks.set_index("rack_type"), scenario.sites.set_index("site")["pue"]
     orders = plan.orders.assign(
         vendor=plan.orders["rack_type"].map(racks["vendor"]),
-        accelerators=plan.orders["racks"] * plan.orders["rack_type"].map(racks["accelerators_per_rack"]))
+        accelerators=plan.orders["racks"] * plan.orders["rack_type"].map(racks["accelerators_per_rack"]),
+        # what procurement must line up with the site: the facility power the order draws once online
+        facility_mw=plan.orders["racks"] * plan.orders["rack_type"].map(racks["kw_per_rack"])
+        * plan.orders["site"].map(pue) / 1000)
     write_table(book.create_sheet("Orders"), orders[["order_quarter", "online_quarter", "factory", "site", "vendor",
-                                                     "rack_type", "racks", "accelerators", "capex_usd", "locked"]])
+                                                     "rack_type", "racks", "accelerators", "facility_mw", "capex_usd",
+                                                     "locked"]])
     _roadmap(book.create_sheet("Roadmap"), plan)
     _power(book.create_sheet("Power"), plan)
     _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
@@ -77,6 +82,7 @@ def write_roadmap(path, context: dict) -> None:
         _unmet(book.create_sheet("Unmet demand"), unmet)
     write_table(book.create_sheet("Forecast models"), context["demand"].models)
     _costs(book.create_sheet("Costs"), plan)
+    _cash_by_year(book.create_sheet("Cash by year"), plan)
     prices = context.get("shadow_prices")
     if prices is not None:
         write_table(book.create_sheet("Shadow prices"), prices)
@@ -141,7 +147,9 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         label = _header(name)[0]
         cell = sheet.cell(row, col, label)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        # over a column of numbers (right-aligned) the header sits right too, not over the column before
+        cell.alignment = Alignment(wrap_text=True, vertical="center",
+                                   horizontal="right" if _header(name)[1] else None)
         _text_safe(cell)
     for values in frame.itertuples(index=False):
         row += 1
@@ -264,6 +272,24 @@ def _costs(sheet, plan) -> None:
     sheet.cell(write_table_at, 1, "NPV (discounted, rows in NPV)").font = Font(bold=True)
     cell = sheet.cell(write_table_at, 4, float(costs.loc[costs["in_objective"], "usd_discounted"].sum()))
     cell.number_format = USD
+
+
+NOT_CASH = ("capex_annuity", "unmet_penalty")  # how capex enters the NPV, and a penalty nobody pays
+
+
+def _cash_by_year(sheet, plan) -> None:
+    """What is paid per calendar year and category, nominal: the view finance budgets in (the
+    NPV's capex annuity and unmet penalty are not payments)."""
+    costs = plan.costs[~plan.costs["category"].isin(NOT_CASH)]
+    table = costs.assign(year=costs["quarter"].map(lambda q: q.year)).pivot_table(
+        index="year", columns="category", values="usd", aggfunc="sum", fill_value=0.0)
+    table["total"] = table.sum(axis=1)
+    table = table.reset_index()
+    table.columns = [str(c) for c in table.columns]
+    write_table(sheet, table)
+    for row in sheet.iter_rows(min_row=2, min_col=2):
+        for cell in row:
+            cell.number_format = USD
 
 
 def _changes(sheet, changes) -> None:

@@ -81,6 +81,22 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert book["Orders"].print_title_rows == "$1:$1" and book["Demand"].print_title_rows == "$1:$1"
 
 
+def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(planned):
+    _, out = planned["global-enterprise"]
+    costs = pd.read_csv(out / "costs.csv")
+    paid = costs[~costs["category"].isin(["capex_annuity", "unmet_penalty"])]
+    expected = paid.assign(year=paid["quarter"].str[:4].astype(int)).groupby(["year", "category"])["usd"].sum()
+    sheet = _sheet(out / "roadmap.xlsx", "Cash by year").set_index("year")
+    for (year, category), usd in expected.items():
+        assert sheet.loc[year, category] == pytest.approx(usd, abs=0.01)
+    assert sheet["total"].sum() == pytest.approx(paid["usd"].sum(), abs=0.01)
+    racks = pd.read_csv(EXAMPLES / "global-enterprise" / "racks.csv").set_index("rack_type")
+    pue = pd.read_csv(EXAMPLES / "global-enterprise" / "sites.csv").set_index("site")["pue"]
+    orders = _sheet(out / "roadmap.xlsx", "Orders").dropna(subset=["order_quarter"])
+    drawn = orders["racks"] * orders["rack_type"].map(racks["kw_per_rack"]) * orders["site"].map(pue) / 1000
+    assert orders["facility_mw"].tolist() == pytest.approx(drawn.tolist())
+
+
 def test_unmet_demand_is_explained_on_screen_in_plan_json_and_in_the_workbook(planned):
     # sovereign-eu's training streams may not use cloud and its first racks arrive in 2027Q3
     result, out = planned["sovereign-eu"]
