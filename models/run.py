@@ -15,7 +15,7 @@ from models.duals import shadow_prices
 from models.extract import Plan, extract_plan
 from models.inputs import PlanInputs, SolverOptions
 from models.solve import INFEASIBLE, SolveResult, solve
-from models.unmet import UnmetRun, explain_unmet
+from models.service_gaps import ServiceGap, explain_cloud, explain_unmet
 
 
 class PlanCheckError(RuntimeError):
@@ -32,7 +32,8 @@ class ModelRun:
     plan: Plan | None = None
     shadow_prices: pd.DataFrame | None = None
     infeasibility: list[str] = field(default_factory=list)
-    unmet: list[UnmetRun] = field(default_factory=list)  # why demand is left unmet, a run of quarters each
+    unmet: list[ServiceGap] = field(default_factory=list)  # why demand is left unmet, a run of quarters each
+    cloud: list[ServiceGap] = field(default_factory=list)  # why demand is served from cloud
     timings: dict = field(default_factory=dict)
     size: dict = field(default_factory=dict)
 
@@ -60,6 +61,7 @@ def run_model(inputs: PlanInputs, options: SolverOptions, log_stream=None, with_
     result = run.result
     gap_usd = (result.objective_musd - result.bound_musd) * 1e6 if result.bound_musd is not None else None
     run.unmet = explain_unmet(m.ix, inputs, run.plan, gap_usd)
+    run.cloud = explain_cloud(m.ix, inputs, run.plan, gap_usd)
     if with_duals and options.name.lower() == "highs":
         run.shadow_prices = shadow_prices(m, threads=options.threads, time_limit_s=options.time_limit_s)
     run.timings["total_s"] = time.perf_counter() - began

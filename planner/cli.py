@@ -372,16 +372,17 @@ def _gap_text(gap: float | None) -> str:
     return "gap unknown (no bound)" if gap is None else f"gap {gap:.3%}"
 
 
-UNMET_LINES_SHOWN = 8
+GAP_LINES_SHOWN = 8
 
 
-def _unmet_lines(unmet) -> list[str]:
-    """Why demand is left unmet, a line per stream and run of quarters; the rest in plan.json."""
-    if not unmet:
+def _gap_lines(title: str, gaps, key: str) -> list[str]:
+    """Why demand is left unmet or served from cloud, a line per stream and run of quarters; the
+    rest in plan.json and the workbook."""
+    if not gaps:
         return []
-    lines = ["  why demand is unmet:"] + [f"    {run.text}" for run in unmet[:UNMET_LINES_SHOWN]]
-    if len(unmet) > UNMET_LINES_SHOWN:
-        lines.append(f"    ... and {len(unmet) - UNMET_LINES_SHOWN} more (plan.json 'unmet', workbook Summary sheet)")
+    lines = [f"  {title}:"] + [f"    {gap.text}" for gap in gaps[:GAP_LINES_SHOWN]]
+    if len(gaps) > GAP_LINES_SHOWN:
+        lines.append(f"    ... and {len(gaps) - GAP_LINES_SHOWN} more (plan.json '{key}', workbook sheet Cloud and unmet)")
     return lines
 
 
@@ -394,7 +395,7 @@ def summary_text(context: dict) -> str:
         f"  NPV: {kpis['npv_usd'] / 1e6:,.1f} M{settings.currency}; capex paid in horizon {kpis['capex_paid_usd'] / 1e6:,.1f} M",
         f"  cloud spend: {kpis['cloud_spend_usd'] / 1e6:,.1f} M; unmet demand: {kpis['unmet_unit_quarters']:,.0f} unit-quarters",
     ]
-    lines += _unmet_lines(run.unmet)
+    lines += _gap_lines("why demand is unmet", run.unmet, "unmet") + _gap_lines("why cloud is used", run.cloud, "cloud")
     lines.append("  racks ordered by type and year:")
     lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]
     lines.append("  peak facility MW per site:")

@@ -51,7 +51,8 @@ def plan_json(context: dict) -> dict:
         "timings": run.timings,
         "model_size": run.size,
         "infeasibility": run.infeasibility,
-        "unmet": [unmet.record() for unmet in run.unmet],
+        "unmet": [gap.record() for gap in run.unmet],
+        "cloud": [gap.record() for gap in run.cloud],
     }
 
 

@@ -23,7 +23,8 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
-REASONS_WIDTH = 80  # characters: the Unmet demand sheet's reasons column, wrapped
+REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons column, wrapped
+GAPS_SHEET = "Cloud and unmet"
 
 # CSV column -> (header shown in Excel, number format). Reading a sheet back maps headers to columns.
 HEADERS = {
@@ -47,12 +48,12 @@ HEADERS = {
     "model": ("Forecast model", None), "why": ("Why this model", None), "scale": ("Fitted on", None),
     "band_factor": ("Backtest factor on the models' spread", NUMBER),
     "first_quarter": ("From", None), "last_quarter": ("To", None), "quarters": ("Quarters", WHOLE),
-    "unit_quarters": ("Unmet (unit-quarters)", USD), "reasons": ("Why", None),
+    "served_by": ("Not on own racks", None), "unit_quarters": ("Unit-quarters", USD), "reasons": ("Why", None),
     "previous_racks": ("Racks before", WHOLE), "new_racks": ("Racks now", WHOLE), "difference": ("Difference", WHOLE),
     "change": ("Change", None), "moved": ("Moved", None), "quarters_compared": ("Quarters compared", WHOLE),
     "previous_units": ("Planned before (unit-quarters)", USD), "new_units": ("Planned now (unit-quarters)", USD),
     "change_units": ("Change (unit-quarters)", USD), "change_pct": ("Change (%)", PERCENT),
-    "facility_mw": ("Facility power (MW)", MW), "year": ("Year", None),
+    "year": ("Year", None),
     "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }
 
@@ -77,9 +78,9 @@ def write_roadmap(path, context: dict) -> None:
     _roadmap(book.create_sheet("Roadmap"), plan)
     _power(book.create_sheet("Power"), plan)
     _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
-    unmet = context["run"].unmet
-    if unmet:
-        _unmet(book.create_sheet("Unmet demand"), unmet)
+    gaps = context["run"].cloud + context["run"].unmet
+    if gaps:
+        _service_gaps(book.create_sheet(GAPS_SHEET), gaps)
     write_table(book.create_sheet("Forecast models"), context["demand"].models)
     _costs(book.create_sheet("Costs"), plan)
     _cash_by_year(book.create_sheet("Cash by year"), plan)
@@ -197,8 +198,8 @@ def _summary(sheet, context: dict) -> None:
         ("Capex paid in the horizon (USD)", kpis["capex_paid_usd"]),
         ("Cloud spend (USD)", kpis["cloud_spend_usd"]),
         ("Unmet demand (unit-quarters)", kpis["unmet_unit_quarters"]),
-        ("Why demand is unmet", f"{len(run.unmet)} stream-periods, each with its reasons: see the Unmet demand sheet"
-         if run.unmet else "none unmet"),
+        ("Why cloud or unmet", f"{len(run.cloud)} stream-periods on cloud and {len(run.unmet)} unmet, each with its "
+         f"reasons: see the {GAPS_SHEET} sheet" if run.cloud or run.unmet else "neither"),
         ("Cost per compute unit-quarter (USD)", kpis["cost_per_unit_quarter_usd"]),
     ]
     rows += [(f"Racks ordered: {rack}", n) for rack, n in kpis["racks_ordered"].items()]
@@ -248,11 +249,12 @@ def _demand(sheet, plan, demand, scenario) -> None:
     write_table(sheet, frame[columns])
 
 
-def _unmet(sheet, unmet) -> None:
-    """One row per stream and run of quarters with the same reasons, the reasons in words."""
-    frame = pd.DataFrame([{"region": u.region, "workload": u.workload, "first_quarter": str(u.first_quarter),
-                           "last_quarter": str(u.last_quarter), "quarters": u.quarters,
-                           "unit_quarters": u.unit_quarters, "reasons": "; ".join(u.reasons)} for u in unmet])
+def _service_gaps(sheet, gaps) -> None:
+    """One row per stream and run of quarters on cloud or unmet with the same reasons, the reasons in words."""
+    frame = pd.DataFrame([{"served_by": g.served_by, "region": g.region, "workload": g.workload,
+                           "first_quarter": str(g.first_quarter), "last_quarter": str(g.last_quarter),
+                           "quarters": g.quarters, "unit_quarters": g.unit_quarters, "reasons": "; ".join(g.reasons)}
+                          for g in gaps])
     write_table(sheet, frame)
     reasons = get_column_letter(len(frame.columns))
     sheet.column_dimensions[reasons].width = REASONS_WIDTH

@@ -83,23 +83,25 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     objective_usd = run.result.objective_musd * 1e6
     npv = run.plan.kpis["npv_usd"]
     assert abs(objective_usd - npv) <= 1e-6 * max(1.0, abs(npv)), (objective_usd, npv)
-    _unmet_is_explained(plan_inputs, run)
+    _unmet_and_cloud_are_explained(plan_inputs, run)
 
 
-def _unmet_is_explained(plan_inputs, run) -> None:
-    """Every unit of unmet demand is in exactly one explained run, and the cheap-to-verify
-    reasons agree with the inputs."""
-    demand = run.plan.demand
-    explained = {}
-    for unmet in run.unmet:
-        assert unmet.reasons and len(unmet.unmet_units) == unmet.quarters
-        for k, units in enumerate(unmet.unmet_units):
-            key = (unmet.region, unmet.workload, unmet.first_quarter + k)
-            assert key not in explained
-            explained[key] = units
-        forbidden = {(g, w) for g, w, _, allowed in plan_inputs.residency.itertuples(index=False) if not allowed}
-        assert ("cloud not allowed (residency.csv)" in unmet.reasons) == ((unmet.region, unmet.workload) in forbidden)
-        if any(r.startswith("cloud at its cap") for r in unmet.reasons):
-            assert plan_inputs.cloud_max_units is not None
-    for row in demand.itertuples():
-        assert abs(explained.get((row.region, row.workload, row.quarter), 0.0) - (row.unmet if row.unmet > 1e-3 else 0.0)) < 1e-9
+def _unmet_and_cloud_are_explained(plan_inputs, run) -> None:
+    """Every unit of unmet demand and of cloud is in exactly one explained run of its kind, and
+    the cheap-to-verify reasons agree with the inputs."""
+    forbidden = {(g, w) for g, w, _, allowed in plan_inputs.residency.itertuples(index=False) if not allowed}
+    for gaps, column in ((run.unmet, "unmet"), (run.cloud, "served_cloud")):
+        explained = {}
+        for gap in gaps:
+            assert gap.reasons and len(gap.units) == gap.quarters and gap.served_by == column.replace("served_", "")
+            for k, units in enumerate(gap.units):
+                key = (gap.region, gap.workload, gap.first_quarter + k)
+                assert key not in explained
+                explained[key] = units
+            if column == "unmet":
+                assert ("cloud not allowed (residency.csv)" in gap.reasons) == ((gap.region, gap.workload) in forbidden)
+            if any(r.startswith("cloud at its cap") for r in gap.reasons):
+                assert plan_inputs.cloud_max_units is not None
+        for row in run.plan.demand.itertuples():
+            value = getattr(row, column)
+            assert abs(explained.get((row.region, row.workload, row.quarter), 0.0) - (value if value > 1e-3 else 0.0)) < 1e-9

@@ -97,7 +97,7 @@ def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(p
     assert orders["facility_mw"].tolist() == pytest.approx(drawn.tolist())
 
 
-def test_unmet_demand_is_explained_on_screen_in_plan_json_and_in_the_workbook(planned):
+def test_unmet_demand_and_cloud_are_explained_on_screen_in_plan_json_and_in_the_workbook(planned):
     # sovereign-eu's training streams may not use cloud and its first racks arrive in 2027Q3
     result, out = planned["sovereign-eu"]
     summary = json.loads((out / "plan.json").read_text())
@@ -107,9 +107,15 @@ def test_unmet_demand_is_explained_on_screen_in_plan_json_and_in_the_workbook(pl
     screen = result.output.splitlines()
     shown = screen.index("  why demand is unmet:")
     assert [line.strip() for line in screen[shown + 1: shown + 1 + len(unmet)]] == [u["text"] for u in unmet]
-    sheet = _sheet(out / "roadmap.xlsx", "Unmet demand")
-    assert sheet["unit_quarters"].tolist() == pytest.approx([u["unit_quarters"] for u in unmet])
-    assert sheet["reasons"].tolist() == ["; ".join(u["reasons"]) for u in unmet]
+    sheet = _sheet(out / "roadmap.xlsx", "Cloud and unmet")
+    cloud = summary["cloud"]
+    assert cloud and sum(c["unit_quarters"] for c in cloud) == pytest.approx(
+        pd.read_csv(out / "demand.csv")["served_cloud"].sum())
+    assert sheet["served_by"].tolist() == ["cloud"] * len(cloud) + ["unmet"] * len(unmet)
+    assert sheet["unit_quarters"].tolist() == pytest.approx([u["unit_quarters"] for u in cloud + unmet])
+    assert sheet["reasons"].tolist() == ["; ".join(u["reasons"]) for u in cloud + unmet]
+    shown = screen.index("  why cloud is used:")
+    assert [line.strip() for line in screen[shown + 1: shown + 1 + len(cloud)]] == [c["text"] for c in cloud]
 
 
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):

@@ -1,10 +1,10 @@
-"""Why a plan leaves demand unmet: each cause, set up by hand, is the reason given."""
+"""Why a plan leaves demand unmet or serves it from cloud: each cause, set up by hand, is the reason given."""
 
 from __future__ import annotations
 
 from models.index import build_index
 from models.run import run_model
-from models.unmet import explain_unmet
+from models.service_gaps import explain_unmet
 from models.solve import OPTIMAL
 from tests.builders import FAST, START, factory, inputs, rack, site
 
@@ -34,7 +34,7 @@ def test_lead_time_and_residency_are_named_for_the_first_quarters():
                              residency=NO_CLOUD))
     run = only(runs)
     assert (run.region, run.workload, run.first_quarter, run.last_quarter) == ("r1", "train", START, START + 1)
-    assert run.unmet_units == (72.0, 72.0)
+    assert run.units == (72.0, 72.0)
     assert any("before 2027Q3" in r and "a at f1, ordered 2027Q1 with 2 quarters' lead time" in r for r in run.reasons)
     assert "cloud not allowed (residency.csv)" in run.reasons
     assert "from 2027Q1 to 2027Q2 (2 quarters): 72 units unmet" in run.text
@@ -44,7 +44,7 @@ def test_a_full_cloud_cap_is_named():
     runs = unmet_runs(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
                              cloud_max=30.0))
     run = only(runs)
-    assert run.unmet_units == (42.0, 42.0)
+    assert run.units == (42.0, 42.0)
     assert "cloud at its cap of 30 units (cloud.max_units)" in run.reasons
 
 
@@ -53,7 +53,7 @@ def test_installed_racks_in_use_and_a_site_out_of_power_are_named():
     runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1", mw=0.25)], [factory("f1", "s1")],
                              {("r1", "train"): 216}, fleet=[("f1", "a", 2, "2026Q4")], residency=NO_CLOUD))
     run = only(runs)
-    assert run.quarters == 6 and run.unmet_units == (72.0,) * 6
+    assert run.quarters == 6 and run.units == (72.0,) * 6
     assert "the racks online that may serve it are fully used" in run.reasons
     assert "every site that may take a new rack for it is full: s1 (power)" in run.reasons
 
@@ -68,14 +68,14 @@ def test_supply_caps_used_up_are_named():
     supply = [("a", "2027Q1", 1), ("a", "2027Q2", 1)]
     runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1")], [factory("f1", "s1")],
                              {("r1", "train"): [144, 216]}, horizon=2, supply=supply, residency=NO_CLOUD))
-    assert [r.unmet_units for r in runs] == [(72.0, 72.0)]
+    assert [r.units for r in runs] == [(72.0, 72.0)]
     assert any("supply.csv's caps used up" in r for r in runs[0].reasons)
 
 
 def test_a_spent_budget_is_named():
     runs = unmet_runs(inputs([rack("a", lead=0, price=1_000_000)], CAP, [site("s1")], [factory("f1", "s1")],
                              {("r1", "train"): 144}, horizon=2, budget=1_500_000, residency=NO_CLOUD))
-    assert [r.unmet_units for r in runs] == [(72.0, 72.0)]
+    assert [r.units for r in runs] == [(72.0, 72.0)]
     assert "budget_usd_per_year used up in 2027" in runs[0].reasons
 
 
@@ -116,7 +116,7 @@ def leftover_inputs():
 
 def test_unforced_unmet_demand_is_called_cheaper_to_leave_when_the_plan_is_optimal():
     run = only(unmet_runs(leftover_inputs()))
-    assert run.unmet_units == (8.0, 8.0)
+    assert run.units == (8.0, 8.0)
     assert run.reasons[:3] == (
         "the racks online that may serve it are fully used",
         "no hard limit binds; it is less than one rack's worth (a a at f1 serves 72 units)",
@@ -129,6 +129,29 @@ def test_unforced_unmet_demand_inside_the_optimality_gap_says_so():
     plan = run_model(plan_inputs, FAST).plan
     run = only(explain_unmet(build_index(plan_inputs), plan_inputs, plan, gap_usd=20_000.0))
     assert run.reasons[2] == ("its penalty (0.02 M discounted) is within the plan's optimality gap (0.02 M): "
-                              "a smaller solver.mip_gap (--mip-gap) may serve it")
+                              "a smaller solver.mip_gap (--mip-gap) may serve it from racks")
     assert only(explain_unmet(build_index(plan_inputs), plan_inputs, plan, gap_usd=15_999.0)).reasons[2].startswith(
         "leaving it unmet")
+
+
+def cloud_runs(plan_inputs):
+    run = run_model(plan_inputs, FAST)
+    assert run.result.status == OPTIMAL, run.infeasibility
+    return run.cloud
+
+
+def test_cloud_bought_while_no_rack_can_arrive_is_explained_by_the_lead_time():
+    runs = cloud_runs(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72}))
+    run = only(runs)
+    assert (run.served_by, run.first_quarter, run.last_quarter, run.units) == ("cloud", START, START + 1, (72.0, 72.0))
+    assert any("before 2027Q3" in r for r in run.reasons)
+    assert "from 2027Q1 to 2027Q2 (2 quarters): 72 units on cloud" in run.text
+
+
+def test_cloud_cheaper_than_a_rack_is_named_with_both_prices():
+    runs = cloud_runs(inputs([rack("a", lead=0, price=7_200_000, life=20)], CAP, [site("s1")], [factory("f1", "s1")],
+                             {("r1", "train"): 72}, cloud_price=2_000.0))
+    run = only(runs)
+    assert run.quarters == 6
+    assert any("costs at least 5,000 per unit-quarter" in r and "cloud.price_per_unit_quarter (2,000)" in r
+               for r in run.reasons)

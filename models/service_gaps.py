@@ -1,11 +1,11 @@
-"""Why a plan leaves demand unmet, in a planner's words.
+"""Why a plan leaves demand unmet or buys cloud for it rather than serve it from its own racks.
 
-Unmet demand is allowed (it costs `unmet_penalty_per_unit_quarter`), so a plan with some is
-not wrong; but a planner who sees "2,625 unit-quarters unmet" needs to know whether it was
-forced (no rack can arrive in time, cloud forbidden or capped, sites full, supply or budget
-used up) or chosen (serving it costs more than the penalty). Every reason is a fact read from
-the inputs and the plan's own tables, not from the solver, and a run of quarters with the same
-reasons is one line.
+Both are allowed (unmet demand costs `unmet_penalty_per_unit_quarter`, cloud its price), so a
+plan with either is not wrong; but a planner who sees "2,625 unit-quarters unmet" or "40 M of
+cloud" needs to know whether it was forced (no rack can arrive in time, sites full, supply or
+budget used up, cloud forbidden or capped) or chosen (a rack costs more per unit-quarter, or the
+demand is less than a rack's worth). Every reason is a fact read from the inputs and the plan's
+own tables, not from the solver, and a run of quarters with the same reasons is one line.
 """
 
 from __future__ import annotations
@@ -19,71 +19,93 @@ from models.index import ModelIndex
 from models.inputs import PlanInputs, capex_annuity
 from models.runs import consecutive, span, when
 
-UNITS_TOLERANCE = 1e-3   # compute units: less unmet than this is solver round-off
+UNITS_TOLERANCE = 1e-3   # compute units: less than this is solver round-off
 RACKS_TOLERANCE = 1e-4   # racks: assignment within this of the usable capacity is "fully used"
+UNMET, CLOUD = "unmet", "cloud"
+NO_LIMIT = "no hard limit binds"
 
 
 @dataclass(frozen=True)
-class UnmetRun:
-    """One stream's unmet demand over consecutive quarters that share the same reasons."""
+class ServiceGap:
+    """One stream's demand left unmet, or served from cloud, over consecutive quarters that share
+    the same reasons."""
 
+    served_by: str  # UNMET or CLOUD
     region: str
     workload: str
     first_quarter: pd.Period
     last_quarter: pd.Period
     quarters: int
-    unmet_units: tuple[float, ...]
+    units: tuple[float, ...]
     reasons: tuple[str, ...]
 
     @property
     def unit_quarters(self) -> float:
-        return float(sum(self.unmet_units))
+        return float(sum(self.units))
 
     @property
     def text(self) -> str:
+        how = "unmet" if self.served_by == UNMET else "on cloud"
         return (f"{self.region}/{self.workload} {when(self.first_quarter, self.last_quarter, self.quarters)}: "
-                f"{span(self.unmet_units, ',.0f')} units unmet: " + "; ".join(self.reasons))
+                f"{span(self.units, ',.0f')} units {how}: " + "; ".join(self.reasons))
 
     def record(self) -> dict:
-        return {"region": self.region, "workload": self.workload, "first_quarter": str(self.first_quarter),
-                "last_quarter": str(self.last_quarter), "unit_quarters": self.unit_quarters,
-                "reasons": list(self.reasons), "text": self.text}
+        return {"served_by": self.served_by, "region": self.region, "workload": self.workload,
+                "first_quarter": str(self.first_quarter), "last_quarter": str(self.last_quarter),
+                "unit_quarters": self.unit_quarters, "reasons": list(self.reasons), "text": self.text}
 
 
-NO_LIMIT = "no hard limit binds"
-
-
-def explain_unmet(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None) -> list[UnmetRun]:
+def explain_unmet(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None) -> list[ServiceGap]:
     """gap_usd: how far the plan's NPV may be above the best possible (objective minus bound), if known.
     Demand left unmet though nothing forced it is either cheaper to leave or inside that gap."""
+    return _explain(UNMET, ix, inputs, plan, gap_usd)
+
+
+def explain_cloud(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None) -> list[ServiceGap]:
+    """As explain_unmet, for the demand the plan serves from cloud."""
+    return _explain(CLOUD, ix, inputs, plan, gap_usd)
+
+
+def _explain(kind: str, ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None) -> list[ServiceGap]:
     facts = _Facts(ix, inputs, plan)
+    column, price = (("unmet", inputs.unmet_penalty_per_unit_quarter) if kind == UNMET
+                     else ("served_cloud", inputs.cloud_price_per_unit_quarter))
     points = defaultdict(list)
     for row in plan.demand.itertuples():
-        if row.unmet > UNITS_TOLERANCE:
+        units = float(getattr(row, column))
+        if units > UNITS_TOLERANCE:
             t = inputs.index_of(row.quarter)
             stream = (row.region, row.workload)
-            reasons = tuple(facts.capacity_reasons(stream, t, float(row.unmet)) + facts.cloud_reasons(stream, t))
-            points[(stream, reasons)].append((t, float(row.unmet)))
-    runs = []
+            reasons = facts.capacity_reasons(stream, t, units, kind)
+            if kind == UNMET:
+                reasons += facts.cloud_reasons(stream, t)
+            points[(stream, tuple(reasons))].append((t, units))
+    gaps = []
     for ((g, w), reasons), found in points.items():
         for run in consecutive(sorted(found)):
             said = list(reasons)
             unforced = [k for k, r in enumerate(said) if r.startswith(NO_LIMIT)]
             if unforced:
-                penalty = sum(units * inputs.unmet_penalty_per_unit_quarter * ix.discount[t] for t, units in run)
-                said.insert(unforced[0] + 1, _chosen(penalty, gap_usd, inputs.unmet_penalty_per_unit_quarter))
-            runs.append(UnmetRun(g, w, inputs.start + run[0][0], inputs.start + run[-1][0], len(run),
-                                 tuple(units for _, units in run), tuple(said)))
-    return sorted(runs, key=lambda r: (r.region, r.workload, r.first_quarter))
+                cost = sum(units * price * ix.discount[t] for t, units in run)
+                said.insert(unforced[0] + 1, _chosen(kind, cost, gap_usd, price))
+            gaps.append(ServiceGap(kind, g, w, inputs.start + run[0][0], inputs.start + run[-1][0], len(run),
+                                   tuple(units for _, units in run), tuple(said)))
+    return sorted(gaps, key=lambda r: (r.region, r.workload, r.first_quarter))
 
 
-def _chosen(penalty_usd: float, gap_usd: float | None, penalty: float) -> str:
-    """Why the solver left unforced demand unmet: cheaper, or not worth the search (inside the gap)."""
-    if gap_usd is not None and penalty_usd <= gap_usd:
-        return (f"its penalty ({penalty_usd / 1e6:,.2f} M discounted) is within the plan's optimality gap "
-                f"({gap_usd / 1e6:,.2f} M): a smaller solver.mip_gap (--mip-gap) may serve it")
-    return (f"leaving it unmet at unmet_penalty_per_unit_quarter ({penalty:,.0f}) costs less than the racks, "
-            "power or commitments to serve it")
+def _price_name(kind: str) -> str:
+    return "unmet_penalty_per_unit_quarter" if kind == UNMET else "cloud.price_per_unit_quarter"
+
+
+def _chosen(kind: str, cost_usd: float, gap_usd: float | None, price: float) -> str:
+    """Why the solver did not serve unforced demand from racks: cheaper, or not worth the search (inside the gap)."""
+    if gap_usd is not None and cost_usd <= gap_usd:
+        what = "penalty" if kind == UNMET else "cloud cost"
+        return (f"its {what} ({cost_usd / 1e6:,.2f} M discounted) is within the plan's optimality gap "
+                f"({gap_usd / 1e6:,.2f} M): a smaller solver.mip_gap (--mip-gap) may serve it from racks")
+    doing = "leaving it unmet" if kind == UNMET else "cloud"
+    return (f"{doing} at {_price_name(kind)} ({price:,.0f}) costs less than the racks, power or commitments "
+            "to serve it")
 
 
 class _Facts:
@@ -124,7 +146,7 @@ class _Facts:
         costs = plan.costs[plan.costs["category"].isin(["capex_paid", "power_expansion", "factory_fixed"])]
         self.capex_by_year = costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
 
-    def capacity_reasons(self, stream: tuple[str, str], t: int, unmet: float) -> list[str]:
+    def capacity_reasons(self, stream: tuple[str, str], t: int, units: float, kind: str) -> list[str]:
         g, w = stream
         pairs = self.serving.get(stream, [])
         if not pairs:
@@ -142,7 +164,7 @@ class _Facts:
         limits = self._supply_limit(arriving, t) + self._budget_limit(arriving, t)
         if every_site_full or limits:
             return reasons + sites + limits
-        return reasons + sites + [self._economics(arriving, w, unmet)]
+        return reasons + sites + [self._economics(arriving, w, units, kind)]
 
     def _soonest_arrival(self, pairs) -> str:
         arrivals = sorted((self.first_new[p], p) for p in pairs if p in self.first_new)
@@ -197,16 +219,17 @@ class _Facts:
             return [f"budget_usd_per_year used up in {', '.join(str(y) for y in sorted(years))}"]
         return []
 
-    def _economics(self, pairs, workload: str, unmet: float) -> str:
-        """No hard limit binds: compare the cheapest rack's cost per unit-quarter with the penalty."""
-        penalty = self.inputs.unmet_penalty_per_unit_quarter
+    def _economics(self, pairs, workload: str, units: float, kind: str) -> str:
+        """No hard limit binds: compare the cheapest rack's cost per unit-quarter with the price of
+        the alternative the plan took (the unmet penalty, or cloud)."""
+        price = self.inputs.unmet_penalty_per_unit_quarter if kind == UNMET else self.inputs.cloud_price_per_unit_quarter
         cheapest = min(self._cost_per_unit_quarter(f, r, workload) for f, r in pairs)
-        if cheapest > penalty:
+        if cheapest > price:
             return (f"a new rack that may serve it costs at least {cheapest:,.0f} per unit-quarter (capex annuity, "
-                    f"opex, energy), more than unmet_penalty_per_unit_quarter ({penalty:,.0f})")
+                    f"opex, energy), more than {_price_name(kind)} ({price:,.0f})")
         f, r = min(pairs, key=lambda p: self._cost_per_unit_quarter(*p, workload))
         one_rack = self.ix.capacity[(r, workload)] * self.inputs.utilization
-        if unmet < one_rack:
+        if units < one_rack:
             return f"{NO_LIMIT}; it is less than one rack's worth (a {r} at {f} serves {one_rack:,.0f} units)"
         return NO_LIMIT
 
