@@ -111,6 +111,23 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
                        buffer.getvalue(), handover_s=handed_over - began)
 
 
+def solver_available(name: str) -> bool:
+    """Whether `name` can solve on this machine (HiGHS comes with the planner through highspy).
+    Asked before any work, so a missing solver is an input error, not a failure after the forecast."""
+    if name.lower() == "highs":
+        return True
+    logger = logging.getLogger("pyomo")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # pyomo logs a traceback for an unknown name; the caller reports it
+    try:
+        solver = pyo.SolverFactory(name)
+        return solver is not None and bool(solver.available(exception_flag=False))
+    except Exception:  # noqa: BLE001 - any failure to create or probe the solver means "not available"
+        return False
+    finally:
+        logger.setLevel(level)
+
+
 def _solve_other(m, options: SolverOptions) -> SolveResult:
     solver = pyo.SolverFactory(options.name)
     if solver is None or not solver.available(exception_flag=False):

@@ -247,6 +247,7 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
     if quantile is not None:
         settings = scenario.settings.model_copy(update={"planning_quantile": quantile})
         scenario = dataclasses.replace(scenario, settings=settings)
+    _check_solver(solver or scenario.settings.solver.name, "--solver" if solver else "scenario.yaml solver.name")
     overrides = dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose)
     context = _solve(scenario, overrides, say, verbose, quiet)
     say(f"write: {out_dir} ({', '.join(wanted)})")
@@ -254,6 +255,17 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
 
     write_plan_outputs(out_dir, context, wanted)
     click.echo(summary_text(context))
+
+
+def _check_solver(name: str, source: str) -> None:
+    """Exit 2 before the forecast when the solver asked for is not installed (it was an 'internal
+    error' after the forecast)."""
+    from models.solve import solver_available
+
+    if not solver_available(name):
+        click.echo(f"error: solver '{name}' ({source}) is not available on this machine; use highs, which is "
+                   "installed with the planner, or install that solver", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
 
 
 def _formats(formats: str) -> tuple[str, ...]:
@@ -323,6 +335,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
     scenario = _load(scenario_dir)
+    _check_solver(scenario.settings.solver.name, "scenario.yaml solver.name")
     if not Path(actuals_path).is_file():
         click.echo(f"{actuals_path}: file not found", err=True)
         sys.exit(EXIT_INVALID_INPUT)

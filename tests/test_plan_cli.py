@@ -144,6 +144,20 @@ def test_invalid_input_exits_two_and_writes_nothing(sovereign, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_solver_not_installed_is_refused_before_any_work(sovereign, tmp_path, monkeypatch):
+    import planner.pipeline
+
+    monkeypatch.setattr(planner.pipeline, "forecast_demand", lambda *a, **k: pytest.fail("forecast before the check"))
+    result = run_plan(sovereign, tmp_path / "out", "--solver", "no-such-solver")
+    assert result.exit_code == 2, result.output
+    assert "solver 'no-such-solver' (--solver) is not available on this machine" in result.output
+    text = (sovereign / "scenario.yaml").read_text()
+    (sovereign / "scenario.yaml").write_text(text.replace("solver:\n", "solver:\n  name: no-such-solver\n"))
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 2 and "(scenario.yaml solver.name)" in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_infeasible_scenario_exits_three_with_the_reason(sovereign, tmp_path):
     set_cell(sovereign, "sites.csv", 2, "power_mw", "2")  # the installed fleet at fra-1 needs ~7.5 MW
     result = run_plan(sovereign, tmp_path / "out")
