@@ -143,6 +143,8 @@ class _Facts:
         for row in plan.orders.itertuples():
             self.ordered[(row.rack_type, index(row.order_quarter))] += float(row.racks)
         self.cloud_used = plan.demand.groupby("quarter")["served_cloud"].sum().to_dict()
+        self.max_blocks = inputs.power_expansions.groupby("site")["max_blocks"].sum().to_dict()
+        self.blocks_ordered = plan.expansions.groupby("site")["blocks"].sum().to_dict()
         costs = plan.costs[plan.costs["category"].isin(["capex_paid", "power_expansion", "factory_fixed"])]
         self.capex_by_year = costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
 
@@ -186,7 +188,7 @@ class _Facts:
             smallest_kw = min(float(self.ix.racks.at[r, "kw_per_rack"]) * pue for r in here)
             fewest_positions = min(int(self.ix.racks.at[r, "rack_positions"]) for r in here)
             if self.headroom_kw.get((site, t), 0.0) < smallest_kw - 1e-6:
-                full.append(f"{site} (power)")
+                full.append(f"{site} (power{self._blocks(site)})")
             elif int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)] < fewest_positions:
                 full.append(f"{site} (rack positions)")
         if not full:
@@ -194,6 +196,12 @@ class _Facts:
         if len(full) == len(sites):
             return ["every site that may take a new rack for it is full: " + ", ".join(full)], True
         return ["full: " + ", ".join(full)], False
+
+    def _blocks(self, site: str) -> str:
+        """'; 2 of 4 power blocks ordered' where the site may expand: whether its power limit was
+        the plan's choice or the most it could have."""
+        most = self.max_blocks.get(site, 0)
+        return f"; {self.blocks_ordered.get(site, 0)} of {most} power blocks ordered" if most else ""
 
     def _supply_limit(self, pairs, t: int) -> list[str]:
         """Every quarter an order arriving by t could be placed in has its supply cap used up."""

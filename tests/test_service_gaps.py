@@ -155,3 +155,12 @@ def test_cloud_cheaper_than_a_rack_is_named_with_both_prices():
     assert run.quarters == 6
     assert any("costs at least 5,000 per unit-quarter" in r and "cloud.price_per_unit_quarter (2,000)" in r
                for r in run.reasons)
+
+
+def test_a_site_out_of_power_says_how_many_of_its_power_blocks_were_ordered():
+    # one 0.1 MW block would fit the third rack, but costs more than the shortfall's penalty
+    runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1", mw=0.25)], [factory("f1", "s1")],
+                             {("r1", "train"): 216}, fleet=[("f1", "a", 2, "2026Q4")], residency=NO_CLOUD,
+                             expansions=[("s1", 0.1, 1e12, 0, 1)]))
+    assert "every site that may take a new rack for it is full: s1 (power; 0 of 1 power blocks ordered)" in \
+        only(runs).reasons
