@@ -15,7 +15,7 @@ from models.duals import shadow_prices
 from models.extract import Plan, extract_plan
 from models.inputs import PlanInputs, SolverOptions
 from models.solve import INFEASIBLE, SolveResult, solve
-from models.service_gaps import ServiceGap, explain_cloud, explain_unmet
+from models.service_gaps import ServiceGap, explain_service_gaps
 
 
 class PlanCheckError(RuntimeError):
@@ -60,8 +60,7 @@ def run_model(inputs: PlanInputs, options: SolverOptions, log_stream=None, with_
         raise PlanCheckError(violations)
     result = run.result
     gap_usd = (result.objective_musd - result.bound_musd) * 1e6 if result.bound_musd is not None else None
-    run.unmet = explain_unmet(m.ix, inputs, run.plan, gap_usd)
-    run.cloud = explain_cloud(m.ix, inputs, run.plan, gap_usd)
+    run.unmet, run.cloud = explain_service_gaps(m.ix, inputs, run.plan, gap_usd)
     if with_duals and options.name.lower() == "highs":
         run.shadow_prices = shadow_prices(m, threads=options.threads, time_limit_s=options.time_limit_s)
     run.timings["total_s"] = time.perf_counter() - began

@@ -55,19 +55,19 @@ class ServiceGap:
                 "unit_quarters": self.unit_quarters, "reasons": list(self.reasons), "text": self.text}
 
 
-def explain_unmet(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None) -> list[ServiceGap]:
-    """gap_usd: how far the plan's NPV may be above the best possible (objective minus bound), if known.
-    Demand left unmet though nothing forced it is either cheaper to leave or inside that gap."""
-    return _explain(UNMET, ix, inputs, plan, gap_usd)
+def explain_service_gaps(ix: ModelIndex, inputs: PlanInputs, plan,
+                         gap_usd: float | None = None) -> tuple[list[ServiceGap], list[ServiceGap]]:
+    """(unmet, cloud): why the plan leaves demand unmet, and why it serves demand from cloud.
 
-
-def explain_cloud(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None) -> list[ServiceGap]:
-    """As explain_unmet, for the demand the plan serves from cloud."""
-    return _explain(CLOUD, ix, inputs, plan, gap_usd)
-
-
-def _explain(kind: str, ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None) -> list[ServiceGap]:
+    gap_usd: how far the plan's NPV may be above the best possible (objective minus bound), if
+    known. Demand not served from racks though nothing forced it is either cheaper so, or inside
+    that gap."""
     facts = _Facts(ix, inputs, plan)
+    return _explain(UNMET, facts, gap_usd), _explain(CLOUD, facts, gap_usd)
+
+
+def _explain(kind: str, facts: "_Facts", gap_usd: float | None) -> list[ServiceGap]:
+    ix, inputs, plan = facts.ix, facts.inputs, facts.plan
     column, price = (("unmet", inputs.unmet_penalty_per_unit_quarter) if kind == UNMET
                      else ("served_cloud", inputs.cloud_price_per_unit_quarter))
     points = defaultdict(list)
@@ -112,7 +112,7 @@ class _Facts:
     """The plan's state per quarter, indexed once: what could serve each stream and what was used."""
 
     def __init__(self, ix: ModelIndex, inputs: PlanInputs, plan):
-        self.ix, self.inputs = ix, inputs
+        self.ix, self.inputs, self.plan = ix, inputs, plan
         self.site_of = ix.factories["site"].to_dict()
         region_of = ix.factories["region"].to_dict()
         allowed = {(s, r, g, w) for s, r, g, w in ix.assign}

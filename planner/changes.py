@@ -26,7 +26,7 @@ class Changes:
     npv_previous: float | None
     npv_new: float | None
     summary: str
-    costs: pd.DataFrame = None  # per category over the common quarters (empty when a plan has no costs.csv)
+    costs: pd.DataFrame  # per category over the common quarters (empty when a plan has no costs.csv)
 
 
 @dataclass
@@ -109,9 +109,9 @@ def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "") -
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)
-    summary = _summary(orders, forecast, previous.npv, new.npv, actuals_note)
-    return Changes(orders, forecast, previous.npv, new.npv, " ".join(filter(None, [summary, _cost_summary(costs, uncommon)])),
-                   costs)
+    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note),
+                                     _cost_summary(costs, uncommon)]))
+    return Changes(orders, forecast, previous.npv, new.npv, summary, costs)
 
 
 def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.index import build_index
 from models.run import run_model
-from models.service_gaps import explain_unmet
+from models.service_gaps import explain_service_gaps
 from models.solve import OPTIMAL
 from tests.builders import FAST, START, factory, inputs, rack, site
 
@@ -127,10 +127,10 @@ def test_unforced_unmet_demand_is_called_cheaper_to_leave_when_the_plan_is_optim
 def test_unforced_unmet_demand_inside_the_optimality_gap_says_so():
     plan_inputs = leftover_inputs()
     plan = run_model(plan_inputs, FAST).plan
-    run = only(explain_unmet(build_index(plan_inputs), plan_inputs, plan, gap_usd=20_000.0))
+    run = only(explain_service_gaps(build_index(plan_inputs), plan_inputs, plan, gap_usd=20_000.0)[0])
     assert run.reasons[2] == ("its penalty (0.02 M discounted) is within the plan's optimality gap (0.02 M): "
                               "a smaller solver.mip_gap (--mip-gap) may serve it from racks")
-    assert only(explain_unmet(build_index(plan_inputs), plan_inputs, plan, gap_usd=15_999.0)).reasons[2].startswith(
+    assert only(explain_service_gaps(build_index(plan_inputs), plan_inputs, plan, gap_usd=15_999.0)[0]).reasons[2].startswith(
         "leaving it unmet")
 
 
