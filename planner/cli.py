@@ -193,7 +193,8 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
         sys.exit(EXIT_INVALID_INPUT)
     nominal = table["nominal_coverage"].iloc[0]
     click.echo(f"Backtest: {origins} origins x {horizon} quarters ahead; coverage of the central {nominal:.0%} interval; "
-               f"pinball at P{settings.planning_quantile * 100:g} in {settings.compute_unit}")
+               f"pinball at P{settings.planning_quantile * 100:g} in {settings.compute_unit}; forecaster: "
+               f"forecast.method {settings.forecast.method}")
     click.echo(f"{'stream':28} {'method':10} {'MASE':>6} {'sMAPE':>7} {'cover':>6} {'pinball':>9}")
     for row in table.itertuples():
         label = "forecaster" if row.method != "snaive" else "snaive"

@@ -298,6 +298,7 @@ def test_backtest_scores_each_stream_and_says_which_it_could_not_score_in_full(s
     _keep_last(sovereign, "eu-de", "commercial", 10)  # and 11 for both
     result = CliRunner().invoke(main, ["backtest", str(sovereign), "--origins", "2", "--horizon", "2"])
     assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].endswith("; forecaster: forecast.method auto")
     lines = {tuple(line.split()[:2]): line for line in result.stdout.splitlines()[2:]}
     for stream in ("eu-de/inference", "eu-de/training", "eu-fr/inference", "eu-de/commercial"):
         assert (stream, "forecaster") in lines and (stream, "snaive") in lines, result.output
