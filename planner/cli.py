@@ -88,12 +88,17 @@ def validate(scenario_dir: str, show_all: bool) -> None:
     column, the value found and what was expected. Exits 0 when the scenario is
     valid, 2 when it is not.
     """
+    from models.solve import solver_available
+
     try:
         scenario = _load(scenario_dir)
     except ScenarioError as error:
         if show_all:
             error.shown_per_file = None
         raise
+    if not solver_available(name := scenario.settings.solver.name):
+        _warn([f"scenario.yaml solver.name: '{name}' is not installed on this machine; plan and reforecast will "
+               "refuse it here (highs is installed with the planner)"])
     click.echo(scenario.summary())
 
 

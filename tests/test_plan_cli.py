@@ -156,6 +156,9 @@ def test_a_solver_not_installed_is_refused_before_any_work(sovereign, tmp_path, 
     result = run_plan(sovereign, tmp_path / "out")
     assert result.exit_code == 2 and "(scenario.yaml solver.name)" in result.output, result.output
     assert not (tmp_path / "out").exists()
+    checked = CliRunner().invoke(main, ["validate", str(sovereign)])
+    assert checked.exit_code == 0 and "warning: scenario.yaml solver.name: 'no-such-solver' is not installed" in \
+        checked.output
 
 
 def test_infeasible_scenario_exits_three_with_the_reason(sovereign, tmp_path):
