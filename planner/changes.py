@@ -95,7 +95,7 @@ def cost_changes(previous: PlanSnapshot, new: PlanSnapshot) -> tuple[pd.DataFram
     if previous.costs is None or new.costs is None:
         return pd.DataFrame(columns=COST_COLUMNS), {}
     old_costs, new_costs = (c[c["in_objective"]] for c in (previous.costs, new.costs))
-    common = sorted(set(old_costs["quarter"]) & set(new_costs["quarter"]), key=lambda q: pd.Period(q, freq="Q"))
+    common = set(old_costs["quarter"]) & set(new_costs["quarter"])
     by_category = [c[c["quarter"].isin(common)].groupby("category")["usd"].sum() for c in (old_costs, new_costs)]
     table = pd.concat(by_category, axis=1, keys=["previous_usd", "new_usd"]).fillna(0.0).reset_index()
     table.insert(1, "quarters_compared", len(common))

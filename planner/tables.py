@@ -73,6 +73,9 @@ def _unreadable(table: Table) -> pd.DataFrame:
     return frame
 
 
+SAVE_AS_UTF8 = "save it as 'CSV UTF-8 (Comma delimited)'"
+
+
 def _not_utf8(path: Path, table: Table) -> Problem:
     """Name the row of the first byte that is not UTF-8, and the likely cause: Excel's plain 'CSV'
     saves in the machine's code page (a 'ä' as one byte), its 'Unicode Text' as UTF-16. The
@@ -80,16 +83,14 @@ def _not_utf8(path: Path, table: Table) -> Problem:
     buffer, not from the start of the file."""
     data = path.read_bytes()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return Problem(table.file, None, None, "is UTF-16 (Excel's 'Unicode Text'); save it as 'CSV UTF-8 (Comma "
-                                               "delimited)'")
+        return Problem(table.file, None, None, f"is UTF-16 (Excel's 'Unicode Text'); {SAVE_AS_UTF8}")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
         row = data[:error.start].count(b"\n") + 1
         return Problem(table.file, row, None, f"byte 0x{data[error.start]:02x} is not UTF-8 text (a character such "
-                                              "as an accented letter saved in another encoding); save the file as "
-                                              "'CSV UTF-8 (Comma delimited)'")
-    return Problem(table.file, None, None, "cannot be read as UTF-8 text; save it as 'CSV UTF-8 (Comma delimited)'")
+                                              f"as an accented letter saved in another encoding); {SAVE_AS_UTF8}")
+    return Problem(table.file, None, None, f"cannot be read as UTF-8 text; {SAVE_AS_UTF8}")
 
 
 def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Problem], list[str]]:
