@@ -271,3 +271,16 @@ def test_backtest_scores_a_stream_once_when_the_forecaster_is_seasonal_naive():
     assert list(table["method"]) == ["snaive"] and table["origins"].iloc[0] == 2
     both = backtest(history_frame(values), origins=2, horizon=2, method="drift")
     assert list(both["method"]) == ["drift", "snaive"]
+
+
+def test_a_band_is_never_far_wider_than_any_swing_the_history_shows():
+    """A stream that sat near 500 for three years and then jumped twelve-fold: the backtest's
+    factor times the models' own wide spread put P90 two years ahead 670 times P50, when the
+    history never moved more than 19-fold (now 37 times). The spread is capped at twice the
+    spread of the history's own h-quarter changes."""
+    demand = np.array([500, 800, 760, 480, 520, 690, 470, 330, 410, 520, 470, 540, 610, 2800, 6200, 5800], float)
+    result = forecast(history_frame(demand), 8, QUANTILES)
+    widest_swing = demand.max() / demand.min()  # 19x
+    ratio = (result["p90"] / result["p50"]).max()
+    assert ratio < 2.5 * widest_swing, f"P90 is {ratio:.0f} times P50; the history never moved more than {widest_swing:.0f}-fold"
+    assert (result["p10"] > 0).all() and (result["p10"] < result["p50"]).all()
