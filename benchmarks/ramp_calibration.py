@@ -21,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from benchmarks.forecast_accuracy import H, QUANTILES, metrics, series_frame  # noqa: E402
 from forecasts import forecast  # noqa: E402
@@ -49,9 +50,9 @@ def main() -> None:
         quantiles = {q: result[f"p{q * 100:g}"].to_numpy() for q in QUANTILES}
         scores.append(metrics(actual, quantiles, history))
         ratios.append(quantiles[0.9][0] / quantiles[0.1][0])
-    _, _, cover, _, above, below, _ = np.mean(scores, axis=0)  # every series scores H quarters: pooled shares
-    print(f"{args.series} ramps, seed {args.seed}: 80% band covers {cover:.1%}, above P90 {above:.1%}, "
-          f"below P10 {below:.1%}, median P90/P10 one quarter ahead {np.median(ratios):.2f}")
+    mean = pd.DataFrame(scores).mean()  # every series scores H quarters: pooled shares
+    print(f"{args.series} ramps, seed {args.seed}: 80% band covers {mean['80% cover']:.1%}, above P90 {mean['above P90']:.1%}, "
+          f"below P10 {mean['below P10']:.1%}, median P90/P10 one quarter ahead {np.median(ratios):.2f}, SPL {mean['SPL']:.3f}")
 
 
 if __name__ == "__main__":

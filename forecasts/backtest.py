@@ -13,9 +13,14 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(np.where(denominator > 0, 2 * np.abs(actual - predicted) / np.maximum(denominator, 1e-12), 0.0)))
 
 
-def mase(actual: np.ndarray, predicted: np.ndarray, training: np.ndarray, season: int = 4) -> float:
+def naive_error(training: np.ndarray, season: int = 4) -> float:
+    """In-sample mean absolute error of seasonal naive: MASE's (and the scaled pinball loss's) unit."""
     lag = season if len(training) > season else 1
-    scale = np.mean(np.abs(training[lag:] - training[:-lag])) if len(training) > lag else 0.0
+    return float(np.mean(np.abs(training[lag:] - training[:-lag]))) if len(training) > lag else 0.0
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, training: np.ndarray, season: int = 4) -> float:
+    scale = naive_error(training, season)
     return float(np.mean(np.abs(actual - predicted)) / scale) if scale > 0 else float("nan")
 
 
