@@ -19,8 +19,9 @@ the spread between windows shows how far a single holdout can sit from a method'
 
 `--add-candidates` / `--drop-candidates` change the models `auto` chooses from for this run
 (EXTRA_CANDIDATES below: the ETS forms measured and left out, see the README).
-`--change-ceiling X` sets the forecaster's ceiling on the spread (X times the spread of the
-history's own h-quarter changes; `inf` for none) for this run, to measure what it does.
+`--change-ceiling X` sets the forecaster's ceiling on the models' spread (X times a random
+walk's on the history's own changes, forecasts.core._random_walk_sd; `inf` for none) for this
+run, to measure what it does.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def main() -> None:
     parser.add_argument("--add-candidates", default="", help=f"comma-separated, from {', '.join(EXTRA_CANDIDATES)}")
     parser.add_argument("--drop-candidates", default="", help="comma-separated names of the planner's candidates")
     parser.add_argument("--change-ceiling", type=float, default=core.CHANGE_CEILING,
-                        help=f"the spread's ceiling in h-quarter change spreads (default {core.CHANGE_CEILING:g}; inf: none)")
+                        help=f"the models' spread's ceiling in random-walk spreads (default {core.CHANGE_CEILING:g}; inf: none)")
     args = parser.parse_args()
     with candidates_changed([n for n in args.add_candidates.split(",") if n],
                             [n for n in args.drop_candidates.split(",") if n]), \
