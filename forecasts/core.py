@@ -40,7 +40,7 @@ MIN_CALIBRATION_DEGREES = 2  # with one (two origins), t(1) is the Cauchy: every
 COMBINE = 3  # `auto` averages the best three models by backtest (combinations are the robust choice)
 BAND_EDGE = 0.9  # the calibration's Student-t factor and the predictive shape agree at P10/P90
 TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5/P97.5 lie beyond P10/P90
-CHANGE_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
+RANDOM_WALK_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
 
 
@@ -143,7 +143,7 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
 
 
 def _spread(model_sd: np.ndarray, floor_sd: np.ndarray, calibration: float, random_walk_sd: np.ndarray) -> np.ndarray:
-    """The models' spread scaled by their backtest calibration and kept within CHANGE_CEILING times
+    """The models' spread scaled by their backtest calibration and kept within RANDOM_WALK_CEILING times
     a random walk's on the history's own changes, floored by the seasonal random walk's.
 
     The calibration measures how far the models' own spread was off; the floor's spread was not
@@ -162,7 +162,7 @@ def _spread(model_sd: np.ndarray, floor_sd: np.ndarray, calibration: float, rand
     benchmarks' scaled pinball loss over P2.5-P97.5 fell 8% on Tourism and 90% on M1 over four
     windows (README, Performance).
     """
-    return np.maximum(np.minimum(model_sd * calibration, CHANGE_CEILING * random_walk_sd), floor_sd * min(calibration, 1.0))
+    return np.maximum(np.minimum(model_sd * calibration, RANDOM_WALK_CEILING * random_walk_sd), floor_sd * min(calibration, 1.0))
 
 
 def _random_walk_sd(work: pd.Series, horizon: int) -> np.ndarray:
