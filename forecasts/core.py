@@ -132,7 +132,12 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
         path = Path(np.mean([p.mean for p in fitted], axis=0), np.mean([p.sd for p in fitted], axis=0)) if fitted else None
         if path is None:
             model, note, path = "drift", f"{model} failed or exploded on the full history; fell back to drift", drift(work, horizon)
-        path = Path(path.mean, _spread(path.sd, _floor_sd(work, horizon), calibration, _random_walk_sd(work, horizon)))
+        spread = _spread(path.sd, _floor_sd(work, horizon), calibration, _random_walk_sd(work, horizon))
+        held = np.flatnonzero(path.sd * calibration > spread * (1 + 1e-9))  # where the ceiling cut the models' part
+        if held.size:
+            note += (f"; band held within {RANDOM_WALK_CEILING:g}x a random walk's spread on the history in "
+                     f"{held.size} of {horizon} quarters (first {series.index[-1] + 1 + int(held[0])})")
+        path = Path(path.mean, spread)
         choice = StreamChoice(region, workload, model, log_scale, calibration,
                               {k: round(v, 4) for k, v in scores.items()}, note)
     table = _quantile_table(series, path, horizon, quantiles, log_scale)

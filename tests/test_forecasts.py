@@ -284,6 +284,14 @@ def test_a_band_is_never_far_wider_than_any_swing_the_history_shows():
     ratio = (result["p90"] / result["p50"]).max()
     assert ratio < 2.5 * widest_swing, f"P90 is {ratio:.0f} times P50; the history never moved more than {widest_swing:.0f}-fold"
     assert (result["p10"] > 0).all() and (result["p10"] < result["p50"]).all()
+    note = forecast_with_choices(history_frame(demand), 8, QUANTILES)[1].loc[0, "note"]
+    assert "band held within 1.75x a random walk's spread on the history in" in note and "(first 2027Q" in note, note
+
+
+def test_a_band_the_ceiling_does_not_touch_says_nothing_of_it():
+    steady = 100 * np.exp(0.05 * np.arange(20) + np.random.default_rng(3).normal(0, 0.03, 20))
+    note = forecast_with_choices(history_frame(steady), 8, QUANTILES)[1].loc[0, "note"]
+    assert "random walk" not in note, note
 
 
 @pytest.mark.parametrize("seed", range(4))
