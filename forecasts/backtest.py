@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasts.core import SHORT_HISTORY, forecast, quantile_column
+from forecasts.core import SHORT_HISTORY, forecast, naive_error, quantile_column
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
     denominator = np.abs(actual) + np.abs(predicted)
     return float(np.mean(np.where(denominator > 0, 2 * np.abs(actual - predicted) / np.maximum(denominator, 1e-12), 0.0)))
-
-
-def naive_error(training: np.ndarray, season: int = 4) -> float:
-    """In-sample mean absolute error of seasonal naive: MASE's (and the scaled pinball loss's) unit."""
-    lag = season if len(training) > season else 1
-    return float(np.mean(np.abs(training[lag:] - training[:-lag]))) if len(training) > lag else 0.0
 
 
 def mase(actual: np.ndarray, predicted: np.ndarray, training: np.ndarray, season: int = 4) -> float:

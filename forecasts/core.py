@@ -115,7 +115,7 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
     else:
         candidates = [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
         runs, functions = _backtest(series, work, log_scale, candidates)
-        scale = _naive_scale(series.to_numpy(float))
+        scale = naive_error(series.to_numpy(float)) or 1.0
         scores = {name: _score(paths, log_scale, scale) for name, paths in runs.items()}
         ranked = sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1] or ["drift"]
         chosen = [name for name in ranked if name in runs]
@@ -260,9 +260,10 @@ def _combined(runs: dict, names: list[str]) -> list:
     return combined
 
 
-def _naive_scale(values: np.ndarray) -> float:
-    lag = 4 if len(values) > 5 else 1
-    return float(np.mean(np.abs(values[lag:] - values[:-lag]))) or 1.0
+def naive_error(training: np.ndarray, season: int = SEASON) -> float:
+    """In-sample mean absolute error of seasonal naive: MASE's (and the scaled pinball loss's) unit."""
+    lag = season if len(training) > season else 1
+    return float(np.mean(np.abs(training[lag:] - training[:-lag]))) if len(training) > lag else 0.0
 
 
 def _calibration(standardised: list) -> float:
