@@ -44,7 +44,8 @@ from scipy.stats import norm  # noqa: E402
 
 from forecasts import forecast  # noqa: E402
 from forecasts import core, methods  # noqa: E402
-from forecasts.backtest import mase, naive_error, pinball, smape  # noqa: E402
+from forecasts.backtest import mase, pinball, smape  # noqa: E402
+from forecasts.core import naive_error  # noqa: E402
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 H = 8
