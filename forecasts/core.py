@@ -115,36 +115,57 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
     else:
         candidates = [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
         runs, functions = _backtest(series, work, log_scale, candidates)
-        scale = naive_error(series.to_numpy(float)) or 1.0
-        scores = {name: _score(paths, log_scale, scale) for name, paths in runs.items()}
-        ranked = sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1] or ["drift"]
-        chosen = [name for name in ranked if name in runs]
-        calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
-                                   if chosen else [])
-        fitted = [p for p in (_fit_safely(work, horizon, functions.get(name, method_of(name)[0]), series.max(), log_scale)
-                              for name in ranked) if p is not None]
-        model = "+".join(ranked)
-        note = (f"{method} could not be backtested on {n} quarters (it needs {method_of(method)[1] + BACKTEST_STEPS}, "
-                "or it failed to fit); drift instead" if method != "auto" and method not in scores
-                else "the method named (not chosen by backtest)" if method != "auto"
-                else f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
-                else f"lowest backtest MASE of {len(scores)} candidates")
-        path = Path(np.mean([p.mean for p in fitted], axis=0), np.mean([p.sd for p in fitted], axis=0)) if fitted else None
-        if path is None:
-            model, note, path = "drift", f"{model} failed or exploded on the full history; fell back to drift", drift(work, horizon)
-        spread = _spread(path.sd, _floor_sd(work, horizon), calibration, _random_walk_sd(work, horizon))
-        held = np.flatnonzero(path.sd * calibration > spread * (1 + 1e-9))  # where the ceiling cut the models' part
-        if held.size:
-            note += (f"; band held within {RANDOM_WALK_CEILING:g}x a random walk's spread on the history in "
-                     f"{held.size} of {horizon} quarters (first {series.index[-1] + 1 + int(held[0])})")
-        path = Path(path.mean, spread)
-        choice = StreamChoice(region, workload, model, log_scale, calibration,
-                              {k: round(v, 4) for k, v in scores.items()}, note)
+
+        def final_fit(name: str) -> Path | None:
+            return _fit_safely(work, horizon, functions.get(name, method_of(name)[0]), series.max(), log_scale)
+
+        path, choice = _calibrated_forecast(series, work, log_scale, horizon, method, runs, final_fit, region, workload)
     table = _quantile_table(series, path, horizon, quantiles, log_scale)
     table.insert(0, "workload", workload)
     table.insert(0, "region", region)
     table.insert(3, "model", choice.model)
     return table, choice
+
+
+def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, horizon: int, method: str, runs: dict,
+                         final_fit, region: str, workload: str) -> tuple[Path, StreamChoice]:
+    """Everything after the backtest: the ranking, the calibration, the full-history fits' mean
+    path and the spread, with the stream's choice and note.
+
+    `runs` is `_backtest`'s, `final_fit(name)` a model's forecast from the whole history (None if
+    it failed or exploded). Kept apart from the fitting so that benchmarks/calibration_replay.py
+    can rerun exactly this on cached backtests and fits: a change to the calibration or the
+    spread is measured on both competition sets in seconds instead of a half-hour benchmark.
+    """
+    n = len(series)
+    scale = naive_error(series.to_numpy(float)) or 1.0
+    scores = {name: _score(paths, log_scale, scale) for name, paths in runs.items()}
+    ranked = sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1] or ["drift"]
+    chosen = [name for name in ranked if name in runs]
+    calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
+                               if chosen else [])
+    fitted = [p for p in map(final_fit, ranked) if p is not None]
+    model = "+".join(ranked)
+    note = (f"{method} could not be backtested on {n} quarters (it needs {method_of(method)[1] + BACKTEST_STEPS}, "
+            "or it failed to fit); drift instead" if method != "auto" and method not in scores
+            else "the method named (not chosen by backtest)" if method != "auto"
+            else f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
+            else f"lowest backtest MASE of {len(scores)} candidates")
+    path = Path(np.mean([p.mean for p in fitted], axis=0), np.mean([p.sd for p in fitted], axis=0)) if fitted else None
+    if path is None:
+        model, note, path = "drift", f"{model} failed or exploded on the full history; fell back to drift", drift(work, horizon)
+    random_walk_sd = _random_walk_sd(work, horizon)
+    spread = _spread(path.sd, _floor_sd(work, horizon), calibration, random_walk_sd)
+    # where the ceiling set the band below the models' part (not where the floor then lifted it above the ceiling)
+    held = np.flatnonzero((path.sd * calibration > spread * (1 + 1e-9))
+                          & np.isclose(spread, RANDOM_WALK_CEILING * random_walk_sd, rtol=1e-9))
+    if held.size:
+        note += (f"; band held within {RANDOM_WALK_CEILING:g}x a random walk's spread on the history in "
+                 f"{held.size} of {horizon} quarters (first {series.index[-1] + 1 + int(held[0])})")
+    path = Path(path.mean, spread)
+    choice = StreamChoice(region, workload, model, log_scale, calibration,
+                          {k: round(v, 4) for k, v in scores.items()}, note)
+    return path, choice
 
 
 def _spread(model_sd: np.ndarray, floor_sd: np.ndarray, calibration: float, random_walk_sd: np.ndarray) -> np.ndarray:
