@@ -1,0 +1,36 @@
+"""The calibration replay reruns the forecaster's own code on cached fits: its figures are the
+benchmark's only if its quantiles are the forecaster's, stream for stream."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from benchmarks.calibration_replay import binding_bound, cache_entry, replay
+from benchmarks.forecast_accuracy import H, QUANTILES, series_frame
+from forecasts import forecast, forecast_with_choices
+
+SEASONAL_GROWTH = 100 * np.exp(0.04 * np.arange(28)) * np.tile([0.85, 1.0, 1.05, 1.1], 7)
+JUMP = np.array([500, 800, 760, 480, 520, 690, 470, 330, 410, 520, 470, 540, 610, 2800, 6200, 5800], float)
+
+
+@pytest.mark.parametrize("history", [SEASONAL_GROWTH * np.random.default_rng(5).lognormal(0, 0.05, 28), JUMP,
+                                     np.array([40, 55, 61, 70, 90], float)], ids=["seasonal", "jump", "short"])
+def test_the_replay_gives_the_forecasters_quantiles_from_a_pickled_cache_entry(history):
+    actual = history[-H:] * 1.1
+    entry = pickle.loads(pickle.dumps(cache_entry((history, actual))))  # what the cache file holds
+    quantiles, _, _ = replay(entry)
+    result = forecast(series_frame(history), H, QUANTILES)
+    for q in QUANTILES:
+        np.testing.assert_allclose(quantiles[q], result[f"p{q * 100:g}"].to_numpy(), rtol=1e-12, err_msg=f"P{q * 100:g}")
+
+
+def test_the_replay_reads_the_ceiling_where_the_forecaster_says_it_held_the_band():
+    _, choices = forecast_with_choices(series_frame(JUMP), H, QUANTILES)
+    held = int(choices.loc[0, "note"].split("band held within 1.75x a random walk's spread on the history in ")[1].split()[0])
+    entry = cache_entry((JUMP, JUMP[-H:]))
+    _, path, choice = replay(entry)
+    bounds = binding_bound(entry, path, choice.calibration)
+    assert (bounds == 1).sum() == held, bounds
