@@ -69,8 +69,7 @@ def cache_entry(pair: tuple[np.ndarray, np.ndarray]) -> dict:
     entry = {"training": training, "actual": actual, "log_scale": log_scale}
     if len(series) < core.SHORT_HISTORY:
         return entry  # the drift fallback: nothing to cache, forecast_stream reruns it
-    candidates = [m for m, (_, least) in methods.METHODS.items() if len(series) >= least + core.BACKTEST_STEPS]
-    runs, functions = core._backtest(series, work, log_scale, candidates)
+    runs, functions = core._backtest(series, work, log_scale, core._candidates(len(series), "auto"))
     entry["runs"] = runs
     entry["fits"] = {name: core._fit_safely(work, H, functions.get(name, methods.method(name)[0]), series.max(), log_scale)
                      for name in [*runs, "drift"]}
@@ -96,14 +95,12 @@ def replay(entry: dict) -> tuple[dict, methods.Path | None, core.StreamChoice]:
     return {q: table[core.quantile_column(q)].to_numpy() for q in QUANTILES}, path, choice
 
 
-def binding_bound(entry: dict, path: methods.Path, calibration: float) -> np.ndarray:
+def binding_bound(work: pd.Series, path: methods.Path, calibration: float) -> np.ndarray:
     """Per step, which bound set the spread: 0 the models' calibrated spread, 1 the ceiling, 2 the floor.
 
-    Read back from the spread and the two bounds as core._spread makes them: a bound binds
-    where the spread equals it (the models' part is whatever neither bound set)."""
-    _, work = working(entry)
-    floor = core._floor_sd(work, H) * min(calibration, 1.0)
-    ceiling = core.RANDOM_WALK_CEILING * core._random_walk_sd(work, H)
+    Read back from the spread and the forecaster's own two bounds (core._spread_bounds): a bound
+    binds where the spread equals it (the models' part is whatever neither bound set)."""
+    floor, ceiling = core._spread_bounds(work, H, calibration)
     floor_binds = np.isclose(path.sd, floor, rtol=1e-9) & (floor > 0)
     return np.where(floor_binds, 2, np.where(np.isclose(path.sd, ceiling, rtol=1e-9), 1, 0))
 
@@ -120,17 +117,17 @@ def needed_width(entry: dict, path: methods.Path) -> np.ndarray:
 
 
 def window_report(entries: list[dict]) -> dict:
-    scores, inside, bounds, widths = [], [], [], []
+    scores, inside, bounds, covered, widths = [], [], [], [], []
     for entry in entries:
         quantiles, path, choice = replay(entry)
         actual = np.asarray(entry["actual"], float)
         scores.append(metrics(actual, quantiles, entry["training"]))
         inside.append((actual >= quantiles[0.1]) & (actual <= quantiles[0.9]))
-        if path is not None:
-            bounds.append(binding_bound(entry, path, choice.calibration)[: len(actual)])
+        if path is not None:  # a drift fallback has no bounds to read
+            bounds.append(binding_bound(working(entry)[1], path, choice.calibration)[: len(actual)])
+            covered.append(inside[-1])
             widths.append(needed_width(entry, path))
-    inside, bounds, widths = np.array(inside, float), np.array(bounds), np.array(widths)
-    covered = inside[np.array(["runs" in entry for entry in entries])]  # the streams whose bounds were read
+    inside, bounds, covered, widths = (np.array(values, float) for values in (inside, bounds, covered, widths))
     mean = pd.DataFrame(scores).mean()
     report = {"series": len(entries), "80% cover": mean["80% cover"], "above P90": mean["above P90"], "SPL": mean["SPL"],
               "cover 1-4": inside[:, :CALIBRATED_STEPS].mean(), "cover 5-8": inside[:, CALIBRATED_STEPS:].mean()}

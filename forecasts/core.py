@@ -113,8 +113,7 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
         choice = StreamChoice(region, workload, "drift", log_scale, SHORT_HISTORY_WIDENING, {},
                               f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}")
     else:
-        candidates = [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
-        runs, functions = _backtest(series, work, log_scale, candidates)
+        runs, functions = _backtest(series, work, log_scale, _candidates(n, method))
 
         def final_fit(name: str) -> Path | None:
             return _fit_safely(work, horizon, functions.get(name, method_of(name)[0]), series.max(), log_scale)
@@ -125,6 +124,11 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
     table.insert(0, "region", region)
     table.insert(3, "model", choice.model)
     return table, choice
+
+
+def _candidates(n: int, method: str) -> list[str]:
+    """The methods backtested on a history of n quarters: `auto`'s that have enough quarters, or the one named."""
+    return [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
 
 
 def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, horizon: int, method: str, runs: dict,
@@ -154,11 +158,10 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     path = Path(np.mean([p.mean for p in fitted], axis=0), np.mean([p.sd for p in fitted], axis=0)) if fitted else None
     if path is None:
         model, note, path = "drift", f"{model} failed or exploded on the full history; fell back to drift", drift(work, horizon)
-    random_walk_sd = _random_walk_sd(work, horizon)
-    spread = _spread(path.sd, _floor_sd(work, horizon), calibration, random_walk_sd)
+    floor, ceiling = _spread_bounds(work, horizon, calibration)
+    spread = _spread(path.sd, calibration, floor, ceiling)
     # where the ceiling set the band below the models' part (not where the floor then lifted it above the ceiling)
-    held = np.flatnonzero((path.sd * calibration > spread * (1 + 1e-9))
-                          & np.isclose(spread, RANDOM_WALK_CEILING * random_walk_sd, rtol=1e-9))
+    held = np.flatnonzero((path.sd * calibration > spread * (1 + 1e-9)) & np.isclose(spread, ceiling, rtol=1e-9))
     if held.size:
         note += (f"; band held within {RANDOM_WALK_CEILING:g}x a random walk's spread on the history in "
                  f"{held.size} of {horizon} quarters (first {series.index[-1] + 1 + int(held[0])})")
@@ -168,9 +171,15 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     return path, choice
 
 
-def _spread(model_sd: np.ndarray, floor_sd: np.ndarray, calibration: float, random_walk_sd: np.ndarray) -> np.ndarray:
-    """The models' spread scaled by their backtest calibration and kept within RANDOM_WALK_CEILING times
-    a random walk's on the history's own changes, floored by the seasonal random walk's.
+def _spread_bounds(work: pd.Series, horizon: int, calibration: float) -> tuple[np.ndarray, np.ndarray]:
+    """The floor and the ceiling on a stream's spread h = 1..horizon quarters ahead (see `_spread`)."""
+    return _floor_sd(work, horizon) * min(calibration, 1.0), RANDOM_WALK_CEILING * _random_walk_sd(work, horizon)
+
+
+def _spread(model_sd: np.ndarray, calibration: float, floor: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """The models' spread scaled by their backtest calibration and kept within the ceiling,
+    RANDOM_WALK_CEILING times a random walk's on the history's own changes, and above the floor,
+    the seasonal random walk's spread narrowed by a calibration below one (`_spread_bounds`).
 
     The calibration measures how far the models' own spread was off; the floor's spread was not
     what the backtest measured, so a calibration above one does not widen it. On a ramp the
@@ -188,7 +197,7 @@ def _spread(model_sd: np.ndarray, floor_sd: np.ndarray, calibration: float, rand
     benchmarks' scaled pinball loss over P2.5-P97.5 fell 8% on Tourism and 90% on M1 over four
     windows (README, Performance).
     """
-    return np.maximum(np.minimum(model_sd * calibration, RANDOM_WALK_CEILING * random_walk_sd), floor_sd * min(calibration, 1.0))
+    return np.maximum(np.minimum(model_sd * calibration, ceiling), floor)
 
 
 def _random_walk_sd(work: pd.Series, horizon: int) -> np.ndarray:

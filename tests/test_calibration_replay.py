@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from benchmarks.calibration_replay import binding_bound, cache_entry, replay
+from benchmarks.calibration_replay import binding_bound, cache_entry, replay, working
 from benchmarks.forecast_accuracy import H, QUANTILES, series_frame
 from forecasts import forecast, forecast_with_choices
 
@@ -32,5 +32,5 @@ def test_the_replay_reads_the_ceiling_where_the_forecaster_says_it_held_the_band
     held = int(choices.loc[0, "note"].split("band held within 1.75x a random walk's spread on the history in ")[1].split()[0])
     entry = cache_entry((JUMP, JUMP[-H:]))
     _, path, choice = replay(entry)
-    bounds = binding_bound(entry, path, choice.calibration)
+    bounds = binding_bound(working(entry)[1], path, choice.calibration)
     assert (bounds == 1).sum() == held, bounds
