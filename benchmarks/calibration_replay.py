@@ -64,9 +64,8 @@ def cache_entry(pair: tuple[np.ndarray, np.ndarray]) -> dict:
     """The expensive part of one forecast: every candidate's backtest and full-history forecast."""
     training, actual = pair
     series = stream_series(training)
-    log_scale = bool((series > 0).all())
-    work = np.log(series) if log_scale else series
-    entry = {"training": training, "actual": actual, "log_scale": log_scale}
+    log_scale, work = core.working_scale(series)
+    entry = {"training": training, "actual": actual}
     if len(series) < core.SHORT_HISTORY:
         return entry  # the drift fallback: nothing to cache, forecast_stream reruns it
     runs, functions = core._backtest(series, work, log_scale, core._candidates(len(series), "auto"))
@@ -76,22 +75,21 @@ def cache_entry(pair: tuple[np.ndarray, np.ndarray]) -> dict:
     return entry
 
 
-def working(entry: dict) -> tuple[pd.Series, pd.Series]:
-    """The training series and its working scale (logs when positive, as the forecaster chooses)."""
+def working(entry: dict) -> tuple[pd.Series, bool, pd.Series]:
+    """The training series, whether the forecaster works on its logs, and the series on that scale."""
     series = stream_series(entry["training"])
-    return series, (np.log(series) if entry["log_scale"] else series)
+    return (series, *core.working_scale(series))
 
 
 def replay(entry: dict) -> tuple[dict, methods.Path | None, core.StreamChoice]:
     """The forecaster's quantiles (QUANTILES keys) from a cache entry, its working-scale path
     (None for a short history's drift fallback, which is rerun, not cached) and its choice."""
-    series, work = working(entry)
+    series, log_scale, work = working(entry)
     if "runs" not in entry:
         table, choice = core.forecast_stream(series, H, QUANTILES, "auto")
         return {q: table[core.quantile_column(q)].to_numpy() for q in QUANTILES}, None, choice
-    path, choice = core._calibrated_forecast(series, work, entry["log_scale"], H, "auto", entry["runs"], entry["fits"].get,
-                                             "x", "y")
-    table = core._quantile_table(series, path, H, QUANTILES, entry["log_scale"])
+    path, choice = core._calibrated_forecast(series, work, log_scale, H, "auto", entry["runs"], entry["fits"].get, "x", "y")
+    table = core._quantile_table(series, path, H, QUANTILES, log_scale)
     return {q: table[core.quantile_column(q)].to_numpy() for q in QUANTILES}, path, choice
 
 
@@ -105,14 +103,12 @@ def binding_bound(work: pd.Series, path: methods.Path, calibration: float) -> np
     return np.where(floor_binds, 2, np.where(np.isclose(path.sd, ceiling, rtol=1e-9), 1, 0))
 
 
-def needed_width(entry: dict, path: methods.Path) -> np.ndarray:
+def needed_width(actual: np.ndarray, log_scale: bool, path: methods.Path) -> np.ndarray:
     """Per step, how many times its half-band (P50 to P10 or P90, on the working scale) the actual lay
     from P50: the band covers an actual where this is at most 1 (NaN where the working scale has none)."""
-    actual = np.asarray(entry["actual"], float)
-    if entry["log_scale"]:
-        with np.errstate(divide="ignore"):
-            actual = np.where(actual > 0, np.log(np.maximum(actual, 1e-300)), np.nan)
-    half_band = core._standard_quantile(0.9) * np.maximum.accumulate(np.maximum(path.sd, 0.0))[: len(actual)]
+    if log_scale:
+        actual = np.where(actual > 0, np.log(np.maximum(actual, 1e-300)), np.nan)
+    half_band = core._standard_quantile(0.9) * core._never_shrinking(path.sd)[: len(actual)]
     return np.abs(actual - path.mean[: len(actual)]) / np.maximum(half_band, 1e-12)
 
 
@@ -124,9 +120,9 @@ def window_report(entries: list[dict]) -> dict:
         scores.append(metrics(actual, quantiles, entry["training"]))
         inside.append((actual >= quantiles[0.1]) & (actual <= quantiles[0.9]))
         if path is not None:  # a drift fallback has no bounds to read
-            bounds.append(binding_bound(working(entry)[1], path, choice.calibration)[: len(actual)])
+            bounds.append(binding_bound(working(entry)[2], path, choice.calibration)[: len(actual)])
             covered.append(inside[-1])
-            widths.append(needed_width(entry, path))
+            widths.append(needed_width(actual, choice.log_scale, path))
     inside, bounds, covered, widths = (np.array(values, float) for values in (inside, bounds, covered, widths))
     mean = pd.DataFrame(scores).mean()
     report = {"series": len(entries), "80% cover": mean["80% cover"], "above P90": mean["above P90"], "SPL": mean["SPL"],

@@ -105,8 +105,7 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
     if n < MIN_QUARTERS:
         raise ForecastError(f"stream {name} has {n} quarter(s) of history; at least {MIN_QUARTERS} are needed. "
                             "Give its demand through demand_overrides.csv instead")
-    log_scale = bool((series > 0).all())
-    work = np.log(series) if log_scale else series
+    log_scale, work = working_scale(series)
     if n < SHORT_HISTORY:
         path = drift(work, horizon)
         path = Path(path.mean, path.sd * SHORT_HISTORY_WIDENING)
@@ -169,6 +168,12 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     choice = StreamChoice(region, workload, model, log_scale, calibration,
                           {k: round(v, 4) for k, v in scores.items()}, note)
     return path, choice
+
+
+def working_scale(series: pd.Series) -> tuple[bool, pd.Series]:
+    """(log scale?, the series on it): logs when every quarter is positive (AI demand grows multiplicatively)."""
+    log_scale = bool((series > 0).all())
+    return log_scale, (np.log(series) if log_scale else series)
 
 
 def _spread_bounds(work: pd.Series, horizon: int, calibration: float) -> tuple[np.ndarray, np.ndarray]:
@@ -319,7 +324,7 @@ def _calibration(standardised: list) -> float:
 
 
 def _quantile_table(series: pd.Series, path: Path, horizon: int, quantiles, log_scale: bool) -> pd.DataFrame:
-    sd = np.maximum.accumulate(np.maximum(path.sd, 0.0))  # spread never shrinks with the horizon
+    sd = _never_shrinking(path.sd)
     values = np.column_stack([path.mean + _standard_quantile(q) * sd for q in quantiles])
     if log_scale:
         values = np.exp(values)
@@ -328,6 +333,11 @@ def _quantile_table(series: pd.Series, path: Path, horizon: int, quantiles, log_
     table = pd.DataFrame(values, columns=[quantile_column(q) for q in quantiles])
     table.insert(0, "quarter", quarters)
     return table
+
+
+def _never_shrinking(sd: np.ndarray) -> np.ndarray:
+    """The spread the quantiles use: never shrinking with the horizon (nor below zero)."""
+    return np.maximum.accumulate(np.maximum(sd, 0.0))
 
 
 def _standard_quantile(q: float) -> float:

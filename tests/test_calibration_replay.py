@@ -32,5 +32,5 @@ def test_the_replay_reads_the_ceiling_where_the_forecaster_says_it_held_the_band
     held = int(choices.loc[0, "note"].split("band held within 1.75x a random walk's spread on the history in ")[1].split()[0])
     entry = cache_entry((JUMP, JUMP[-H:]))
     _, path, choice = replay(entry)
-    bounds = binding_bound(working(entry)[1], path, choice.calibration)
+    bounds = binding_bound(working(entry)[2], path, choice.calibration)
     assert (bounds == 1).sum() == held, bounds
