@@ -29,13 +29,15 @@ def quarters_needed(horizon: int) -> int:
 
 
 def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile: float = 0.5,
-             origins: int = 4, horizon: int = 4, method: str = "auto", progress=None) -> pd.DataFrame:
+             origins: int = 4, horizon: int = 4, method: str = "auto", progress=None, *,
+             scale: str = "auto") -> pd.DataFrame:
     """One row per stream and method (the forecaster, then seasonal naive; one row if they are the
     same), averaged over origins.
 
     Columns: region, workload, method, origins, mase, smape, coverage (share of actuals inside
     the outer quantiles), nominal_coverage, pinball (at the planning quantile, in demand units).
-    `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar).
+    `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar); `scale`
+    is the forecaster's (see forecasts.forecast).
     """
     quantiles = tuple(sorted(set(quantiles) | {planning_quantile, 0.5}))
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
@@ -52,7 +54,7 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
                 if origin < SHORT_HISTORY:  # shorter histories get the drift fallback: not the forecaster scored
                     continue
                 train = stream.iloc[:origin][["quarter", "region", "workload", "demand"]]
-                result = forecast(train, horizon, quantiles, name)
+                result = forecast(train, horizon, quantiles, name, scale=scale)
                 actual = values[origin:origin + horizon]
                 median = result[quantile_column(0.5)].to_numpy()
                 inside = (actual >= result[low].to_numpy()) & (actual <= result[high].to_numpy())

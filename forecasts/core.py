@@ -1,7 +1,9 @@
 """Quantile forecasts per stream: model choice by rolling-origin backtest, calibrated spread.
 
 Pipeline per stream (region, workload):
-1. work on the log scale when demand is positive (AI demand grows multiplicatively);
+1. work on the log scale when demand is positive (AI demand grows multiplicatively), unless the
+   caller asks for demand's own units (`scale`: a stream known to grow by a fixed amount a
+   quarter, whose log-scale forecast bends its straight line down);
 2. choose the model with the lowest backtest error over the last origins (MASE), unless the
    caller names one; record the scores;
 3. spread: the model's own, scaled by the robust scale of the backtest's standardised errors,
@@ -41,6 +43,7 @@ COMBINE = 3  # `auto` averages the best three models by backtest (combinations a
 BAND_EDGE = 0.9  # the calibration's Student-t factor and the predictive shape agree at P10/P90
 TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5/P97.5 lie beyond P10/P90
 RANDOM_WALK_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
+SCALES = ("auto", "log", "units")  # auto: logs where every quarter is positive, else units
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
 
 
@@ -64,24 +67,30 @@ def quantile_column(q: float) -> str:
     return f"p{q * 100:g}"
 
 
-def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), method: str = "auto") -> pd.DataFrame:
+def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), method: str = "auto", *,
+             scale: str = "auto") -> pd.DataFrame:
     """Forecast every stream of a long history table.
 
     history: columns quarter (Period or '2027Q1'), region, workload, demand; one row per
     stream and quarter. Returns quarter, region, workload, model, and one column per
     quantile (`p10`, `p50`, ...) for the `horizon` quarters after each stream's last quarter.
+    scale: where the models work: `auto` on the log of demand where every quarter is positive
+    (growth compounds), else in demand's units; `log` always (every quarter must be positive);
+    `units` never.
     """
-    return forecast_with_choices(history, horizon, quantiles, method)[0]
+    return forecast_with_choices(history, horizon, quantiles, method, scale=scale)[0]
 
 
 def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9),
-                          method: str = "auto", progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                          method: str = "auto", progress=None, *, scale: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
     """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration.
 
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar).
     """
     if method != "auto" and method not in method_names():
         raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(method_names())}")
+    if scale not in SCALES:
+        raise ForecastError(f"unknown forecast scale '{scale}'; use one of {', '.join(SCALES)}")
     quantiles = tuple(sorted(set(float(q) for q in quantiles)))
     frame = history.copy()
     frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
@@ -89,7 +98,7 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
-        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload)
+        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, scale)
         parts.append(table)
         choices.append(choice)
     columns = ["quarter", "region", "workload", "model"] + [quantile_column(q) for q in quantiles]
@@ -99,13 +108,18 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     return result[columns], pd.DataFrame([vars(c) for c in choices], columns=[f.name for f in fields(StreamChoice)])
 
 
-def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, region: str = "", workload: str = ""):
+def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, region: str = "", workload: str = "",
+                    scale: str = "auto"):
     n = len(series)
     name = f"{region}/{workload}"
     if n < MIN_QUARTERS:
         raise ForecastError(f"stream {name} has {n} quarter(s) of history; at least {MIN_QUARTERS} are needed. "
                             "Give its demand through demand_overrides.csv instead")
-    log_scale, work = working_scale(series)
+    if scale == "log" and not (series > 0).all():
+        quarter, value = next(iter(series[~(series > 0)].items()))
+        raise ForecastError(f"stream {name}: the log scale needs demand above zero in every quarter, but {quarter} "
+                            f"has {value:g}; use scale auto or units for it")
+    log_scale, work = working_scale(series, scale)
     if n < SHORT_HISTORY:
         path = drift(work, horizon)
         path = Path(path.mean, path.sd * SHORT_HISTORY_WIDENING)
@@ -170,9 +184,10 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     return path, choice
 
 
-def working_scale(series: pd.Series) -> tuple[bool, pd.Series]:
-    """(log scale?, the series on it): logs when every quarter is positive (AI demand grows multiplicatively)."""
-    log_scale = bool((series > 0).all())
+def working_scale(series: pd.Series, scale: str = "auto") -> tuple[bool, pd.Series]:
+    """(log scale?, the series on it): logs when every quarter is positive (AI demand grows
+    multiplicatively) and the caller did not ask for demand's own units (see `forecast`)."""
+    log_scale = scale != "units" and bool((series > 0).all())
     return log_scale, (np.log(series) if log_scale else series)
 
 

@@ -191,7 +191,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
     settings = scenario.settings
     table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
                      settings.planning_quantile, origins, horizon, settings.forecast.method,
-                     _stream_bar("backtesting streams"))
+                     _stream_bar("backtesting streams"), scale=settings.forecast.scale)
     if table.empty:
         click.echo(f"not enough history for a backtest (a stream needs {quarters_needed(horizon)} quarters: "
                    f"{quarters_needed(0)} before an origin, {horizon} after it)", err=True)

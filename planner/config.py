@@ -7,13 +7,14 @@ default). Field descriptions feed the README's format reference.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
 
 from forecasts import METHODS as FORECAST_CANDIDATES
+from forecasts import SCALES as FORECAST_SCALES
 from forecasts import method_names
 from planner.problems import Problem, did_you_mean
 from planner.quarters import parse_quarter
@@ -36,6 +37,10 @@ class ForecastSettings(_Strict):
                         f"{', '.join(FORECAST_CANDIDATES)}, averaged) or one of those or "
                         f"{', '.join(n for n in method_names() if n not in FORECAST_CANDIDATES)} by name.")
     quantiles: tuple[Probability, ...] = Field((0.1, 0.5, 0.9), min_length=1, description="Quantiles to forecast, e.g. [0.1, 0.5, 0.9].")
+    scale: Literal[FORECAST_SCALES] = Field("auto", description="Where the models work: `auto` on the log of demand for "
+                                            "streams positive in every quarter (growth compounds), in demand's units "
+                                            "otherwise; `log` for every stream (each must stay above zero); `units` for "
+                                            "none (streams that grow by a steady amount a quarter).")
 
     @field_validator("method")
     @classmethod

@@ -50,7 +50,7 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     history = scenario.demand_history
     forecast, choices = forecast_with_choices(history[["quarter", "region", "workload", "demand"]],
                                               settings.horizon_quarters, quantiles, settings.forecast.method,
-                                              progress)
+                                              progress, scale=settings.forecast.scale)
     forecast = forecast[forecast["quarter"] >= settings.start]
     overrides = scenario.demand_overrides.groupby(["quarter", "region", "workload"])["delta"].sum()
     forecast = _with_override_only_streams(forecast, overrides, quantiles, settings.quarters)

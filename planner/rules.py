@@ -136,6 +136,21 @@ def history_shape(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     return found
 
 
+def log_scale_positive(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """forecast.scale log takes the log of every stream's demand: a quarter at zero cannot have one.
+
+    Caught here so that `planner validate` names the row, not the forecast halfway through."""
+    history = tables["demand_history"]
+    if settings is None or settings.forecast.scale != "log" or history.attrs.get("unreadable"):
+        return []
+    zero = history[history["demand"] <= 0]
+    return [Problem("demand_history.csv", int(row), "demand",
+                    f"got {record.demand:g} for {record.region}/{record.workload} in {format_quarter(record.quarter)}; "
+                    "forecast.scale log needs demand above zero in every quarter (use scale auto, which keeps such "
+                    "a stream in demand's units, or units)")
+            for row, record in zero.iterrows()]
+
+
 def site_power_order(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     found = []
     for site, changes in tables["site_power"].groupby("site", sort=False):
@@ -361,6 +376,7 @@ RULES: tuple[Rule, ...] = (
     unknown_workloads,
     order_window,
     history_shape,
+    log_scale_positive,
     site_power_order,
     factory_cooling,
     installed_racks_fit_factory,

@@ -78,6 +78,8 @@ CASES = [
     ("yaml bad quarter", lambda d: edit_yaml(d, "start: 2027Q1", "start: 2027-13"), "scenario.yaml", 4, "start", "2027Q1"),
     ("yaml syntax", lambda d: edit_yaml(d, "cloud:\n", "cloud: [\n"), "scenario.yaml", None, None, "not valid YAML"),
     ("unknown forecast method", lambda d: edit_yaml(d, "method: auto", "method: ets-hol"), "scenario.yaml", 16, "forecast.method", "unknown forecast method (did you mean 'ets-holt'?)"),
+    ("unknown forecast scale", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale: logs"), "scenario.yaml", 17, "forecast.scale", "'auto', 'log' or 'units'"),
+    ("log scale with a zero quarter", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale: log") or set_cell(d, "demand_history.csv", 5, "demand", "0"), "demand_history.csv", 5, "demand", "forecast.scale log needs demand above zero"),
     ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
 ]
 
@@ -119,7 +121,7 @@ def test_every_cross_file_rule_has_a_case():
     """A new rule without a failing case above fails this test."""
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
-        "site_power_order", "factory_cooling", "installed_racks_fit_factory", "quarters_in_range",
+        "log_scale_positive", "site_power_order", "factory_cooling", "installed_racks_fit_factory", "quarters_in_range",
         "commitment_window", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
