@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -30,7 +32,7 @@ def quarters_needed(horizon: int) -> int:
 
 def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile: float = 0.5,
              origins: int = 4, horizon: int = 4, method: str = "auto", progress=None, *,
-             scale: str = "auto") -> pd.DataFrame:
+             scale: str | Mapping[tuple[str, str], str] = "auto") -> pd.DataFrame:
     """One row per stream and method (the forecaster, then seasonal naive; one row if they are the
     same), averaged over origins.
 

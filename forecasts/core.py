@@ -22,6 +22,7 @@ Pipeline per stream (region, workload):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -68,7 +69,7 @@ def quantile_column(q: float) -> str:
 
 
 def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), method: str = "auto", *,
-             scale: str = "auto") -> pd.DataFrame:
+             scale: str | Mapping[tuple[str, str], str] = "auto") -> pd.DataFrame:
     """Forecast every stream of a long history table.
 
     history: columns quarter (Period or '2027Q1'), region, workload, demand; one row per
@@ -76,21 +77,24 @@ def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), met
     quantile (`p10`, `p50`, ...) for the `horizon` quarters after each stream's last quarter.
     scale: where the models work: `auto` on the log of demand where every quarter is positive
     (growth compounds), else in demand's units; `log` always (every quarter must be positive);
-    `units` never.
+    `units` never. One for every stream, or a mapping {(region, workload): scale} (`auto` for
+    streams it leaves out).
     """
     return forecast_with_choices(history, horizon, quantiles, method, scale=scale)[0]
 
 
 def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9),
-                          method: str = "auto", progress=None, *, scale: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
+                          method: str = "auto", progress=None, *,
+                          scale: str | Mapping[tuple[str, str], str] = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
     """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration.
 
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar).
     """
     if method != "auto" and method not in method_names():
         raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(method_names())}")
-    if scale not in SCALES:
-        raise ForecastError(f"unknown forecast scale '{scale}'; use one of {', '.join(SCALES)}")
+    for named in sorted({scale} if isinstance(scale, str) else set(scale.values())):
+        if named not in SCALES:
+            raise ForecastError(f"unknown forecast scale '{named}'; use one of {', '.join(SCALES)}")
     quantiles = tuple(sorted(set(float(q) for q in quantiles)))
     frame = history.copy()
     frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
@@ -98,7 +102,8 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
-        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, scale)
+        stream_scale = scale if isinstance(scale, str) else scale.get((region, workload), "auto")
+        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale)
         parts.append(table)
         choices.append(choice)
     columns = ["quarter", "region", "workload", "model"] + [quantile_column(q) for q in quantiles]

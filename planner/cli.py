@@ -183,6 +183,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
     """Rolling-origin accuracy of the forecaster on the scenario's own history, against
     seasonal naive: MASE, sMAPE, interval coverage and pinball loss at the planning quantile."""
     from forecasts.backtest import backtest, quarters_needed
+    from planner.pipeline import stream_scales
     from planner.export import write_csv_file
 
     if out_file:
@@ -191,7 +192,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
     settings = scenario.settings
     table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
                      settings.planning_quantile, origins, horizon, settings.forecast.method,
-                     _stream_bar("backtesting streams"), scale=settings.forecast.scale)
+                     _stream_bar("backtesting streams"), scale=stream_scales(scenario))
     if table.empty:
         click.echo(f"not enough history for a backtest (a stream needs {quarters_needed(horizon)} quarters: "
                    f"{quarters_needed(0)} before an origin, {horizon} after it)", err=True)

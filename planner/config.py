@@ -41,6 +41,9 @@ class ForecastSettings(_Strict):
                                             "streams positive in every quarter (growth compounds), in demand's units "
                                             "otherwise; `log` for every stream (each must stay above zero); `units` for "
                                             "none (streams that grow by a steady amount a quarter).")
+    scale_by_stream: dict[str, Literal[FORECAST_SCALES]] = Field(
+        default_factory=dict, description="Per stream, a scale that overrides `scale`, as `region/workload: units` "
+                                          "lines (e.g. `eu-de/training: units`).")
 
     @field_validator("method")
     @classmethod
@@ -51,6 +54,10 @@ class ForecastSettings(_Strict):
         if value not in names:
             raise ValueError(f"unknown forecast method{did_you_mean(value, names)}; use one of {', '.join(names)}")
         return value
+
+    def scale_of(self, region: str, workload: str) -> str:
+        """The scale this stream is forecast on: its own line in scale_by_stream, else `scale`."""
+        return self.scale_by_stream.get(f"{region}/{workload}", self.scale)
 
     @field_validator("quantiles")
     @classmethod

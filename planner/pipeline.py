@@ -40,6 +40,11 @@ class DemandForecast:
         return table.sort_values(["region", "workload"], ignore_index=True)
 
 
+def stream_scales(scenario: Scenario) -> dict[tuple[str, str], str]:
+    """Each stream's forecast scale: its forecast.scale_by_stream line, else forecast.scale."""
+    return {stream: scenario.settings.forecast.scale_of(*stream) for stream in scenario.streams}
+
+
 def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     """Forecast every stream over the horizon; add overrides; pick the planning quantile.
 
@@ -50,7 +55,7 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     history = scenario.demand_history
     forecast, choices = forecast_with_choices(history[["quarter", "region", "workload", "demand"]],
                                               settings.horizon_quarters, quantiles, settings.forecast.method,
-                                              progress, scale=settings.forecast.scale)
+                                              progress, scale=stream_scales(scenario))
     forecast = forecast[forecast["quarter"] >= settings.start]
     overrides = scenario.demand_overrides.groupby(["quarter", "region", "workload"])["delta"].sum()
     forecast = _with_override_only_streams(forecast, overrides, quantiles, settings.quarters)

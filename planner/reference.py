@@ -51,12 +51,14 @@ def _settings_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         elif info.default is None:
             default = "blank"
         else:
-            default = _plain(info.default)
+            default = _plain(info.default_factory() if info.default_factory else info.default)
         rows.append(f"| {prefix}{name} | {default} | {info.description} |")
     return rows
 
 
 def _plain(value: object) -> str:
+    if value == {}:
+        return "none"
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return str(value)

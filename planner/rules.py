@@ -141,14 +141,35 @@ def log_scale_positive(settings: ScenarioSettings, tables: Tables) -> list[Probl
 
     Caught here so that `planner validate` names the row, not the forecast halfway through."""
     history = tables["demand_history"]
-    if settings is None or settings.forecast.scale != "log" or history.attrs.get("unreadable"):
+    if settings is None or history.attrs.get("unreadable"):
         return []
     zero = history[history["demand"] <= 0]
+    logged = pd.Series([settings.forecast.scale_of(r, w) == "log" for r, w in zip(zero["region"], zero["workload"])],
+                       index=zero.index, dtype=bool)
     return [Problem("demand_history.csv", int(row), "demand",
                     f"got {record.demand:g} for {record.region}/{record.workload} in {format_quarter(record.quarter)}; "
-                    "forecast.scale log needs demand above zero in every quarter (use scale auto, which keeps such "
-                    "a stream in demand's units, or units)")
-            for row, record in zero.iterrows()]
+                    f"{_scale_key(settings, record.region, record.workload)} log needs demand above zero in every "
+                    "quarter (use auto, which keeps such a stream in demand's units, or units)")
+            for row, record in zero[logged].iterrows()]
+
+
+def scale_streams_known(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Each forecast.scale_by_stream line names a stream of demand_history.csv (a misspelt one
+    would leave its stream on the default scale without a word)."""
+    history = tables["demand_history"]
+    if settings is None or not settings.forecast.scale_by_stream or not _complete(tables, "demand_history"):
+        return []
+    known = sorted({f"{r}/{w}" for r, w in zip(history["region"], history["workload"])})
+    return [Problem("scenario.yaml", None, f"forecast.scale_by_stream.{name}",
+                    f"no stream {name} in demand_history.csv{did_you_mean(name, known)}; "
+                    "write a stream as region/workload" + (f", e.g. {known[0]}" if known else ""))
+            for name in settings.forecast.scale_by_stream if name not in known]
+
+
+def _scale_key(settings: ScenarioSettings, region: str, workload: str) -> str:
+    """The scenario.yaml key that set this stream's scale."""
+    stream = f"{region}/{workload}"
+    return f"forecast.scale_by_stream.{stream}" if stream in settings.forecast.scale_by_stream else "forecast.scale"
 
 
 def site_power_order(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
@@ -377,6 +398,7 @@ RULES: tuple[Rule, ...] = (
     order_window,
     history_shape,
     log_scale_positive,
+    scale_streams_known,
     site_power_order,
     factory_cooling,
     installed_racks_fit_factory,

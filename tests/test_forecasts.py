@@ -141,6 +141,23 @@ def test_the_log_scale_refuses_a_quarter_at_zero_and_auto_keeps_such_a_stream_in
         forecast(history_frame(values), 4, QUANTILES, scale="logs")
 
 
+def test_a_scale_can_be_set_per_stream_and_the_plan_reads_it_from_scale_by_stream(sovereign):
+    from planner.pipeline import forecast_demand
+    from planner.scenario import load_scenario
+
+    history = pd.concat([history_frame(_linear_stream(3), region="a"), history_frame(_linear_stream(3), region="b")])
+    result, choices = forecast_with_choices(history, 8, QUANTILES, scale={("a", "w"): "units"})
+    assert dict(zip(choices["region"], choices["log_scale"])) == {"a": False, "b": True}
+    alone = forecast(history[history["region"] == "a"], 8, QUANTILES, scale="units")
+    assert np.allclose(result[result["region"] == "a"]["p50"], alone["p50"])
+
+    scenario_yaml = sovereign / "scenario.yaml"
+    scenario_yaml.write_text(scenario_yaml.read_text().replace(
+        "  method: auto", "  method: auto\n  scale: units\n  scale_by_stream:\n    eu-fr/inference: auto"))
+    scales = forecast_demand(load_scenario(sovereign)).choices.set_index(["region", "workload"])["log_scale"]
+    assert scales[("eu-fr", "inference")] and not scales.drop(("eu-fr", "inference")).any()
+
+
 def test_the_backtest_scores_the_forecaster_on_the_scale_asked_for():
     from forecasts.backtest import backtest, naive_error
 

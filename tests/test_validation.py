@@ -80,6 +80,8 @@ CASES = [
     ("unknown forecast method", lambda d: edit_yaml(d, "method: auto", "method: ets-hol"), "scenario.yaml", 16, "forecast.method", "unknown forecast method (did you mean 'ets-holt'?)"),
     ("unknown forecast scale", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale: logs"), "scenario.yaml", 17, "forecast.scale", "'auto', 'log' or 'units'"),
     ("log scale with a zero quarter", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale: log") or set_cell(d, "demand_history.csv", 5, "demand", "0"), "demand_history.csv", 5, "demand", "forecast.scale log needs demand above zero"),
+    ("log scale for one stream with a zero quarter", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale_by_stream:\n    eu-de/training: log") or set_cell(d, "demand_history.csv", 5, "demand", "0"), "demand_history.csv", 5, "demand", "forecast.scale_by_stream.eu-de/training log needs demand above zero"),
+    ("scale for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale_by_stream:\n    eu-de/trainng: units"), "scenario.yaml", None, "forecast.scale_by_stream.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
     ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
 ]
 
@@ -121,7 +123,7 @@ def test_every_cross_file_rule_has_a_case():
     """A new rule without a failing case above fails this test."""
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
-        "log_scale_positive", "site_power_order", "factory_cooling", "installed_racks_fit_factory", "quarters_in_range",
+        "log_scale_positive", "scale_streams_known", "site_power_order", "factory_cooling", "installed_racks_fit_factory", "quarters_in_range",
         "commitment_window", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
