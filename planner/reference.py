@@ -51,14 +51,17 @@ def _settings_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         elif info.default is None:
             default = "blank"
         else:
-            default = _plain(info.default_factory() if info.default_factory else info.default)
+            default = yaml_text(info.default_factory() if info.default_factory else info.default)
         rows.append(f"| {prefix}{name} | {default} | {info.description} |")
     return rows
 
 
-def _plain(value: object) -> str:
+def yaml_text(value: object) -> str:
+    """A setting's value as scenario.yaml would spell it: [0.1, 0.5, 0.9], not a Python tuple."""
     if value == {}:
         return "none"
+    if value is None:
+        return "blank"
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return str(value)

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from planner.pipeline import BACKTEST_MASE
+from planner.reference import yaml_text
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -309,17 +310,22 @@ def _changes(sheet, changes) -> None:
 
 
 def _assumptions(sheet, scenario) -> None:
-    settings = scenario.settings.model_dump()
-    flat = []
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            flat += [(f"{key}.{k}", v) for k, v in value.items()]
-        else:
-            flat.append((key, value))
-    frame = pd.DataFrame([(k, str(v)) for k, v in flat], columns=["setting", "value"])
+    frame = pd.DataFrame(_flat_settings(scenario.settings.model_dump()), columns=["setting", "value"])
     row = write_table(sheet, frame, title="scenario.yaml")
     for name, table in scenario.tables.items():
         row = write_table(sheet, table.reset_index(drop=True), start_row=row, title=f"{name}.csv")
+
+
+def _flat_settings(settings: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """Dotted keys as the README's format reference names them (forecast.scale_by_stream.eu-de/training),
+    values as scenario.yaml spells them."""
+    flat = []
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            flat += _flat_settings(value, f"{prefix}{key}.")
+        else:
+            flat.append((f"{prefix}{key}", yaml_text(value)))
+    return flat
 
 
 def _finish(chart, number_format: str) -> None:

@@ -378,3 +378,17 @@ def test_backtest_writes_its_scores_as_csv_but_never_over_a_scenario_file(sovere
     assert set(scores["method"]) == {"auto", "snaive"} and len(scores) == 2 * 5  # five streams, two methods
     printed = next(line for line in result.stdout.splitlines() if line.startswith("overall") and "forecaster" in line)
     assert float(printed.split()[2]) == pytest.approx(scores.loc[scores["method"] == "auto", "mase"].mean(), abs=0.005)
+
+
+def test_the_assumptions_sheet_spells_settings_as_scenario_yaml_does(sovereign):
+    """Procurement reads the workbook, not Python: no tuples, no None, no nested dicts in one cell."""
+    from planner.scenario import load_scenario
+    from planner.workbook import _flat_settings
+
+    scenario_yaml = sovereign / "scenario.yaml"
+    scenario_yaml.write_text(scenario_yaml.read_text().replace(
+        "  method: auto", "  method: auto\n  scale_by_stream:\n    eu-de/training: units"))
+    settings = dict(_flat_settings(load_scenario(sovereign).settings.model_dump()))
+    assert settings["forecast.scale_by_stream.eu-de/training"] == "units"
+    assert settings["forecast.quantiles"] == "[0.1, 0.5, 0.9]" and settings["forecast.scale"] == "auto"
+    assert settings["budget_usd_per_year"] == "blank" and settings["start"] == "2027Q1"
