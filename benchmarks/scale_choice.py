@@ -1,4 +1,4 @@
-"""Log scale, demand's units, or a choice per series by backtest: the three on both competition sets.
+"""Log scale, demand's units, a choice per series by backtest, or both blended, on both competition sets.
 
 Run: python benchmarks/calibration_replay.py --set S and --set S --scale units first (they fit
 and cache the backtests; 8 minutes for both scales of M1, 20 for Tourism, on two cores), then
@@ -7,7 +7,8 @@ and cache the backtests; 8 minutes for both scales of M1, 20 for Tourism, on two
 The forecaster works on the log of demand where every quarter is positive (forecasts.core,
 `scale="auto"`); `scale="units"` keeps demand's units. This script replays both from the caches
 on the four benchmark windows and adds a third forecaster that picks, per series, the scale
-whose chosen combination had the lower backtest MASE (in demand's units, so the two compare).
+whose chosen combination had the lower backtest MASE (in demand's units, so the two compare), and
+a fourth whose every quantile is the mean of the two scales' (twice the fitting).
 It prints, per window and averaged over the four: sMAPE, MASE, 80% cover, P90 exceeded, 95%
 cover, SPL, and the share of series the pick put on demand's units.
 """
@@ -29,6 +30,7 @@ from benchmarks.forecast_accuracy import H, metrics  # noqa: E402
 from forecasts import core  # noqa: E402
 
 COLUMNS = ("sMAPE", "MASE", "80% cover", "above P90", "95% cover", "SPL")
+FORECASTERS = ("log", "units", "pick", "blend")
 
 
 def backtest_mase(entry: dict) -> float:
@@ -44,12 +46,14 @@ def backtest_mase(entry: dict) -> float:
 
 
 def scored(logs: list[dict], units: list[dict]) -> pd.DataFrame:
-    """Per series: the three forecasters' metrics and whether the pick took demand's units."""
+    """Per series: the forecasters' metrics and whether the pick took demand's units."""
     rows = []
     for on_logs, on_units in zip(logs, units):
         actual = np.asarray(on_logs["actual"], float)
-        by_scale = {name: metrics(actual, replay(entry)[0], entry["training"])
-                    for name, entry in (("log", on_logs), ("units", on_units))}
+        quantiles = {"log": replay(on_logs)[0], "units": replay(on_units)[0]}
+        by_scale = {name: metrics(actual, quantiles[name], on_logs["training"]) for name in quantiles}
+        blend = {q: (quantiles["log"][q] + quantiles["units"][q]) / 2 for q in quantiles["log"]}
+        by_scale["blend"] = metrics(actual, blend, on_logs["training"])
         units_won = backtest_mase(on_units) < backtest_mase(on_logs)  # False when either is NaN: auto's choice
         by_scale["pick"] = by_scale["units" if units_won else "log"]
         rows.append({"units picked": float(units_won),
@@ -74,7 +78,7 @@ def main() -> None:
     print("| --- | --- | " + " | ".join("---:" for _ in COLUMNS) + " | ---: |")
     for window, means in by_window.items():
         label = window if isinstance(window, str) else "official holdout" if window == 0 else f"{window * H} quarters earlier"
-        for name in ("log", "units", "pick"):
+        for name in FORECASTERS:
             cells = [f"{means[(name, c)]:.2f}" if c == "sMAPE" else f"{means[(name, c)]:.3f}" if c in ("MASE", "SPL")
                      else f"{means[(name, c)]:.1%}" for c in COLUMNS]
             share = f"{means['units picked']:.1%}" if name == "pick" else ""
