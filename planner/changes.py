@@ -15,7 +15,8 @@ import pandas as pd
 from planner.plan_files import read_plan_files
 
 ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
-FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct"]
+FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct",
+                    "previous_model", "new_model"]
 COST_COLUMNS = ["category", "quarters_compared", "previous_usd", "new_usd", "change_usd"]
 
 
@@ -34,7 +35,7 @@ class PlanSnapshot:
     """What the comparison needs of a plan. Quarters are text ('2027Q1') whatever the source."""
 
     orders: pd.DataFrame    # order_quarter, factory, rack_type, racks
-    forecast: pd.DataFrame  # quarter, region, workload, kind, planning_demand, p50 when forecast
+    forecast: pd.DataFrame  # quarter, region, workload, kind, planning_demand, model, p50 when forecast
     npv: float | None
     costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
 
@@ -53,9 +54,14 @@ class PlanSnapshot:
     def racks_by_order(self) -> pd.Series:
         return self.orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
 
+    def first_planned_quarter(self) -> str | None:
+        """The plan's first forecast quarter ('2027Q1'): two plans a roll apart differ in it."""
+        planned = self.forecast.loc[self.forecast["kind"] == "forecast", "quarter"]
+        return min(planned) if len(planned) else None
+
     def planned_demand(self) -> pd.DataFrame:
         forecast = self.forecast
-        return forecast[forecast["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand"]]
+        return forecast[forecast["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand", "model"]]
 
 
 def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
@@ -77,14 +83,15 @@ def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
 
 
 def forecast_changes(previous: PlanSnapshot, new: PlanSnapshot) -> pd.DataFrame:
-    """Per stream: planned demand over the quarters both plans forecast."""
+    """Per stream: planned demand over the quarters both plans forecast, and the forecast model
+    of each (a jump in demand reads differently when the backtest chose another model)."""
     merged = previous.planned_demand().merge(new.planned_demand(), on=["quarter", "region", "workload"],
                                              suffixes=("_old", "_new"))
     rows = []
     for (region, workload), group in merged.groupby(["region", "workload"]):
         old, new_units = group["planning_demand_old"].sum(), group["planning_demand_new"].sum()
         rows.append((region, workload, len(group), old, new_units, new_units - old,
-                     (new_units - old) / old if old else 0.0))
+                     (new_units - old) / old if old else 0.0, group["model_old"].iloc[0], group["model_new"].iloc[0]))
     return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
@@ -109,7 +116,8 @@ def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "") -
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)
-    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note),
+    rolled = previous.first_planned_quarter() != new.first_planned_quarter()
+    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled),
                                      _cost_summary(costs, uncommon)]))
     return Changes(orders, forecast, previous.npv, new.npv, summary, costs)
 
@@ -136,7 +144,8 @@ def compare_plans(previous_dir: Path, new_dir: Path, actuals_note: str = "") -> 
     return compare(PlanSnapshot.from_dir(previous_dir), PlanSnapshot.from_dir(new_dir), actuals_note)
 
 
-def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new, actuals_note: str) -> str:
+def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new, actuals_note: str,
+             rolled: bool) -> str:
     counts = orders["change"].value_counts()
     changed = orders[orders["change"] != "unchanged"]
     parts = [actuals_note] if actuals_note else []
@@ -159,10 +168,25 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
         else:
             parts.append(f"Planned demand changed most for {largest.region}/{largest.workload} "
                          f"({largest.change_pct:+.1%} over {int(largest.quarters_compared)} common quarters).")
+        parts.append(_model_changes(forecast))
     if npv_previous is not None and npv_new is not None:
-        parts.append(f"NPV {npv_new / 1e6:,.1f} M vs {npv_previous / 1e6:,.1f} M before ({(npv_new - npv_previous) / 1e6:+,.1f} M; "
-                     "the horizons differ by the quarter rolled).")
+        parts.append(f"NPV {npv_new / 1e6:,.1f} M vs {npv_previous / 1e6:,.1f} M before ({(npv_new - npv_previous) / 1e6:+,.1f} M"
+                     + ("; the horizons differ by the quarter rolled)." if rolled else ")."))
     return " ".join(parts)
+
+
+def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:
+    """The streams whose forecast model changed, largest demand change first: a jump in planned
+    demand reads differently when the backtest chose another model. Silent where the previous
+    plan names no model (written before forecast.csv carried one)."""
+    switched = forecast[(forecast["previous_model"] != forecast["new_model"]) & (forecast["previous_model"] != "")]
+    if switched.empty:
+        return ""
+    switched = switched.sort_values("change_pct", key=abs, ascending=False)
+    listed = "; ".join(f"{row.region}/{row.workload} ({row.previous_model} -> {row.new_model})"
+                       for row in switched.head(named).itertuples())
+    more = f"; and {len(switched) - named} more" if len(switched) > named else ""
+    return f"Forecast model changed for {len(switched)} of {len(forecast)} streams: {listed}{more}."
 
 
 def actuals_note(previous: PlanSnapshot, actuals: pd.DataFrame, quarter) -> str:

@@ -40,6 +40,8 @@ FORECAST = Table(
         Column("kind", "choice", "Whether the row is history or forecast.", choices=("history", "forecast")),
         Column("p50", "number", "Median forecast (the actual on history rows).", "units", nullable=True),
         Column("planning_demand", "number", "Demand planned for (forecast rows).", "units", nullable=True),
+        Column("model", "text", "The stream's forecast model (forecast rows; plans from before it was written: blank).",
+               default=""),
     ),
     key=("quarter", "region", "workload"),
 )

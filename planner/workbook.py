@@ -54,6 +54,7 @@ HEADERS = {
     "change": ("Change", None), "moved": ("Moved", None), "quarters_compared": ("Quarters compared", WHOLE),
     "previous_units": ("Planned before (unit-quarters)", USD), "new_units": ("Planned now (unit-quarters)", USD),
     "change_units": ("Change (unit-quarters)", USD), "change_pct": ("Change (%)", PERCENT),
+    "previous_model": ("Forecast model before", None), "new_model": ("Forecast model now", None),
     "year": ("Year", None),
     "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }

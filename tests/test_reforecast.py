@@ -318,3 +318,37 @@ def test_a_previous_plan_of_an_earlier_quarter_is_refused(tmp_path, four_quarter
     assert result.exit_code == 2, result.output
     assert "column quarter: the plan starts in 2027Q1, but the scenario" in result.stderr
     assert "starts in 2027Q2" in result.stderr and not (tmp_path / "out").exists()
+
+
+def _snapshot(models: dict, start: str = "2027Q1", units: float = 100.0, npv: float = 1e9):
+    from planner.changes import PlanSnapshot
+
+    quarters = [str(q) for q in pd.period_range(start, periods=4, freq="Q")]
+    forecast = pd.DataFrame([{"quarter": q, "region": region, "workload": "w", "kind": "forecast",
+                              "planning_demand": units * (1 + i), "p50": units, "model": model}
+                             for region, model in models.items() for i, q in enumerate(quarters)])
+    orders = pd.DataFrame({"order_quarter": [start], "factory": ["f"], "rack_type": ["r"], "racks": [3]})
+    return PlanSnapshot(orders, forecast, npv)
+
+
+def test_the_change_report_names_the_streams_whose_forecast_model_changed():
+    from planner.changes import compare
+
+    changes = compare(_snapshot({"a": "theta", "b": "arima+drift"}), _snapshot({"a": "theta", "b": "ets-damped"}, units=130))
+    table = changes.forecast.set_index("region")
+    assert table.loc["b", ["previous_model", "new_model"]].tolist() == ["arima+drift", "ets-damped"]
+    assert table.loc["a", "previous_model"] == table.loc["a", "new_model"] == "theta"
+    assert "Forecast model changed for 1 of 2 streams: b/w (arima+drift -> ets-damped)." in changes.summary
+    assert "NPV 1,000.0 M vs 1,000.0 M before (+0.0 M)." in changes.summary  # same start: no roll to explain
+    unchanged = compare(_snapshot({"a": "theta"}), _snapshot({"a": "theta"}))
+    assert "Forecast model" not in unchanged.summary
+    older = compare(_snapshot({"a": ""}), _snapshot({"a": "theta"}))  # a plan from before forecast.csv named models
+    assert "Forecast model" not in older.summary
+
+
+def test_the_change_report_says_the_horizons_differ_only_when_the_plans_start_apart():
+    from planner.changes import compare
+
+    rolled = compare(_snapshot({"a": "theta"}), _snapshot({"a": "theta"}, start="2027Q2"))
+    assert "the horizons differ by the quarter rolled" in rolled.summary
+    assert "the horizons differ" not in compare(_snapshot({"a": "theta"}), _snapshot({"a": "theta"})).summary
