@@ -177,9 +177,11 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
 
 def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:
     """The streams whose forecast model changed, largest demand change first: a jump in planned
-    demand reads differently when the backtest chose another model. Silent where the previous
-    plan names no model (written before forecast.csv carried one)."""
-    switched = forecast[(forecast["previous_model"] != forecast["new_model"]) & (forecast["previous_model"] != "")]
+    demand reads differently when the backtest chose another model. A combination is an equal
+    mean of its models, so the same models ranked otherwise are no change. Silent where the
+    previous plan names no model (written before forecast.csv carried one)."""
+    models = [forecast[side].map(lambda model: frozenset(model.split("+"))) for side in ("previous_model", "new_model")]
+    switched = forecast[(models[0] != models[1]) & (forecast["previous_model"] != "")]  # a mean: order is only rank
     if switched.empty:
         return ""
     switched = switched.sort_values("change_pct", key=abs, ascending=False)

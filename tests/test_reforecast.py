@@ -342,6 +342,8 @@ def test_the_change_report_names_the_streams_whose_forecast_model_changed():
     assert "NPV 1,000.0 M vs 1,000.0 M before (+0.0 M)." in changes.summary  # same start: no roll to explain
     unchanged = compare(_snapshot({"a": "theta"}), _snapshot({"a": "theta"}))
     assert "Forecast model" not in unchanged.summary
+    reranked = compare(_snapshot({"a": "arima+drift+theta"}), _snapshot({"a": "drift+arima+theta"}))  # the same mean
+    assert "Forecast model" not in reranked.summary
     older = compare(_snapshot({"a": ""}), _snapshot({"a": "theta"}))  # a plan from before forecast.csv named models
     assert "Forecast model" not in older.summary
 
