@@ -123,8 +123,8 @@ def test_every_cross_file_rule_has_a_case():
     """A new rule without a failing case above fails this test."""
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
-        "log_scale_positive", "scale_streams_known", "site_power_order", "factory_cooling", "installed_racks_fit_factory", "quarters_in_range",
-        "commitment_window", "stream_has_server",
+        "log_scale_positive", "scale_streams_known", "site_power_order", "factory_cooling",
+        "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
     assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps"}  # cases: below
