@@ -1,7 +1,7 @@
 """Log scale, demand's units, a choice per series by backtest, or both blended, on both competition sets.
 
 Run: python benchmarks/calibration_replay.py --set S and --set S --scale units first (they fit
-and cache the backtests; 8 minutes for both scales of M1, 20 for Tourism, on two cores), then
+and cache the backtests; about 4 minutes for both scales of M1, 12 for Tourism, on two cores), then
      python benchmarks/scale_choice.py --set tourism|m1 [--cache DIR]
 
 The forecaster works on the log of demand where every quarter is positive (forecasts.core,
