@@ -39,9 +39,8 @@ def backtest_mase(entry: dict) -> float:
     if "runs" not in entry:
         return float("nan")
     series, log_scale, _ = working(entry)
+    _, chosen = core.backtest_ranking(series, log_scale, entry["runs"])
     unit = core.naive_error(series.to_numpy(float)) or 1.0
-    scores = {name: core._score(paths, log_scale, unit) for name, paths in entry["runs"].items()}
-    chosen = sorted(scores, key=scores.get)[: core.COMBINE]
     return core._score(core._combined(entry["runs"], chosen), log_scale, unit) if chosen else float("nan")
 
 

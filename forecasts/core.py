@@ -160,9 +160,8 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     spread is measured on both competition sets in seconds instead of a half-hour benchmark.
     """
     n = len(series)
-    scale = naive_error(series.to_numpy(float)) or 1.0
-    scores = {name: _score(paths, log_scale, scale) for name, paths in runs.items()}
-    ranked = sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1] or ["drift"]
+    scores, ranked = backtest_ranking(series, log_scale, runs, method)
+    ranked = ranked or ["drift"]
     chosen = [name for name in ranked if name in runs]
     calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
                                if chosen else [])
@@ -187,6 +186,14 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     choice = StreamChoice(region, workload, model, log_scale, calibration,
                           {k: round(v, 4) for k, v in scores.items()}, note)
     return path, choice
+
+
+def backtest_ranking(series: pd.Series, log_scale: bool, runs: dict, method: str = "auto") -> tuple[dict, list[str]]:
+    """Each candidate's backtest MASE (`_score`, in demand's units) and the names the forecast
+    uses: `auto`'s best COMBINE by it, or the one named (empty if nothing was backtested)."""
+    unit = naive_error(series.to_numpy(float)) or 1.0
+    scores = {name: _score(paths, log_scale, unit) for name, paths in runs.items()}
+    return scores, sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1]
 
 
 def working_scale(series: pd.Series, scale: str = "auto") -> tuple[bool, pd.Series]:

@@ -181,7 +181,7 @@ def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:
     mean of its models, so the same models ranked otherwise are no change. Silent where the
     previous plan names no model (written before forecast.csv carried one)."""
     models = [forecast[side].map(lambda model: frozenset(model.split("+"))) for side in ("previous_model", "new_model")]
-    switched = forecast[(models[0] != models[1]) & (forecast["previous_model"] != "")]  # a mean: order is only rank
+    switched = forecast[(models[0] != models[1]) & (forecast["previous_model"] != "")]
     if switched.empty:
         return ""
     switched = switched.sort_values("change_pct", key=abs, ascending=False)
