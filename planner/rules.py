@@ -154,16 +154,27 @@ def log_scale_positive(settings: ScenarioSettings, tables: Tables) -> list[Probl
 
 
 def scale_streams_known(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    """Each forecast.scale_by_stream line names a stream of demand_history.csv (a misspelt one
-    would leave its stream on the default scale without a word)."""
+    """Each forecast.scale_by_stream line names one stream of demand_history.csv: a misspelt one
+    would leave its stream on the default scale without a word, and a '/' inside a region or
+    workload could make two streams read alike (region a/b with workload c, region a with b/c)."""
     history = tables["demand_history"]
     if settings is None or not settings.forecast.scale_by_stream or not _complete(tables, "demand_history"):
         return []
-    known = sorted({f"{r}/{w}" for r, w in zip(history["region"], history["workload"])})
-    return [Problem("scenario.yaml", None, f"forecast.scale_by_stream.{name}",
-                    f"no stream {name} in demand_history.csv{did_you_mean(name, known)}; "
-                    "write a stream as region/workload" + (f", e.g. {known[0]}" if known else ""))
-            for name in settings.forecast.scale_by_stream if name not in known]
+    streams = sorted(set(zip(history["region"], history["workload"])))
+    named: dict[str, list] = {}
+    for region, workload in streams:
+        named.setdefault(f"{region}/{workload}", []).append((region, workload))
+    known = sorted(named)
+    unknown = [Problem("scenario.yaml", None, f"forecast.scale_by_stream.{name}",
+                       f"no stream {name} in demand_history.csv{did_you_mean(name, known)}; "
+                       "write a stream as region/workload" + (f", e.g. {known[0]}" if known else ""))
+               for name in settings.forecast.scale_by_stream if name not in known]
+    ambiguous = [Problem("scenario.yaml", None, f"forecast.scale_by_stream.{name}",
+                         f"{name} names {len(named[name])} streams of demand_history.csv ("
+                         + ", ".join(f"region {r!r} with workload {w!r}" for r, w in named[name])
+                         + "); rename a region or workload so that no '/' makes two streams read alike")
+                 for name in settings.forecast.scale_by_stream if len(named.get(name, ())) > 1]
+    return unknown + ambiguous
 
 
 def _scale_key(settings: ScenarioSettings, region: str, workload: str) -> str:

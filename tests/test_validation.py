@@ -31,6 +31,14 @@ def drop_history(directory: Path, quarter: str, region: str, workload: str) -> N
     write_rows(path, rows)
 
 
+def _two_streams_read_alike(directory: Path) -> None:
+    """Region eu-de/x with workload y and region eu-de with workload x/y: both are eu-de/x/y."""
+    for region, workload in (("eu-de/x", "y"), ("eu-de", "x/y")):
+        for quarter in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"):
+            append_row(directory, "demand_history.csv", {"quarter": quarter, "region": region, "workload": workload, "demand": "10"})
+    edit_yaml(directory, "method: auto", "method: auto\n  scale_by_stream:\n    eu-de/x/y: units")
+
+
 # (case id, edit, expected file, row, column, words in message)
 CASES = [
     ("negative number", lambda d: set_cell(d, "fleet.csv", 2, "racks", "-3"), "fleet.csv", 2, "racks", ">= 0"),
@@ -82,6 +90,7 @@ CASES = [
     ("log scale with a zero quarter", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale: log") or set_cell(d, "demand_history.csv", 5, "demand", "0"), "demand_history.csv", 5, "demand", "forecast.scale log needs demand above zero"),
     ("log scale for one stream with a zero quarter", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale_by_stream:\n    eu-de/training: log") or set_cell(d, "demand_history.csv", 5, "demand", "0"), "demand_history.csv", 5, "demand", "forecast.scale_by_stream.eu-de/training log needs demand above zero"),
     ("scale for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale_by_stream:\n    eu-de/trainng: units"), "scenario.yaml", None, "forecast.scale_by_stream.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
+    ("scale for two streams that read alike", _two_streams_read_alike, "scenario.yaml", None, "forecast.scale_by_stream.eu-de/x/y", "names 2 streams of demand_history.csv (region 'eu-de' with workload 'x/y', region 'eu-de/x' with workload 'y')"),
     ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
 ]
 
