@@ -137,6 +137,9 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
             return _fit_safely(work, horizon, functions.get(name, method_of(name)[0]), series.max(), log_scale)
 
         path, choice = _calibrated_forecast(series, work, log_scale, horizon, method, runs, final_fit, region, workload)
+    if np.ptp(series.to_numpy(float)) == 0:
+        choice.note += (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
+                        "a band from and P10-P90 is about zero wide: give expected changes through demand_overrides.csv")
     table = _quantile_table(series, path, horizon, quantiles, log_scale)
     table.insert(0, "workload", workload)
     table.insert(0, "region", region)

@@ -15,6 +15,11 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+# Imported here, outside any `quiet` block: on its first import this module adds "always"
+# filters for ConvergenceWarning and its kin to the warnings filters in force, which inside
+# `quiet` put them ahead of its "ignore" (a constant history printed statsmodels'
+# ConvergenceWarning on the CLI's stderr).
+import statsmodels.tools.sm_exceptions  # noqa: F401
 
 SEASON = 4
 
@@ -89,9 +94,16 @@ def ets(y: pd.Series, h: int, damped: bool = True, seasonal: bool = False, trend
 
 @quiet
 def theta(y: pd.Series, h: int) -> Path:
-    """Theta method (statsmodels ThetaModel); sd recovered from its 80% interval."""
+    """Theta method (statsmodels ThetaModel); sd recovered from its 80% interval.
+
+    Refuses a history that never changed: statsmodels 0.15 fits it a spurious drift (b0 1.28
+    on the log of a constant 100) and forecasts 11,715 to 79,592 the next four quarters, the
+    corner case R's forecast package guards thetaf against (robjhyndman/forecast#640).
+    """
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
+    if np.ptp(np.asarray(y, float)) == 0:
+        raise ValueError("theta needs a history that changes")
     fitted = ThetaModel(y, period=SEASON, deseasonalize=len(y) >= 2 * SEASON + 2, method="auto").fit()
     mean = np.asarray(fitted.forecast(h), float)
     interval = fitted.prediction_intervals(h, alpha=0.2)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from forecasts import ForecastError, forecast, forecast_with_choices
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -84,6 +87,30 @@ def test_short_history_falls_back_to_drift_with_wider_intervals():
 def test_too_short_history_is_an_error_pointing_to_overrides():
     with pytest.raises(ForecastError, match="demand_overrides.csv"):
         forecast(history_frame([100, 120]), 4, QUANTILES)
+
+
+def test_a_history_that_never_changed_is_forecast_flat_and_says_it_shows_no_spread():
+    """statsmodels' Theta forecast a constant 100 as 11,715 to 79,592 (a spurious drift): it is
+    no candidate there, and the note says the zero-wide band is for want of evidence."""
+    result, choices = forecast_with_choices(history_frame([100.0] * 20), 8, QUANTILES)
+    assert "theta" not in choices["scores"].iloc[0]
+    assert "never changed (100 every quarter)" in choices["note"].iloc[0]
+    assert "demand_overrides.csv" in choices["note"].iloc[0]
+    assert np.allclose(result[["p10", "p50", "p90"]].to_numpy(), 100.0, rtol=1e-3)
+    changing = forecast_with_choices(history_frame([100.0] * 19 + [101.0]), 8, QUANTILES)[1]
+    assert "never changed" not in changing["note"].iloc[0]
+
+
+def test_a_fresh_process_forecasting_a_fit_that_does_not_converge_prints_no_statsmodels_warning():
+    """statsmodels' first import of its warning classes, inside the models' silenced block, put
+    an "always" filter ahead of the silence: a constant history printed a ConvergenceWarning.
+    A fresh process, because once imported (as by any earlier test) the filter no longer moves."""
+    script = ("import pandas as pd; from forecasts import forecast; "
+              "q = pd.period_range('2022Q1', periods=20, freq='Q'); "
+              "forecast(pd.DataFrame({'quarter': q, 'region': 'r', 'workload': 'w', 'demand': 100.0}), 8)")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
 
 
 def test_named_method_is_used():
