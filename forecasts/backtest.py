@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from forecasts.core import SHORT_HISTORY, forecast, naive_error, quantile_column
+from forecasts.errors import ForecastError
+from forecasts.inputs import checked_history, checked_request
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -41,10 +44,13 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar); `scale`
     is the forecaster's (see forecasts.forecast).
     """
-    quantiles = tuple(sorted(set(quantiles) | {planning_quantile, 0.5}))
+    if not isinstance(planning_quantile, numbers.Real) or not 0 < planning_quantile < 1:
+        raise ForecastError(f"planning_quantile: got {planning_quantile!r}; expected a number strictly between 0 and 1")
+    horizon, quantiles = checked_request(horizon, (*quantiles, planning_quantile, 0.5))
+    if isinstance(origins, bool) or not isinstance(origins, numbers.Integral) or origins < 1:
+        raise ForecastError(f"origins: got {origins!r}; expected a whole number, at least 1")
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
-    frame = history.copy()
-    frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
+    frame = checked_history(history)
     rows = []
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):

@@ -30,6 +30,8 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from forecasts.errors import ForecastError
+from forecasts.inputs import checked_history, checked_request
 from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
 from forecasts.methods import method as method_of
 
@@ -46,10 +48,6 @@ TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5
 RANDOM_WALK_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
 SCALES = ("auto", "log", "units")  # auto: logs where every quarter is positive, else units
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
-
-
-class ForecastError(ValueError):
-    """A stream that cannot be forecast, with what the user should do instead."""
 
 
 @dataclass
@@ -95,9 +93,8 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     for named in sorted({scale} if isinstance(scale, str) else set(scale.values())):
         if named not in SCALES:
             raise ForecastError(f"unknown forecast scale '{named}'; use one of {', '.join(SCALES)}")
-    quantiles = tuple(sorted(set(float(q) for q in quantiles)))
-    frame = history.copy()
-    frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
+    horizon, quantiles = checked_request(horizon, quantiles)
+    frame = checked_history(history)
     parts, choices = [], []
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):

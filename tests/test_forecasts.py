@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from forecasts import ForecastError, forecast, forecast_with_choices
+from forecasts.backtest import backtest
 from tests.conftest import EXAMPLES, ROOT
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -111,6 +112,59 @@ def test_a_fresh_process_forecasting_a_fit_that_does_not_converge_prints_no_stat
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr == ""
+
+
+def _with(frame: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
+    frame = frame.astype({column: object})
+    frame.at[row, column] = value
+    return frame
+
+
+STEADY = history_frame(np.linspace(100.0, 200.0, 12)).assign(quarter=lambda f: f["quarter"].astype(str))
+BAD_HISTORIES = [
+    ("no demand column", STEADY.drop(columns="demand"), "no column demand"),
+    ("a missing quarter", STEADY.drop(index=5), "r/w has no row for 2025Q2;"),
+    ("three missing quarters", STEADY.drop(index=[5, 6, 7]), "no row for 2025Q2 nor for 2 more quarters"),
+    ("a quarter twice", pd.concat([STEADY, STEADY.iloc[[3]]], ignore_index=True), "rows 3 and 12, column quarter: r/w has 2024Q4 twice"),
+    ("text demand", _with(STEADY, 4, "demand", "12k"), "row 4, column demand: got '12k'; expected a number >= 0"),
+    ("blank demand", _with(STEADY, 4, "demand", np.nan), "row 4, column demand: is blank"),
+    ("negative demand", _with(STEADY, 4, "demand", -3.0), "row 4, column demand: got -3;"),
+    ("no such quarter", _with(STEADY, 4, "quarter", "2025Q5"), "row 4, column quarter: got '2025Q5'; expected a quarter"),
+    ("blank quarter", _with(STEADY, 4, "quarter", None), "row 4, column quarter: is blank"),
+]
+
+
+@pytest.mark.parametrize("history, words", [c[1:] for c in BAD_HISTORIES], ids=[c[0] for c in BAD_HISTORIES])
+def test_the_python_api_refuses_a_bad_history_naming_its_row_and_column(history, words):
+    with pytest.raises(ForecastError) as caught:
+        forecast(history, 4)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("request_, words", [
+    ({"horizon": 0}, "horizon: got 0; expected a whole number of quarters, at least 1"),
+    ({"horizon": 2.5}, "horizon: got 2.5"),
+    ({"quantiles": (0.1, 1.2)}, "(1.2 is not)"),
+    ({"quantiles": (0.0, 0.5)}, "(0 is not)"),
+    ({"quantiles": ()}, "expected at least one"),
+])
+def test_the_python_api_refuses_a_horizon_or_quantiles_it_cannot_give(request_, words):
+    with pytest.raises(ForecastError) as caught:
+        forecast(STEADY, **{"horizon": 4, **request_})
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("request_, words", [
+    ({"origins": 0}, "origins: got 0; expected a whole number, at least 1"),
+    ({"planning_quantile": 1.5}, "planning_quantile: got 1.5"),
+    ({"horizon": -1}, "horizon: got -1"),
+])
+def test_the_backtest_api_refuses_what_it_cannot_score(request_, words):
+    with pytest.raises(ForecastError) as caught:
+        backtest(STEADY, **request_)
+    assert words in str(caught.value)
+    with pytest.raises(ForecastError, match="r/w has no row for 2025Q2"):
+        backtest(STEADY.drop(index=5))
 
 
 def test_named_method_is_used():

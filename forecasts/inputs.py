@@ -1,0 +1,87 @@
+"""Checks on what a script hands `forecasts.forecast`, so that bad input is a ForecastError
+naming the row and column instead of a KeyError, a NaN forecast or a silently shifted one.
+
+The planner validates its scenario files before they reach the forecaster (planner/rules.py,
+with file and spreadsheet row); these checks are for the Python API, where the history is
+any DataFrame a script built. Rows are named by the frame's index label.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from forecasts.errors import ForecastError
+
+COLUMNS = ("quarter", "region", "workload", "demand")
+
+
+def checked_request(horizon, quantiles) -> tuple[int, tuple[float, ...]]:
+    """The horizon as an int of at least one quarter and the quantiles sorted, each strictly between 0 and 1."""
+    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
+        raise ForecastError(f"horizon: got {horizon!r}; expected a whole number of quarters, at least 1")
+    try:
+        values = tuple(sorted({float(q) for q in quantiles}))
+    except (TypeError, ValueError):
+        raise ForecastError(f"quantiles: got {quantiles!r}; expected numbers strictly between 0 and 1") from None
+    outside = [q for q in values if not 0 < q < 1]
+    if not values or outside:
+        raise ForecastError(f"quantiles: got {list(quantiles)!r}; expected at least one, each strictly between 0 and 1"
+                            + (f" ({outside[0]:g} is not)" if outside else ""))
+    return int(horizon), values
+
+
+def checked_history(history: pd.DataFrame) -> pd.DataFrame:
+    """The history with quarter as quarterly Periods and demand as float, or a ForecastError for the
+    first kind of fault found: a missing column, a quarter that is not one, a demand that is not a
+    number >= 0, a stream with a quarter twice or a quarter missing (the models would read the
+    quarters either side of a gap as adjacent)."""
+    if not isinstance(history, pd.DataFrame):
+        raise ForecastError(f"history: got a {type(history).__name__}; expected a DataFrame with columns "
+                            f"{', '.join(COLUMNS)}")
+    missing = [c for c in COLUMNS if c not in history.columns]
+    if missing:
+        raise ForecastError(f"history: no column {', '.join(missing)}; expected columns {', '.join(COLUMNS)} "
+                            "(one row per stream and quarter)")
+    frame = history.loc[:, list(COLUMNS)].copy()
+    try:
+        frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
+    except (ValueError, TypeError):
+        frame["quarter"] = [_quarter(value, label) for label, value in frame["quarter"].items()]  # names the row
+    if frame["quarter"].isna().any():
+        label = frame.index[frame["quarter"].isna().to_numpy()][0]
+        raise ForecastError(f"history row {label!r}, column quarter: is blank; expected a quarter such as 2027Q1")
+    demand = pd.to_numeric(frame["demand"], errors="coerce")
+    bad = ~np.isfinite(demand.to_numpy(float)) | (demand.to_numpy(float) < 0)
+    if bad.any():
+        label = frame.index[bad][0]
+        value = history.at[label, "demand"]
+        shown = "is blank" if pd.isna(value) else f"got {value:g}" if isinstance(value, numbers.Real) else f"got {value!r}"
+        raise ForecastError(f"history row {label!r}, column demand: {shown}; expected a number >= 0")
+    frame["demand"] = demand.astype(float)
+    for (region, workload), stream in frame.groupby(["region", "workload"], sort=False):
+        ordinals = pd.Series([q.ordinal for q in stream["quarter"]], index=stream.index)
+        repeated = ordinals[ordinals.duplicated()]
+        if len(repeated):
+            first = ordinals[ordinals == repeated.iloc[0]].index
+            raise ForecastError(f"history rows {first[0]!r} and {first[1]!r}, column quarter: {region}/{workload} has "
+                                f"{stream.at[first[0], 'quarter']} twice; expected one row per stream and quarter")
+        present = set(ordinals)
+        gaps = [o for o in range(ordinals.min(), ordinals.max() + 1) if o not in present]
+        if gaps:
+            raise ForecastError(f"history, column quarter: {region}/{workload} has no row for "
+                                f"{pd.Period(ordinal=gaps[0], freq='Q')}"
+                                + (f" nor for {len(gaps) - 1} more quarters" if len(gaps) > 1 else "")
+                                + "; expected consecutive quarters (give the missing ones, or start after them)")
+    return frame
+
+
+def _quarter(value, label) -> pd.Period:
+    """One quarter, or a ForecastError naming the row it is on."""
+    try:
+        return pd.Period(value, freq="Q")
+    except (ValueError, TypeError):
+        raise ForecastError(f"history row {label!r}, column quarter: got {value!r}; expected a quarter such as "
+                            "2027Q1") from None
