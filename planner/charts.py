@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from forecasts import quantile_column  # noqa: E402
@@ -40,7 +41,8 @@ def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path
                       label="planned (with overrides)")
         model = future["model"].iloc[0] if len(future) else ""
         axis.set_title(f"{region} / {workload}  [{model}]", fontsize=10)
-        axis.set_ylim(bottom=0)
+        drawn = stream[[low, high, "planning_demand"]].to_numpy(float)
+        _from_zero_with_headroom(axis, float(np.nanmax(drawn, initial=0.0)))
         axis.grid(alpha=0.3)
         axis.tick_params(labelsize=8)
         axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -51,7 +53,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path
     for axis in axes.flat:
         for handle, label in zip(*axis.get_legend_handles_labels()):
             legend.setdefault(label, handle)
-    axes.flat[0].legend(legend.values(), legend.keys(), fontsize=8, loc="upper left")
+    axes.flat[0].legend(legend.values(), legend.keys(), fontsize=8, loc="best")  # upper left hid a flat line
     figure.suptitle(f"Demand forecast ({compute_unit})", fontsize=12)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -84,6 +86,13 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _from_zero_with_headroom(axis, peak: float) -> None:
+    """The y axis from zero to above the highest value drawn: matplotlib's autoscale puts a flat
+    line at the top of its own tiny range, which starting the axis at zero turned into the
+    panel's top edge (a stream that never changed drew no visible line at all)."""
+    axis.set_ylim(0, max(axis.get_ylim()[1], peak * 1.08, 1.0))
 
 
 def _quarter_ticks(axis) -> None:

@@ -43,3 +43,18 @@ def test_plan_chart_time_axis_is_labelled_in_quarters():
     labels = [tick.get_text() for tick in axis.get_xticklabels() if tick.get_text()]
     plt.close(figure)
     assert labels and all(label in {"2027Q1", "2028Q1", "2029Q1", "2030Q1", "2031Q1"} for label in labels), labels
+
+
+def test_a_flat_forecast_is_drawn_below_the_panel_top_edge(tmp_path, monkeypatch):
+    """A stream that never changed: its line sat on the panel's top edge, where no one could see it."""
+    quarters = [str(q) for q in pd.period_range("2026Q1", periods=6, freq="Q")]
+    table = pd.DataFrame(_rows("a", quarters[:4], [100] * 4, "history") + _rows("a", quarters[4:], [100] * 2, "forecast"))
+    future = table["kind"] == "forecast"
+    table.loc[~future, ["p10", "p90"]] = 100.0
+    table.loc[future, "p10"], table.loc[future, "p90"] = 99.999, 100.001  # the forecaster's about-zero band
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), "units", tmp_path / "f.png")
+    bottom, top = figures[0].axes[0].get_ylim()
+    plt.close(figures[0])
+    assert bottom == 0 and top >= 105
