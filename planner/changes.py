@@ -16,7 +16,7 @@ from planner.plan_files import read_plan_files
 
 ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
 FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct",
-                    "previous_model", "new_model"]
+                    "previous_model", "new_model", "previous_scale", "new_scale"]
 COST_COLUMNS = ["category", "quarters_compared", "previous_usd", "new_usd", "change_usd"]
 
 
@@ -38,6 +38,7 @@ class PlanSnapshot:
     forecast: pd.DataFrame  # quarter, region, workload, kind, planning_demand, model, p50 when forecast
     npv: float | None
     costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
+    models: pd.DataFrame | None = None  # region, workload, scale (log, units; blank for overrides only)
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
@@ -49,7 +50,7 @@ class PlanSnapshot:
         orders = context["plan"].orders.assign(order_quarter=lambda f: f["order_quarter"].astype(str))
         forecast = context["demand"].table.assign(quarter=lambda f: f["quarter"].astype(str))
         costs = context["plan"].costs.assign(quarter=lambda f: f["quarter"].astype(str))
-        return cls(orders, forecast, context["plan"].kpis["npv_usd"], costs)
+        return cls(orders, forecast, context["plan"].kpis["npv_usd"], costs, context["demand"].models)
 
     def racks_by_order(self) -> pd.Series:
         return self.orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
@@ -60,8 +61,14 @@ class PlanSnapshot:
         return min(planned) if len(planned) else None
 
     def planned_demand(self) -> pd.DataFrame:
+        """Forecast rows: quarter, region, workload, planning_demand, model, and scale (blank where
+        the plan has no forecast_models.csv, or for a stream with overrides only)."""
         forecast = self.forecast
-        return forecast[forecast["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand", "model"]]
+        planned = forecast[forecast["kind"] == "forecast"][["quarter", "region", "workload", "planning_demand", "model"]]
+        scales = (self.models[["region", "workload", "scale"]] if self.models is not None
+                  else pd.DataFrame(columns=["region", "workload", "scale"]))
+        planned = planned.merge(scales, on=["region", "workload"], how="left")
+        return planned.assign(scale=planned["scale"].where(planned["scale"].notna(), "").astype(str))
 
 
 def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
@@ -91,7 +98,8 @@ def forecast_changes(previous: PlanSnapshot, new: PlanSnapshot) -> pd.DataFrame:
     for (region, workload), group in merged.groupby(["region", "workload"]):
         old, new_units = group["planning_demand_old"].sum(), group["planning_demand_new"].sum()
         rows.append((region, workload, len(group), old, new_units, new_units - old,
-                     (new_units - old) / old if old else 0.0, group["model_old"].iloc[0], group["model_new"].iloc[0]))
+                     (new_units - old) / old if old else 0.0, group["model_old"].iloc[0], group["model_new"].iloc[0],
+                     group["scale_old"].iloc[0], group["scale_new"].iloc[0]))
     return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
@@ -176,19 +184,32 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
 
 
 def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:
-    """The streams whose forecast model changed, largest demand change first: a jump in planned
-    demand reads differently when the backtest chose another model. A combination is an equal
-    mean of its models, so the same models ranked otherwise are no change. Silent where the
-    previous plan names no model (written before forecast.csv carried one)."""
+    """The streams whose forecast model or scale changed, largest demand change first: a jump in
+    planned demand reads differently when the backtest chose another model, or when a stream
+    moved between the log scale and demand's units (`auto` leaves the log scale for a stream
+    once a quarter at zero arrives). A combination is an equal mean of its models, so the same
+    models ranked otherwise are no change. Silent where the previous plan names no model
+    (written before forecast.csv carried one); scales only where both plans name one."""
     models = [forecast[side].map(lambda model: frozenset(model.split("+"))) for side in ("previous_model", "new_model")]
-    switched = forecast[(models[0] != models[1]) & (forecast["previous_model"] != "")]
+    model_changed = (models[0] != models[1]) & (forecast["previous_model"] != "")
+    scale_changed = ((forecast["previous_scale"] != forecast["new_scale"]) & (forecast["previous_scale"] != "")
+                     & (forecast["new_scale"] != ""))
+    switched = forecast[model_changed | scale_changed]
     if switched.empty:
         return ""
     switched = switched.sort_values("change_pct", key=abs, ascending=False)
-    listed = "; ".join(f"{row.region}/{row.workload} ({row.previous_model} -> {row.new_model})"
-                       for row in switched.head(named).itertuples())
+
+    def described(row) -> str:
+        model = (f"{row.previous_model} -> {row.new_model}" if frozenset(row.previous_model.split("+"))
+                 != frozenset(row.new_model.split("+")) and row.previous_model else row.new_model)
+        scale = (f", {row.previous_scale} -> {row.new_scale} scale" if row.previous_scale != row.new_scale
+                 and row.previous_scale and row.new_scale else "")
+        return f"{row.region}/{row.workload} ({model}{scale})"
+
+    listed = "; ".join(described(row) for row in switched.head(named).itertuples())
     more = f"; and {len(switched) - named} more" if len(switched) > named else ""
-    return f"Forecast model changed for {len(switched)} of {len(forecast)} streams: {listed}{more}."
+    what = ("model" if not scale_changed.any() else "scale" if not model_changed.any() else "model or scale")
+    return f"Forecast {what} changed for {len(switched)} of {len(forecast)} streams: {listed}{more}."
 
 
 def actuals_note(previous: PlanSnapshot, actuals: pd.DataFrame, quarter) -> str:

@@ -47,6 +47,20 @@ FORECAST = Table(
 )
 
 
+MODELS = Table(
+    "forecast_models.csv",
+    "A plan's forecast models per stream (the column the change report reads: which scale each stream was fitted on).",
+    (
+        Column("region", "text", "Region of the stream."),
+        Column("workload", "text", "Workload of the stream."),
+        Column("scale", "choice", "What the models were fitted on (blank: a stream with overrides only).",
+               choices=("log", "units"), nullable=True),
+    ),
+    key=("region", "workload"),
+    optional=True,
+)
+
+
 COSTS = Table(
     "costs.csv",
     "A plan's costs per quarter and category (the columns the change report reads).",
@@ -61,10 +75,12 @@ COSTS = Table(
 )
 
 
-def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None]:
-    """(orders, forecast, objective_usd or None, costs or None) of the plan in `plan_dir`, quarters
-    as text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing every problem (file,
-    row, column) otherwise. costs.csv is optional: without it the report leaves costs out."""
+def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None,
+                                             pd.DataFrame | None]:
+    """(orders, forecast, objective_usd or None, costs or None, models or None) of the plan in
+    `plan_dir`, quarters as text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing
+    every problem (file, row, column) otherwise. costs.csv and forecast_models.csv are optional:
+    without them the report leaves costs, and scale changes, out."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
@@ -78,15 +94,18 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     problems += found + _unplanned_forecast_rows(forecast)
     npv, found = _objective(plan_dir / "plan.json")
     problems += found
-    costs = None
+    costs, models = None, None
     if (plan_dir / COSTS.file).is_file():
         costs, found, _ = read_table(plan_dir, COSTS)
+        problems += found
+    if (plan_dir / MODELS.file).is_file():
+        models, found, _ = read_table(plan_dir, MODELS)
         problems += found
     if problems:
         raise ScenarioError(problems, where)
     return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
             forecast.assign(quarter=forecast["quarter"].astype(str)), npv,
-            None if costs is None else costs.assign(quarter=costs["quarter"].astype(str)))
+            None if costs is None else costs.assign(quarter=costs["quarter"].astype(str)), models)
 
 
 def _unplanned_forecast_rows(forecast: pd.DataFrame) -> list[Problem]:

@@ -55,6 +55,7 @@ HEADERS = {
     "previous_units": ("Planned before (unit-quarters)", USD), "new_units": ("Planned now (unit-quarters)", USD),
     "change_units": ("Change (unit-quarters)", USD), "change_pct": ("Change (%)", PERCENT),
     "previous_model": ("Forecast model before", None), "new_model": ("Forecast model now", None),
+    "previous_scale": ("Fitted on before", None), "new_scale": ("Fitted on now", None),
     "year": ("Year", None),
     "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }

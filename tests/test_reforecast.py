@@ -320,7 +320,7 @@ def test_a_previous_plan_of_an_earlier_quarter_is_refused(tmp_path, four_quarter
     assert "starts in 2027Q2" in result.stderr and not (tmp_path / "out").exists()
 
 
-def _snapshot(models: dict, start: str = "2027Q1", units: float = 100.0, npv: float = 1e9):
+def _snapshot(models: dict, start: str = "2027Q1", units: float = 100.0, npv: float = 1e9, scales: dict | None = None):
     from planner.changes import PlanSnapshot
 
     quarters = [str(q) for q in pd.period_range(start, periods=4, freq="Q")]
@@ -328,7 +328,46 @@ def _snapshot(models: dict, start: str = "2027Q1", units: float = 100.0, npv: fl
                               "planning_demand": units * (1 + i), "p50": units, "model": model}
                              for region, model in models.items() for i, q in enumerate(quarters)])
     orders = pd.DataFrame({"order_quarter": [start], "factory": ["f"], "rack_type": ["r"], "racks": [3]})
-    return PlanSnapshot(orders, forecast, npv)
+    fitted = None if scales is None else pd.DataFrame([{"region": r, "workload": "w", "scale": v} for r, v in scales.items()])
+    return PlanSnapshot(orders, forecast, npv, models=fitted)
+
+
+def test_the_change_report_names_the_streams_whose_forecast_scale_changed():
+    """`auto` moves a stream from the log scale to demand's units once a quarter at zero arrives:
+    its planned demand may move with the same models, and the report said nothing of why."""
+    from planner.changes import compare
+
+    log, moved = {"a": "log", "b": "log"}, {"a": "log", "b": "units"}
+    changes = compare(_snapshot({"a": "theta", "b": "arima+drift"}, scales=log),
+                      _snapshot({"a": "theta", "b": "drift+arima"}, units=80, scales=moved))
+    assert changes.forecast.set_index("region").loc["b", ["previous_scale", "new_scale"]].tolist() == ["log", "units"]
+    assert "Forecast scale changed for 1 of 2 streams: b/w (drift+arima, log -> units scale)." in changes.summary
+    both = compare(_snapshot({"a": "theta", "b": "arima"}, scales=log), _snapshot({"a": "drift", "b": "arima"}, scales=moved))
+    assert ("Forecast model or scale changed for 2 of 2 streams: a/w (theta -> drift); b/w (arima, log -> units scale)."
+            in both.summary)
+    unknown = compare(_snapshot({"a": "theta", "b": "arima"}), _snapshot({"a": "theta", "b": "arima"}, scales=moved))
+    assert "Forecast" not in unknown.summary  # a plan without forecast_models.csv names no scale to compare
+
+
+def test_diff_reads_each_plans_scales_from_forecast_models_csv_and_names_a_bad_one(tmp_path, four_quarters):
+    plan = four_quarters / "2027Q1" / "plan"
+    edited = tmp_path / "edited"
+    shutil.copytree(plan, edited)
+    models = pd.read_csv(edited / "forecast_models.csv", dtype=str, keep_default_na=False)
+    row = int(models.index[models["scale"] == "log"][0])
+    stream = f"{models.at[row, 'region']}/{models.at[row, 'workload']}"
+    models.loc[row, "scale"] = "units"
+    models.to_csv(edited / "forecast_models.csv", index=False)
+    result = CliRunner().invoke(main, ["diff", str(plan), str(edited), "--out", str(tmp_path / "d.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"Forecast scale changed for 1 of " in result.output and f"{stream} (" in result.output
+    assert "log -> units scale)" in result.output
+    models.loc[row, "scale"] = "linear"
+    models.to_csv(edited / "forecast_models.csv", index=False)
+    result = CliRunner().invoke(main, ["diff", str(plan), str(edited), "--out", str(tmp_path / "e.csv")])
+    assert result.exit_code == 2
+    assert f"forecast_models.csv row {row + 2}, column scale" in result.output
+    assert not (tmp_path / "e.csv").exists()
 
 
 def test_the_change_report_names_the_streams_whose_forecast_model_changed():
