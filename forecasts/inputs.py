@@ -52,22 +52,25 @@ def checked_history(history: pd.DataFrame) -> pd.DataFrame:
         frame["quarter"] = [_quarter(value, label) for label, value in frame["quarter"].items()]  # names the row
     if frame["quarter"].isna().any():
         label = frame.index[frame["quarter"].isna().to_numpy()][0]
-        raise ForecastError(f"history row {label!r}, column quarter: is blank; expected a quarter such as 2027Q1")
+        raise ForecastError(f"history row {_shown_label(label)}, column quarter: is blank; "
+                            "expected a quarter such as 2027Q1")
     demand = pd.to_numeric(frame["demand"], errors="coerce")
     bad = ~np.isfinite(demand.to_numpy(float)) | (demand.to_numpy(float) < 0)
     if bad.any():
-        label = frame.index[bad][0]
-        value = history.at[label, "demand"]
+        position = int(np.flatnonzero(bad)[0])  # by position: a frame concatenated without ignore_index repeats labels
+        label, value = frame.index[position], history["demand"].iloc[position]
         shown = "is blank" if pd.isna(value) else f"got {value:g}" if isinstance(value, numbers.Real) else f"got {value!r}"
-        raise ForecastError(f"history row {label!r}, column demand: {shown}; expected a number >= 0")
+        raise ForecastError(f"history row {_shown_label(label)}, column demand: {shown}; expected a number >= 0")
     frame["demand"] = demand.astype(float)
     for (region, workload), stream in frame.groupby(["region", "workload"], sort=False):
         ordinals = pd.Series([q.ordinal for q in stream["quarter"]], index=stream.index)
         repeated = ordinals[ordinals.duplicated()]
         if len(repeated):
             first = ordinals[ordinals == repeated.iloc[0]].index
-            raise ForecastError(f"history rows {first[0]!r} and {first[1]!r}, column quarter: {region}/{workload} has "
-                                f"{stream.at[first[0], 'quarter']} twice; expected one row per stream and quarter")
+            raise ForecastError(f"history rows {_shown_label(first[0])} and {_shown_label(first[1])}, column quarter: "
+                                f"{region}/{workload} has "
+                                f"{pd.Period(ordinal=repeated.iloc[0], freq='Q')} twice; expected one row per stream "
+                                "and quarter")
         present = set(ordinals)
         gaps = [o for o in range(ordinals.min(), ordinals.max() + 1) if o not in present]
         if gaps:
@@ -83,5 +86,10 @@ def _quarter(value, label) -> pd.Period:
     try:
         return pd.Period(value, freq="Q")
     except (ValueError, TypeError):
-        raise ForecastError(f"history row {label!r}, column quarter: got {value!r}; expected a quarter such as "
+        raise ForecastError(f"history row {_shown_label(label)}, column quarter: got {value!r}; expected a quarter such as "
                             "2027Q1") from None
+
+
+def _shown_label(label) -> str:
+    """A row's index label as a script wrote it: 4, not np.int64(4); 'a' quoted."""
+    return repr(label.item() if isinstance(label, np.generic) else label)

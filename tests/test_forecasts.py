@@ -129,6 +129,7 @@ BAD_HISTORIES = [
     ("text demand", _with(STEADY, 4, "demand", "12k"), "row 4, column demand: got '12k'; expected a number >= 0"),
     ("blank demand", _with(STEADY, 4, "demand", np.nan), "row 4, column demand: is blank"),
     ("negative demand", _with(STEADY, 4, "demand", -3.0), "row 4, column demand: got -3;"),
+    ("blank demand, labels repeated", pd.concat([STEADY, _with(STEADY, 4, "demand", np.nan)]), "row 4, column demand: is blank"),
     ("no such quarter", _with(STEADY, 4, "quarter", "2025Q5"), "row 4, column quarter: got '2025Q5'; expected a quarter"),
     ("blank quarter", _with(STEADY, 4, "quarter", None), "row 4, column quarter: is blank"),
 ]
