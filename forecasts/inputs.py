@@ -45,30 +45,30 @@ def checked_history(history: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ForecastError(f"history: no column {', '.join(missing)}; expected columns {', '.join(COLUMNS)} "
                             "(one row per stream and quarter)")
-    frame = history.loc[:, list(COLUMNS)].copy()
+    # checked by position, named by label: a frame concatenated without ignore_index repeats labels
+    frame = history.loc[:, list(COLUMNS)].reset_index(drop=True)
+    row = _row_namer(history.index)
     try:
         frame["quarter"] = pd.PeriodIndex(frame["quarter"], freq="Q")
     except (ValueError, TypeError):
-        frame["quarter"] = [_quarter(value, label) for label, value in frame["quarter"].items()]  # names the row
+        frame["quarter"] = [_quarter(value, row(position)) for position, value in enumerate(frame["quarter"])]
     if frame["quarter"].isna().any():
-        label = frame.index[frame["quarter"].isna().to_numpy()][0]
-        raise ForecastError(f"history row {_shown_label(label)}, column quarter: is blank; "
-                            "expected a quarter such as 2027Q1")
+        position = int(np.flatnonzero(frame["quarter"].isna().to_numpy())[0])
+        raise ForecastError(f"history {row(position)}, column quarter: is blank; expected a quarter such as 2027Q1")
     demand = pd.to_numeric(frame["demand"], errors="coerce")
     bad = ~np.isfinite(demand.to_numpy(float)) | (demand.to_numpy(float) < 0)
     if bad.any():
-        position = int(np.flatnonzero(bad)[0])  # by position: a frame concatenated without ignore_index repeats labels
-        label, value = frame.index[position], history["demand"].iloc[position]
+        position = int(np.flatnonzero(bad)[0])
+        value = history["demand"].iloc[position]
         shown = "is blank" if pd.isna(value) else f"got {value:g}" if isinstance(value, numbers.Real) else f"got {value!r}"
-        raise ForecastError(f"history row {_shown_label(label)}, column demand: {shown}; expected a number >= 0")
+        raise ForecastError(f"history {row(position)}, column demand: {shown}; expected a number >= 0")
     frame["demand"] = demand.astype(float)
     for (region, workload), stream in frame.groupby(["region", "workload"], sort=False):
         ordinals = pd.Series([q.ordinal for q in stream["quarter"]], index=stream.index)
         repeated = ordinals[ordinals.duplicated()]
         if len(repeated):
-            first = ordinals[ordinals == repeated.iloc[0]].index
-            raise ForecastError(f"history rows {_shown_label(first[0])} and {_shown_label(first[1])}, column quarter: "
-                                f"{region}/{workload} has "
+            twice = ordinals.index[ordinals == repeated.iloc[0]]
+            raise ForecastError(f"history {row(twice[0])} and {row(twice[1])}, column quarter: {region}/{workload} has "
                                 f"{pd.Period(ordinal=repeated.iloc[0], freq='Q')} twice; expected one row per stream "
                                 "and quarter")
         present = set(ordinals)
@@ -81,13 +81,20 @@ def checked_history(history: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _quarter(value, label) -> pd.Period:
+def _quarter(value, row: str) -> pd.Period:
     """One quarter, or a ForecastError naming the row it is on."""
     try:
         return pd.Period(value, freq="Q")
     except (ValueError, TypeError):
-        raise ForecastError(f"history row {_shown_label(label)}, column quarter: got {value!r}; expected a quarter such as "
-                            "2027Q1") from None
+        raise ForecastError(f"history {row}, column quarter: got {value!r}; expected a quarter such as 2027Q1") from None
+
+
+def _row_namer(index: pd.Index):
+    """position -> how a message names that row: by its index label (4, not np.int64(4); 'a'
+    quoted), or by position where labels repeat and a label would not say which row."""
+    if not index.is_unique:
+        return lambda position: f"row at position {int(position)}"
+    return lambda position: f"row {_shown_label(index[int(position)])}"
 
 
 def _shown_label(label) -> str:
