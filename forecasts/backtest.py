@@ -10,7 +10,7 @@ import pandas as pd
 
 from forecasts.core import SHORT_HISTORY, forecast, naive_error, quantile_column
 from forecasts.errors import ForecastError
-from forecasts.inputs import checked_history, checked_request
+from forecasts.inputs import checked_count, checked_history, checked_request
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -47,8 +47,7 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     if not isinstance(planning_quantile, numbers.Real) or not 0 < planning_quantile < 1:
         raise ForecastError(f"planning_quantile: got {planning_quantile!r}; expected a number strictly between 0 and 1")
     horizon, quantiles = checked_request(horizon, (*quantiles, planning_quantile, 0.5))
-    if isinstance(origins, bool) or not isinstance(origins, numbers.Integral) or origins < 1:
-        raise ForecastError(f"origins: got {origins!r}; expected a whole number, at least 1")
+    checked_count("origins", origins)
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
     frame = checked_history(history)
     rows = []

@@ -20,8 +20,7 @@ COLUMNS = ("quarter", "region", "workload", "demand")
 
 def checked_request(horizon, quantiles) -> tuple[int, tuple[float, ...]]:
     """The horizon as an int of at least one quarter and the quantiles sorted, each strictly between 0 and 1."""
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
-        raise ForecastError(f"horizon: got {horizon!r}; expected a whole number of quarters, at least 1")
+    horizon = checked_count("horizon", horizon, "a whole number of quarters")
     try:
         values = tuple(sorted({float(q) for q in quantiles}))
     except (TypeError, ValueError):
@@ -30,7 +29,14 @@ def checked_request(horizon, quantiles) -> tuple[int, tuple[float, ...]]:
     if not values or outside:
         raise ForecastError(f"quantiles: got {list(quantiles)!r}; expected at least one, each strictly between 0 and 1"
                             + (f" ({outside[0]:g} is not)" if outside else ""))
-    return int(horizon), values
+    return horizon, values
+
+
+def checked_count(name: str, value, expected: str = "a whole number") -> int:
+    """`value` as an int of at least one (not a bool, not 2.5), or a ForecastError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ForecastError(f"{name}: got {value!r}; expected {expected}, at least 1")
+    return int(value)
 
 
 def checked_history(history: pd.DataFrame) -> pd.DataFrame:

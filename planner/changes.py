@@ -200,10 +200,8 @@ def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:
     switched = switched.sort_values("change_pct", key=abs, ascending=False)
 
     def described(row) -> str:
-        model = (f"{row.previous_model} -> {row.new_model}" if frozenset(row.previous_model.split("+"))
-                 != frozenset(row.new_model.split("+")) and row.previous_model else row.new_model)
-        scale = (f", {row.previous_scale} -> {row.new_scale} scale" if row.previous_scale != row.new_scale
-                 and row.previous_scale and row.new_scale else "")
+        model = f"{row.previous_model} -> {row.new_model}" if model_changed[row.Index] else row.new_model
+        scale = f", {row.previous_scale} -> {row.new_scale} scale" if scale_changed[row.Index] else ""
         return f"{row.region}/{row.workload} ({model}{scale})"
 
     listed = "; ".join(described(row) for row in switched.head(named).itertuples())
