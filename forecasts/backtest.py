@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from forecasts.core import SHORT_HISTORY, forecast, naive_error, quantile_column
-from forecasts.errors import ForecastError
-from forecasts.inputs import checked_count, checked_history, checked_request
+from forecasts.inputs import checked_count, checked_history, checked_request, checked_share
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -44,8 +42,7 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar); `scale`
     is the forecaster's (see forecasts.forecast).
     """
-    if not isinstance(planning_quantile, numbers.Real) or not 0 < planning_quantile < 1:
-        raise ForecastError(f"planning_quantile: got {planning_quantile!r}; expected a number strictly between 0 and 1")
+    planning_quantile = checked_share("planning_quantile", planning_quantile)
     horizon, quantiles = checked_request(horizon, (*quantiles, planning_quantile, 0.5))
     checked_count("origins", origins)
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))

@@ -3,7 +3,8 @@ naming the row and column instead of a KeyError, a NaN forecast or a silently sh
 
 The planner validates its scenario files before they reach the forecaster (planner/rules.py,
 with file and spreadsheet row); these checks are for the Python API, where the history is
-any DataFrame a script built. Rows are named by the frame's index label.
+any DataFrame a script built. Rows are named by the frame's index label, or by position where
+labels repeat.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def checked_count(name: str, value, expected: str = "a whole number") -> int:
     return int(value)
 
 
+def checked_share(name: str, value) -> float:
+    """`value` as a float strictly between 0 and 1 (a quantile), or a ForecastError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ForecastError(f"{name}: got {value!r}; expected a number strictly between 0 and 1")
+    return float(value)
+
+
 def checked_history(history: pd.DataFrame) -> pd.DataFrame:
     """The history with quarter as quarterly Periods and demand as float, or a ForecastError for the
     first kind of fault found: a missing column, a quarter that is not one, a demand that is not a
@@ -70,7 +78,7 @@ def checked_history(history: pd.DataFrame) -> pd.DataFrame:
         raise ForecastError(f"history {row(position)}, column demand: {shown}; expected a number >= 0")
     frame["demand"] = demand.astype(float)
     for (region, workload), stream in frame.groupby(["region", "workload"], sort=False):
-        ordinals = pd.Series([q.ordinal for q in stream["quarter"]], index=stream.index)
+        ordinals = pd.Series(pd.PeriodIndex(stream["quarter"], freq="Q").asi8, index=stream.index)
         repeated = ordinals[ordinals.duplicated()]
         if len(repeated):
             twice = ordinals.index[ordinals == repeated.iloc[0]]
