@@ -16,13 +16,19 @@ import pandas as pd  # noqa: E402
 from forecasts import quantile_column  # noqa: E402
 
 
-def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path) -> None:
-    """One small panel per stream: history, P50 and the shaded outer-quantile band."""
+def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, compute_unit: str, path: Path) -> None:
+    """One small panel per stream: history, P50, the shaded quantile bands and the demand the plan buys for.
+
+    The planned line is drawn in every panel, not only where overrides move it: without it a
+    reader had to know which edge of the band (if any) the plan covers."""
     streams = sorted(set(zip(table["region"], table["workload"])))
     columns = min(3, len(streams))
     rows = math.ceil(len(streams) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows), squeeze=False)
     low, mid, high = quantile_column(min(quantiles)), quantile_column(0.5) if 0.5 in quantiles else None, quantile_column(max(quantiles))
+    inner = _inner_bands(quantiles)
+    overridden = bool((table["override_delta"] != 0).any())
+    planned_label = f"planned for (P{planning_quantile * 100:g}{' + overrides' if overridden else ''})"
     for axis, (region, workload) in zip(axes.flat, streams):
         stream = table[(table["region"] == region) & (table["workload"] == workload)]
         past, future = stream[stream["kind"] == "history"], stream[stream["kind"] == "forecast"]
@@ -33,12 +39,14 @@ def forecast_chart(table: pd.DataFrame, quantiles, compute_unit: str, path: Path
         x_future = joined["quarter"].map(lambda q: q.to_timestamp())
         axis.fill_between(x_future, joined[low], joined[high], color="tab:blue", alpha=0.2,
                           label=f"{low.upper()}-{high.upper()}")
+        for inner_low, inner_high in inner:  # darker than the outer band in the legend too
+            axis.fill_between(x_future, joined[inner_low], joined[inner_high], color="tab:blue", alpha=0.3,
+                              label=f"{inner_low.upper()}-{inner_high.upper()}")
         if mid:
             axis.plot(x_future, joined[mid], color="tab:blue", linewidth=1.6, label="P50")
         x_future = future["quarter"].map(lambda q: q.to_timestamp())
-        if (future["override_delta"] != 0).any():
-            axis.plot(x_future, future["planning_demand"], color="tab:orange", linestyle="--", linewidth=1.2,
-                      label="planned (with overrides)")
+        axis.plot(x_future, future["planning_demand"], color="tab:orange", linestyle="--", linewidth=1.4,
+                  label=planned_label)
         model = future["model"].iloc[0] if len(future) else ""
         axis.set_title(f"{region} / {workload}  [{model}]", fontsize=10)
         drawn = stream[[low, high, "planning_demand"]].to_numpy(float)
@@ -86,6 +94,18 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _inner_bands(quantiles) -> list[tuple[str, str]]:
+    """Column pairs of the central intervals inside the outer band, outermost first (P25-P75 of
+    P5/P25/P50/P75/P95): the outer band alone hid the other quantiles a scenario asked for."""
+    ordered = sorted(quantiles)
+    pairs = []
+    for q in (q for q in ordered[1:] if q < 0.5):
+        upper = next((other for other in ordered if math.isclose(other, 1 - q)), None)
+        if upper is not None:
+            pairs.append((quantile_column(q), quantile_column(upper)))
+    return pairs
 
 
 def _from_zero_with_headroom(axis, peak: float) -> None:

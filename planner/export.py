@@ -62,7 +62,8 @@ def write_forecast_files(staging: Path, context: dict, formats) -> None:
         write_csv(demand.table, staging / "forecast.csv")
         write_csv(demand.models, staging / "forecast_models.csv")
     if "png" in formats:
-        forecast_chart(demand.table, scenario.settings.forecast.quantiles, scenario.settings.compute_unit,
+        settings = scenario.settings
+        forecast_chart(demand.table, settings.forecast.quantiles, settings.planning_quantile, settings.compute_unit,
                        staging / "forecast.png")
 
 

@@ -26,10 +26,10 @@ def test_forecast_starts_at_the_last_actual_and_every_line_is_in_the_legend(tmp_
             table.loc[row.Index, ["p10", "p90"]] = row.p50
     figures = []
     monkeypatch.setattr(charts.plt, "close", figures.append)
-    charts.forecast_chart(table, (0.1, 0.5, 0.9), "units", tmp_path / "f.png")
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png")
     first = figures[0].axes[0]
     assert [t.get_text() for t in first.get_legend().get_texts()] == ["actual", "P10-P90", "P50",
-                                                                      "planned (with overrides)"]
+                                                                      "planned for (P90 + overrides)"]
     p50 = next(line for line in first.get_lines() if line.get_label() == "P50")
     assert list(p50.get_ydata()) == [110, 120, 130]  # joined to the last actual
     plt.close(figures[0])
@@ -54,7 +54,31 @@ def test_a_flat_forecast_is_drawn_below_the_panel_top_edge(tmp_path, monkeypatch
     table.loc[future, "p10"], table.loc[future, "p90"] = 99.999, 100.001  # the forecaster's about-zero band
     figures = []
     monkeypatch.setattr(charts.plt, "close", figures.append)
-    charts.forecast_chart(table, (0.1, 0.5, 0.9), "units", tmp_path / "f.png")
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.5, "units", tmp_path / "f.png")
     bottom, top = figures[0].axes[0].get_ylim()
     plt.close(figures[0])
     assert bottom == 0 and top >= 105
+
+
+def test_every_panel_shows_what_the_plan_buys_for_and_the_inner_bands_asked_for(tmp_path, monkeypatch):
+    """Without overrides the planned line was not drawn, so a reader had to know the plan covers P90;
+    with quantiles P5/P25/P50/P75/P95 only P5-P95 was shaded."""
+    history, future = ["2026Q3", "2026Q4"], ["2027Q1", "2027Q2"]
+    table = pd.DataFrame(_rows("a", history, [100, 110], "history") + _rows("a", future, [120, 130], "forecast"))
+    table = table.rename(columns={"p10": "p5", "p90": "p95"}).assign(
+        p25=table["p50"] * 0.95, p75=table["p50"] * 1.05)
+    past = table["kind"] == "history"
+    table.loc[past, ["p5", "p25", "p75", "p95"]] = table.loc[past, ["p50"] * 4].to_numpy()  # as the planner writes them
+    table["planning_demand"] = table["p75"].where(~past)
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.forecast_chart(table, (0.05, 0.25, 0.5, 0.75, 0.95), 0.75, "units", tmp_path / "f.png")
+    axis = figures[0].axes[0]
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == ["actual", "P5-P95", "P25-P75", "P50",
+                                                                     "planned for (P75)"]
+    planned = next(line for line in axis.get_lines() if line.get_label() == "planned for (P75)")
+    assert list(planned.get_ydata()) == [120 * 1.05, 130 * 1.05]
+    inner = next(band for band in axis.collections if band.get_label() == "P25-P75")
+    low, high = inner.get_paths()[0].vertices[:, 1].min(), inner.get_paths()[0].vertices[:, 1].max()
+    plt.close(figures[0])
+    assert (low, high) == (110, 130 * 1.05)  # from the last actual to P75's top
