@@ -447,3 +447,44 @@ def test_a_steady_growth_band_keeps_widening_from_two_years_out_to_four(seed):
     result = forecast(history_frame(steady), 16, QUANTILES)
     width = np.log(result["p90"] / result["p10"]).to_numpy()
     assert width[15] >= 1.3 * width[7], f"P90/P10 width at 16 quarters is {width[15] / width[7]:.2f}x that at 8"
+
+
+@pytest.mark.parametrize("example", ["sovereign-eu", "global-enterprise"])
+def test_a_quarter_is_forecast_the_same_whatever_the_horizon_asked_for(example):
+    """Drift on eu-de/inference reached 115 times its largest actual by the 40th quarter; the
+    blow-up check read that as an explosion, dropped drift, and P50 eight quarters ahead fell
+    16% between a 24- and a 40-quarter horizon. A planner lengthening the horizon must not see
+    next year's demand move."""
+    history = pd.read_csv(EXAMPLES / example / "demand_history.csv")
+    short, long_ = forecast(history, 8, QUANTILES), forecast(history, 40, QUANTILES)
+    keys = ["quarter", "region", "workload"]
+    joined = short.merge(long_, on=keys, suffixes=("", "_long"), validate="one_to_one")
+    assert len(joined) == len(short)
+    assert (joined["model"] == joined["model_long"]).all()
+    for column in ("p10", "p50", "p90"):
+        np.testing.assert_allclose(joined[f"{column}_long"], joined[column], rtol=1e-9, err_msg=column)
+
+
+def test_a_model_that_fails_on_the_full_history_is_left_out_of_the_label_and_the_calibration():
+    """The label named every ranked model even where one's full-history fit failed or blew up
+    and the forecast averaged the others; the note said nothing of it."""
+    from forecasts import core
+
+    rng = np.random.default_rng(5)
+    series = pd.Series(100 * np.exp(0.05 * np.arange(20) + rng.normal(0, 0.05, 20)),
+                       index=pd.period_range("2022Q1", periods=20, freq="Q"))
+    log_scale, work = core.working_scale(series)
+    runs, functions = core._backtest(series, work, log_scale, core._candidates(len(series), "auto"))
+    ranked = core.backtest_ranking(series, log_scale, runs)[1]
+    failing = ranked[0]
+
+    def final_fit(name):
+        function = functions.get(name, core.method_of(name)[0])
+        return None if name == failing else core._fit_safely(work, 8, function, series.max(), log_scale)
+
+    _, choice = core._calibrated_forecast(series, work, log_scale, 8, "auto", runs, final_fit, "r", "w")
+    survivors = ranked[1:]
+    assert choice.model == "+".join(survivors)
+    assert f"{failing} failed or exploded on the full history, so the forecast is {choice.model}" in choice.note
+    standardised = [(f - m) / np.maximum(sd, 1e-9) for m, sd, f, _ in core._combined(runs, survivors)]
+    assert choice.calibration == core._calibration(standardised)
