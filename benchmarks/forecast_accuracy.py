@@ -43,7 +43,7 @@ import pandas as pd  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
 from forecasts import forecast  # noqa: E402
-from forecasts import core, methods  # noqa: E402
+from forecasts import SCALES, core, methods  # noqa: E402
 from forecasts.backtest import mase, pinball, smape  # noqa: E402
 from forecasts.core import naive_error  # noqa: E402
 
@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--set", choices=("tourism", "m1", "both"), default="both", help="which set to run")
     parser.add_argument("--add-candidates", default="", help=f"comma-separated, from {', '.join(EXTRA_CANDIDATES)}")
     parser.add_argument("--drop-candidates", default="", help="comma-separated names of the planner's candidates")
-    parser.add_argument("--scale", choices=core.SCALES, default="auto",
+    parser.add_argument("--scale", choices=SCALES, default="auto",
                         help="where the planner's models work (forecasts.forecast's scale; default auto)")
     parser.add_argument("--random-walk-ceiling", type=float, default=core.RANDOM_WALK_CEILING,
                         help=f"the models' spread's ceiling in random-walk spreads (default {core.RANDOM_WALK_CEILING:g}; inf: none)")

@@ -4,7 +4,8 @@
     result = forecast(history, horizon=16, quantiles=(0.1, 0.5, 0.9))
 """
 
-from forecasts.core import SCALES, ForecastError, forecast, forecast_with_choices, quantile_column
+from forecasts.core import ForecastError, forecast, forecast_with_choices, quantile_column
+from forecasts.inputs import SCALES
 from forecasts.methods import METHODS, method_names
 
 __all__ = ["forecast", "forecast_with_choices", "ForecastError", "quantile_column", "METHODS", "method_names", "SCALES"]

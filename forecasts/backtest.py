@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecasts.core import SHORT_HISTORY, forecast, naive_error, quantile_column
-from forecasts.inputs import checked_count, checked_history, checked_request, checked_share
+from forecasts.inputs import checked_count, checked_history, checked_request, checked_scale, checked_share
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -47,18 +47,20 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     checked_count("origins", origins)
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
     frame = checked_history(history)
+    scale = checked_scale(scale, zip(frame["region"], frame["workload"]))
     rows = []
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         stream = stream.sort_values("quarter")
         values = stream["demand"].to_numpy(float)
+        stream_scale = scale if isinstance(scale, str) else scale.get((region, workload), "auto")
         for name in dict.fromkeys((method, "snaive")):  # once when the forecaster is set to seasonal naive
             scores = []
             for origin in range(len(values) - horizon - origins + 1, len(values) - horizon + 1):
                 if origin < SHORT_HISTORY:  # shorter histories get the drift fallback: not the forecaster scored
                     continue
                 train = stream.iloc[:origin][["quarter", "region", "workload", "demand"]]
-                result = forecast(train, horizon, quantiles, name, scale=scale)
+                result = forecast(train, horizon, quantiles, name, scale=stream_scale)
                 actual = values[origin:origin + horizon]
                 median = result[quantile_column(0.5)].to_numpy()
                 inside = (actual >= result[low].to_numpy()) & (actual <= result[high].to_numpy())

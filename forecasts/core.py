@@ -31,7 +31,7 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from forecasts.errors import ForecastError
-from forecasts.inputs import checked_history, checked_request
+from forecasts.inputs import checked_history, checked_request, checked_scale
 from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
 from forecasts.methods import method as method_of
 
@@ -46,7 +46,6 @@ COMBINE = 3  # `auto` averages the best three models by backtest (combinations a
 BAND_EDGE = 0.9  # the calibration's Student-t factor and the predictive shape agree at P10/P90
 TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5/P97.5 lie beyond P10/P90
 RANDOM_WALK_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
-SCALES = ("auto", "log", "units")  # auto: logs where every quarter is positive, else units
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
 EXPLOSION_STEPS = 8  # ... within this many quarters, whatever the horizon (see _fit_safely)
 
@@ -91,11 +90,9 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     """
     if method != "auto" and method not in method_names():
         raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(method_names())}")
-    for named in sorted({scale} if isinstance(scale, str) else set(scale.values())):
-        if named not in SCALES:
-            raise ForecastError(f"unknown forecast scale '{named}'; use one of {', '.join(SCALES)}")
     horizon, quantiles = checked_request(horizon, quantiles)
     frame = checked_history(history)
+    scale = checked_scale(scale, zip(frame["region"], frame["workload"]))
     parts, choices = [], []
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):

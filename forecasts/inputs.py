@@ -10,6 +10,7 @@ labels repeat.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from forecasts.errors import ForecastError
 
 COLUMNS = ("quarter", "region", "workload", "demand")
+SCALES = ("auto", "log", "units")  # auto: logs where every quarter is positive, else units
 
 
 def checked_request(horizon, quantiles) -> tuple[int, tuple[float, ...]]:
@@ -45,6 +47,33 @@ def checked_share(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
         raise ForecastError(f"{name}: got {value!r}; expected a number strictly between 0 and 1")
     return float(value)
+
+
+def checked_scale(scale, streams: Iterable[tuple[str, str]]) -> str | dict[tuple[str, str], str]:
+    """One scale for every stream, or a mapping {(region, workload): scale} whose every key is a
+    stream of the history: a misspelt or stale key used to be ignored without a word, leaving
+    that stream on `auto` while the script believed it set."""
+    if isinstance(scale, str):
+        return _known_scale(scale, "")
+    if not isinstance(scale, Mapping):
+        raise ForecastError(f"scale: got {scale!r}; expected one of {', '.join(SCALES)} "
+                            "or a mapping {(region, workload): scale}")
+    known = set(streams)
+    for key, named in scale.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ForecastError(f"scale: key {key!r} is not a (region, workload) pair")
+        if key not in known:
+            shown = ", ".join(f"{r}/{w}" for r, w in sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+            raise ForecastError(f"scale: names stream {key[0]}/{key[1]}, which the history does not have "
+                                f"(its streams: {shown or 'none'})")
+        _known_scale(named, f" for stream {key[0]}/{key[1]}")
+    return dict(scale)
+
+
+def _known_scale(named, where: str) -> str:
+    if named not in SCALES:
+        raise ForecastError(f"unknown forecast scale {named!r}{where}; use one of {', '.join(SCALES)}")
+    return named
 
 
 def checked_history(history: pd.DataFrame) -> pd.DataFrame:

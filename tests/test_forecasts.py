@@ -149,8 +149,13 @@ def test_the_python_api_refuses_a_bad_history_naming_its_row_and_column(history,
     ({"quantiles": (0.1, 1.2)}, "(1.2 is not)"),
     ({"quantiles": (0.0, 0.5)}, "(0 is not)"),
     ({"quantiles": ()}, "expected at least one"),
+    ({"scale": {("r", "x"): "units"}}, "scale: names stream r/x, which the history does not have (its streams: r/w)"),
+    ({"scale": {"r/w": "units"}}, "scale: key 'r/w' is not a (region, workload) pair"),
+    ({"scale": {("r", "w"): "unit"}}, "unknown forecast scale 'unit' for stream r/w; use one of auto, log, units"),
+    ({"scale": None}, "scale: got None; expected one of auto, log, units or a mapping"),
 ])
-def test_the_python_api_refuses_a_horizon_or_quantiles_it_cannot_give(request_, words):
+def test_the_python_api_refuses_a_horizon_quantiles_or_scale_it_cannot_give(request_, words):
+    """A scale key naming no stream was ignored without a word: that stream stayed on auto."""
     with pytest.raises(ForecastError) as caught:
         forecast(STEADY, **{"horizon": 4, **request_})
     assert words in str(caught.value)
@@ -160,6 +165,7 @@ def test_the_python_api_refuses_a_horizon_or_quantiles_it_cannot_give(request_, 
     ({"origins": 0}, "origins: got 0; expected a whole number, at least 1"),
     ({"planning_quantile": 1.5}, "planning_quantile: got 1.5"),
     ({"horizon": -1}, "horizon: got -1"),
+    ({"scale": {("x", "w"): "log"}}, "scale: names stream x/w, which the history does not have"),
 ])
 def test_the_backtest_api_refuses_what_it_cannot_score(request_, words):
     with pytest.raises(ForecastError) as caught:
