@@ -50,8 +50,10 @@ DEFAULT_CACHE = Path(__file__).resolve().parent / ".replay-cache"
 
 def fingerprint() -> str:
     """What the cached fits depend on: the models' code, the backtest's and the final fit's code, their shape."""
-    source = Path(methods.__file__).read_text() + inspect.getsource(core._backtest) + inspect.getsource(core._fit_safely)
-    shape = f"{core.BACKTEST_ORIGINS},{core.BACKTEST_STEPS},{core.EXPLOSION_FACTOR},{H},{sorted(methods.METHODS)}"
+    source = Path(methods.__file__).read_text() + "".join(
+        inspect.getsource(function) for function in (core._backtest, core._fit_safely, core.model_unit, core.in_model_units))
+    shape = (f"{core.BACKTEST_ORIGINS},{core.BACKTEST_STEPS},{core.EXPLOSION_FACTOR},{core.EXPLOSION_STEPS},"
+             f"{core.MODEL_MAGNITUDE},{core.MODEL_DECIMALS},{H},{sorted(methods.METHODS)}")
     return hashlib.sha1((source + shape).encode()).hexdigest()[:12]
 
 
@@ -64,9 +66,8 @@ def stream_series(training: np.ndarray) -> pd.Series:
 def cache_entry(pair: tuple[np.ndarray, np.ndarray], scale: str = "auto") -> dict:
     """The expensive part of one forecast: every candidate's backtest and full-history forecast."""
     training, actual = pair
-    series = stream_series(training)
-    log_scale, work = core.working_scale(series, scale)
     entry = {"training": training, "actual": actual, "scale": scale}
+    series, log_scale, work, _ = working(entry)
     if len(series) < core.SHORT_HISTORY:
         return entry  # the drift fallback: nothing to cache, forecast_stream reruns it
     runs, functions = core._backtest(series, work, log_scale, core._candidates(len(series), "auto"))
@@ -76,21 +77,23 @@ def cache_entry(pair: tuple[np.ndarray, np.ndarray], scale: str = "auto") -> dic
     return entry
 
 
-def working(entry: dict) -> tuple[pd.Series, bool, pd.Series]:
-    """The training series, whether the forecaster works on its logs, and the series on that scale."""
-    series = stream_series(entry["training"])
-    return (series, *core.working_scale(series, entry.get("scale", "auto")))
+def working(entry: dict) -> tuple[pd.Series, bool, pd.Series, float]:
+    """The training series as the models see it (core.in_model_units), whether the forecaster
+    works on its logs, the series on that scale, and the unit the series was divided by."""
+    series, unit = core.in_model_units(stream_series(entry["training"]), entry.get("scale", "auto"))
+    return (series, *core.working_scale(series, entry.get("scale", "auto")), unit)
 
 
 def replay(entry: dict) -> tuple[dict, methods.Path | None, core.StreamChoice]:
     """The forecaster's quantiles (QUANTILES keys) from a cache entry, its working-scale path
     (None for a short history's drift fallback, which is rerun, not cached) and its choice."""
-    series, log_scale, work = working(entry)
+    series, log_scale, work, unit = working(entry)
     if "runs" not in entry:
-        table, choice = core.forecast_stream(series, H, QUANTILES, "auto", scale=entry.get("scale", "auto"))
+        table, choice = core.forecast_stream(stream_series(entry["training"]), H, QUANTILES, "auto",
+                                             scale=entry.get("scale", "auto"))
         return {q: table[core.quantile_column(q)].to_numpy() for q in QUANTILES}, None, choice
     path, choice = core._calibrated_forecast(series, work, log_scale, H, "auto", entry["runs"], entry["fits"].get, "x", "y")
-    table = core._quantile_table(series, path, H, QUANTILES, log_scale)
+    table = core._quantile_table(series, core.in_demand_units(path, unit), H, QUANTILES, log_scale)
     return {q: table[core.quantile_column(q)].to_numpy() for q in QUANTILES}, path, choice
 
 
@@ -121,9 +124,10 @@ def window_report(entries: list[dict]) -> dict:
         scores.append(metrics(actual, quantiles, entry["training"]))
         inside.append((actual >= quantiles[0.1]) & (actual <= quantiles[0.9]))
         if path is not None:  # a drift fallback has no bounds to read
-            bounds.append(binding_bound(working(entry)[2], path, choice.calibration)[: len(actual)])
+            _, _, work, unit = working(entry)
+            bounds.append(binding_bound(work, path, choice.calibration)[: len(actual)])
             covered.append(inside[-1])
-            widths.append(needed_width(actual, choice.log_scale, path))
+            widths.append(needed_width(actual / unit, choice.log_scale, path))
     inside, bounds, covered, widths = (np.array(values, float) for values in (inside, bounds, covered, widths))
     mean = pd.DataFrame(scores).mean()
     report = {"series": len(entries), "80% cover": mean["80% cover"], "above P90": mean["above P90"], "SPL": mean["SPL"],

@@ -38,7 +38,7 @@ def backtest_mase(entry: dict) -> float:
     drift fallback of a short history, which has no backtest)."""
     if "runs" not in entry:
         return float("nan")
-    series, log_scale, _ = working(entry)
+    series, log_scale, _, _ = working(entry)
     _, chosen = core.backtest_ranking(series, log_scale, entry["runs"])
     unit = core.naive_error(series.to_numpy(float)) or 1.0
     return core._score(core._combined(entry["runs"], chosen), log_scale, unit) if chosen else float("nan")

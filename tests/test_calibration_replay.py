@@ -42,7 +42,8 @@ def test_the_scale_choice_takes_the_scale_whose_backtest_was_better_and_scores_i
     from benchmarks.scale_choice import backtest_mase, scored
 
     linear = 100 + 40 * np.arange(32) + np.random.default_rng(3).normal(0, 15, 32)
-    streams = [(linear[:-H], linear[-H:]), (SEASONAL_GROWTH[:-H], SEASONAL_GROWTH[-H:] * 1.1)]
+    compounding = 100 * np.exp(0.12 * np.arange(32)) * np.random.default_rng(2).lognormal(0, 0.03, 32)
+    streams = [(linear[:-H], linear[-H:]), (compounding[:-H], compounding[-H:] * 1.1)]
     logs, units = ([cache_entry(pair, scale) for pair in streams] for scale in ("auto", "units"))
     table = scored(logs, units)
     for row, (on_logs, on_units) in enumerate(zip(logs, units)):

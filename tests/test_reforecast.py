@@ -360,7 +360,7 @@ def test_diff_reads_each_plans_scales_from_forecast_models_csv_and_names_a_bad_o
     models.to_csv(edited / "forecast_models.csv", index=False)
     result = CliRunner().invoke(main, ["diff", str(plan), str(edited), "--out", str(tmp_path / "d.csv")])
     assert result.exit_code == 0, result.output
-    assert f"Forecast scale changed for 1 of " in result.output and f"{stream} (" in result.output
+    assert "Forecast scale changed for 1 of " in result.output and f"{stream} (" in result.output
     assert "log -> units scale)" in result.output
     models.loc[row, "scale"] = "linear"
     models.to_csv(edited / "forecast_models.csv", index=False)
