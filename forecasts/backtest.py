@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from forecasts.core import SHORT_HISTORY, forecast, naive_error, quantile_column
-from forecasts.inputs import checked_count, checked_history, checked_request, checked_scale, checked_share
+from forecasts.inputs import (checked_count, checked_history, checked_request, checked_scale, checked_share,
+                              scale_of_stream)
 
 
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -53,7 +54,7 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         stream = stream.sort_values("quarter")
         values = stream["demand"].to_numpy(float)
-        stream_scale = scale if isinstance(scale, str) else scale.get((region, workload), "auto")
+        stream_scale = scale_of_stream(scale, region, workload)
         for name in dict.fromkeys((method, "snaive")):  # once when the forecaster is set to seasonal naive
             scores = []
             for origin in range(len(values) - horizon - origins + 1, len(values) - horizon + 1):

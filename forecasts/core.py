@@ -31,7 +31,7 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from forecasts.errors import ForecastError
-from forecasts.inputs import checked_history, checked_request, checked_scale
+from forecasts.inputs import checked_history, checked_request, checked_scale, scale_of_stream
 from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
 from forecasts.methods import method as method_of
 
@@ -99,7 +99,7 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
-        stream_scale = scale if isinstance(scale, str) else scale.get((region, workload), "auto")
+        stream_scale = scale_of_stream(scale, region, workload)
         table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale)
         parts.append(table)
         choices.append(choice)

@@ -70,6 +70,11 @@ def checked_scale(scale, streams: Iterable[tuple[str, str]]) -> str | dict[tuple
     return dict(scale)
 
 
+def scale_of_stream(scale: str | Mapping[tuple[str, str], str], region: str, workload: str) -> str:
+    """The scale one stream is modelled on, from a checked_scale answer (`auto` where a mapping leaves it out)."""
+    return scale if isinstance(scale, str) else scale.get((region, workload), "auto")
+
+
 def _known_scale(named, where: str) -> str:
     if named not in SCALES:
         raise ForecastError(f"unknown forecast scale {named!r}{where}; use one of {', '.join(SCALES)}")

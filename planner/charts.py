@@ -100,12 +100,8 @@ def _inner_bands(quantiles) -> list[tuple[str, str]]:
     """Column pairs of the central intervals inside the outer band, outermost first (P25-P75 of
     P5/P25/P50/P75/P95): the outer band alone hid the other quantiles a scenario asked for."""
     ordered = sorted(quantiles)
-    pairs = []
-    for q in (q for q in ordered[1:] if q < 0.5):
-        upper = next((other for other in ordered if math.isclose(other, 1 - q)), None)
-        if upper is not None:
-            pairs.append((quantile_column(q), quantile_column(upper)))
-    return pairs
+    return [(quantile_column(q), quantile_column(upper)) for q in ordered[1:] if q < 0.5
+            for upper in ordered if math.isclose(upper, 1 - q)]
 
 
 def _from_zero_with_headroom(axis, peak: float) -> None:
