@@ -51,7 +51,7 @@ DEFAULT_CACHE = Path(__file__).resolve().parent / ".replay-cache"
 def fingerprint() -> str:
     """What the cached fits depend on: the models' code, the backtest's and the final fit's code, their shape."""
     source = Path(methods.__file__).read_text() + "".join(
-        inspect.getsource(function) for function in (core._backtest, core._fit_safely, core.model_unit, core.in_model_units))
+        inspect.getsource(function) for function in (core._backtest, core._fit_safely, core.in_model_units))
     shape = (f"{core.BACKTEST_ORIGINS},{core.BACKTEST_STEPS},{core.EXPLOSION_FACTOR},{core.EXPLOSION_STEPS},"
              f"{core.MODEL_MAGNITUDE},{core.MODEL_DECIMALS},{H},{sorted(methods.METHODS)}")
     return hashlib.sha1((source + shape).encode()).hexdigest()[:12]

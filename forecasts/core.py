@@ -47,9 +47,9 @@ BAND_EDGE = 0.9  # the calibration's Student-t factor and the predictive shape a
 TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5/P97.5 lie beyond P10/P90
 RANDOM_WALK_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
 EXPLOSION_FACTOR = 50.0  # a mean path this many times the largest actual is an ETS blow-up (statsmodels #7331)
-MODEL_MAGNITUDE = 1000.0  # a stream in demand's units reaches the models with this as its largest quarter (model_unit)
-MODEL_DECIMALS = 6  # ... rounded to this many decimals (in_model_units)
 EXPLOSION_STEPS = 8  # ... within this many quarters, whatever the horizon (see _fit_safely)
+MODEL_MAGNITUDE = 1000.0  # a stream in demand's units reaches the models with this as its largest quarter (in_model_units)
+MODEL_DECIMALS = 6  # ... rounded to this many decimals (in_model_units)
 
 
 @dataclass
@@ -203,38 +203,31 @@ def backtest_ranking(series: pd.Series, log_scale: bool, runs: dict, method: str
     return scores, sorted(scores, key=scores.get)[: COMBINE if method == "auto" else 1]
 
 
-def model_unit(series: pd.Series, scale: str = "auto") -> float:
-    """What a stream modelled in demand's units is divided by before the models see it, so that
-    its largest quarter is MODEL_MAGNITUDE (1 on the log scale, where a change of units is a
-    shift the models absorb).
+def in_model_units(series: pd.Series, scale: str = "auto") -> tuple[pd.Series, float]:
+    """The series as the models see it and the unit it was divided by: on the log scale itself
+    and 1 (a change of units is a shift the models absorb); in demand's units scaled so that its
+    largest quarter is MODEL_MAGNITUDE, rounded to MODEL_DECIMALS.
 
     statsmodels' optimisers are not indifferent to the data's magnitude: in units, the same
     history counted in thousands moved P50 up to 8% and changed the chosen models of 7 of
     global-enterprise's 9 streams (ARIMA's P50 15%, ETS's spread 37%). A forecast must not
-    depend on whether demand is counted in racks, accelerators or kW. Why not 1: on data near
-    1, ETSModel's fits stop at a smoothing level on its lower bound, a worse likelihood than at
-    the data's own magnitude (global-enterprise in units: backtest MASE 0.96 and 80% cover 47%
-    scaled to 1, against 0.75 and 61-62% unscaled or scaled to 1,000)."""
-    if working_scale(series, scale)[0]:
-        return 1.0
-    largest = float(series.max())
-    return largest / MODEL_MAGNITUDE if largest > 0 else 1.0
-
-
-def in_model_units(series: pd.Series, scale: str = "auto") -> tuple[pd.Series, float]:
-    """The series as the models see it, divided by model_unit, and that unit. Rounded to
-    MODEL_DECIMALS (a billionth of the largest quarter, far below any demand's precision) so
-    that the same history counted in other units reaches the models bit for bit: from a
-    last-bit difference an ETS fit can settle in another local optimum (global-enterprise's
-    us/inference in accelerators and in racks: seasonal ETS's backtest MASE 0.41 and 0.34)."""
+    depend on whether demand is counted in racks, accelerators or kW. Why not scaled to 1: on
+    data near 1, ETSModel's fits stop at a smoothing level on its lower bound, a worse
+    likelihood than at the data's own magnitude (global-enterprise in units: backtest MASE 0.96
+    and 80% cover 47% scaled to 1, against 0.75 and 61-62% unscaled or scaled to 1,000). Why
+    rounded (to a billionth of the largest quarter, far below any demand's precision): so that
+    the same history in other units reaches the models bit for bit, since from a last-bit
+    difference an ETS fit can settle in another local optimum (global-enterprise's us/inference
+    in accelerators and in racks: seasonal ETS's backtest MASE 0.41 and 0.34)."""
     if working_scale(series, scale)[0]:
         return series, 1.0
-    unit = model_unit(series, scale)
+    largest = float(series.max())
+    unit = largest / MODEL_MAGNITUDE if largest > 0 else 1.0
     return (series / unit).round(MODEL_DECIMALS), unit
 
 
 def in_demand_units(path: Path, unit: float) -> Path:
-    """A working-scale path of a series divided by `unit` (model_unit), back in demand's units
+    """A working-scale path of a series divided by `unit` (in_model_units), back in demand's units
     (unit is 1 on the log scale, where the quantiles' exp is the way back)."""
     return Path(path.mean * unit, path.sd * unit)
 

@@ -43,9 +43,7 @@ class DemandForecast:
 def stream_scales(scenario: Scenario) -> dict[tuple[str, str], str]:
     """Each forecast stream's scale (the streams with history; override-only ones are not
     forecast): its forecast.scale_by_stream line, else forecast.scale."""
-    history = scenario.demand_history
-    return {stream: scenario.settings.forecast.scale_of(*stream)
-            for stream in sorted(set(zip(history["region"], history["workload"])))}
+    return {stream: scenario.settings.forecast.scale_of(*stream) for stream in scenario.history_streams}
 
 
 def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:

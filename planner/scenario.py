@@ -37,6 +37,12 @@ class Scenario:
         pairs = {(r, w) for frame in frames for r, w in zip(frame["region"], frame["workload"])}
         return sorted(pairs)
 
+    @property
+    def history_streams(self) -> list[tuple[str, str]]:
+        """Every (region, workload) with history (the streams the forecaster models), sorted."""
+        history = self.tables["demand_history"]
+        return sorted(set(zip(history["region"], history["workload"])))
+
     def summary(self) -> str:
         settings = self.settings
         history = self.tables["demand_history"]["quarter"]
