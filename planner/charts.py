@@ -16,11 +16,14 @@ import pandas as pd  # noqa: E402
 from forecasts import quantile_column  # noqa: E402
 
 
-def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, compute_unit: str, path: Path) -> None:
+def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, compute_unit: str, path: Path,
+                   marked=frozenset()) -> None:
     """One small panel per stream: history, P50, the shaded quantile bands and the demand the plan buys for.
 
     The planned line is drawn in every panel, not only where overrides move it: without it a
-    reader had to know which edge of the band (if any) the plan covers."""
+    reader had to know which edge of the band (if any) the plan covers. `marked` holds
+    (region, workload, quarter) of history quarters to ring in red: the one-off quarters the
+    forecaster warned about, so the panel shows which point the wide band comes from."""
     streams = sorted(set(zip(table["region"], table["workload"])))
     columns = min(3, len(streams))
     rows = math.ceil(len(streams) / columns)
@@ -34,6 +37,10 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         past, future = stream[stream["kind"] == "history"], stream[stream["kind"] == "forecast"]
         x_past = past["quarter"].map(lambda q: q.to_timestamp())
         axis.plot(x_past, past[low], color="black", linewidth=1.6, label="actual")
+        one_offs = past[[(region, workload, quarter) in marked for quarter in past["quarter"]]]
+        if len(one_offs):
+            axis.scatter(one_offs["quarter"].map(lambda q: q.to_timestamp()), one_offs[low], s=70, facecolors="none",
+                         edgecolors="tab:red", linewidths=1.6, zorder=3, label="one-off quarter (see warnings)")
         # the forecast starts from the last actual, so the eye does not read a jump between them
         joined = pd.concat([past.tail(1), future]) if len(past) else future
         x_future = joined["quarter"].map(lambda q: q.to_timestamp())

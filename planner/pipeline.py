@@ -21,7 +21,12 @@ class DemandForecast:
     table: pd.DataFrame            # forecast.csv: history and forecast rows
     planning_demand: pd.DataFrame  # quarter, region, workload, demand: the quantile planned for, plus overrides
     choices: pd.DataFrame          # model per stream and why
-    warnings: tuple[str, ...] = ()  # streams whose bands are too wide to plan on without a look
+    warnings: tuple[str, ...] = ()  # streams with a one-off quarter, or bands too wide to plan on without a look
+
+    @property
+    def one_off_quarters(self) -> set[tuple[str, str, pd.Period]]:
+        """(region, workload, quarter) of every history quarter the forecaster named a one-off."""
+        return {(c.region, c.workload, quarter) for c in self.choices.itertuples() for quarter in c.one_offs}
 
     @property
     def models(self) -> pd.DataFrame:
@@ -74,7 +79,8 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
         ["region", "workload", "quarter"], ignore_index=True)
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
-    return DemandForecast(table, planning_demand, choices, tuple(_implausible_bands(forecast, quantiles)))
+    one_offs = [f"{c.region}/{c.workload}: {c.warning}" for c in choices.itertuples() if c.warning]
+    return DemandForecast(table, planning_demand, choices, (*one_offs, *_implausible_bands(forecast, quantiles)))
 
 
 IMPLAUSIBLE_BAND = 5.0  # top quantile / median in the first planned quarter; ~2 on ramps, far more after a spike

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.dates
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -82,3 +83,20 @@ def test_every_panel_shows_what_the_plan_buys_for_and_the_inner_bands_asked_for(
     low, high = inner.get_paths()[0].vertices[:, 1].min(), inner.get_paths()[0].vertices[:, 1].max()
     plt.close(figures[0])
     assert (low, high) == (110, 130 * 1.05)  # from the last actual to P75's top
+
+
+def test_a_one_off_quarter_is_ringed_in_its_own_panel_only(tmp_path, monkeypatch):
+    history, future = ["2026Q2", "2026Q3", "2026Q4"], ["2027Q1", "2027Q2"]
+    table = pd.DataFrame(_rows("a", history, [100, 220, 110], "history") + _rows("a", future, [120, 130], "forecast")
+                         + _rows("b", history, [50, 55, 60], "history") + _rows("b", future, [60, 65], "forecast"))
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png",
+                          marked={("a", "w", pd.Period("2026Q3", freq="Q"))})
+    ringed, other = figures[0].axes[0], figures[0].axes[1]
+    rings = [c for c in ringed.collections if c.get_label() == "one-off quarter (see warnings)"]
+    assert len(rings) == 1 and rings[0].get_offsets().tolist() == [
+        [matplotlib.dates.date2num(pd.Period("2026Q3", freq="Q").to_timestamp()), 220 * 0.9]]
+    assert not [c for c in other.collections if c.get_label() == "one-off quarter (see warnings)"]
+    assert "one-off quarter (see warnings)" in [t.get_text() for t in ringed.get_legend().get_texts()]
+    plt.close(figures[0])

@@ -1,0 +1,78 @@
+"""One-off quarters: a quarter far out of line with both quarters beside it, which agree with each other.
+
+A double-counted quarter, a figure entered in the wrong unit or a burst that ended looks like
+this, and the models take it for real: doubling the second-last quarter of a sovereign-eu
+stream put P90 four years ahead 3.4 times as high as without it (median of its five streams;
+4.5 at most), since every model's fitted spread, the backtest's errors and the random-walk
+ceiling all grow with it, while on eu-de/training P90 in the first planned quarter rose only
+1.5 times, far below the pipeline's implausible-band warning. The forecaster does not change
+the history on its own (the quarter may be real and may recur); it names the quarter and what
+it costs (forecasts.core._weigh_one_offs), so that the planner can decide.
+
+Why this rule and not STL's robustness weights (statsmodels): on five years of quarters STL's
+seasonal smoother spread a doubled second-last quarter over the same quarter of other years,
+so that it named the quarter a year before the spike in 4 of the 14 example streams, and with
+no floor on the size its zero weights marked 1-7 quarters in 12 of the 14 clean streams. This
+rule marks none of them; it finds a doubled quarter in 23 of 28 placements (the middle or the
+second-last quarter of each example stream) and a halved one in 24, a 1.6x one in 11 (a
+smaller one-off is within what the streams' own quarters do); it marks 33 quarters in 29 of
+Tourism's 427 series and 3 in M1's 203.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ONE_OFF_RATIO = 1.5  # a quarter at least this many times (or this fraction of) its neighbours' level
+ONE_OFF_SPREAD = 5.0  # ... and this many robust standard deviations out, over the stream's quarters
+MIN_JUDGED = 6  # quarters with both neighbours needed to say what is usual for a stream
+
+
+@dataclass(frozen=True)
+class OneOff:
+    quarter: pd.Period
+    value: float
+    neighbours: float  # the level of the quarters either side (their geometric mean)
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.neighbours
+
+
+def one_off_quarters(series: pd.Series) -> list[OneOff]:
+    """Quarters of `series` (demand by quarter) out of line with the two beside it.
+
+    Judged on the log of demand (a spike is a ratio), from the second quarter to the second
+    last: a last quarter out of line cannot be told from a step to a new level until the next
+    one arrives. A quarter is a one-off where it lies ONE_OFF_RATIO times above or below its
+    neighbours' level, ONE_OFF_SPREAD robust standard deviations (1.4826 MAD) beyond what is
+    usual for the stream's quarters, and further from that level than the neighbours lie from
+    each other (so a step up, or a steep stretch of a ramp, is not one). Quarters beside a
+    zero are not judged. Seasonality lifts what is usual: a regular peak quarter is not a one-off.
+    """
+    values = series.to_numpy(float)
+    if len(values) < MIN_JUDGED + 2:
+        return []
+    before, here, after = values[:-2], values[1:-1], values[2:]
+    positive = (before > 0) & (here > 0) & (after > 0)
+    if positive.sum() < MIN_JUDGED:
+        return []
+    logs = np.log(np.where(positive[:, None], np.column_stack([before, here, after]), 1.0))
+    level = (logs[:, 0] + logs[:, 2]) / 2
+    departure = logs[:, 1] - level
+    usual = departure[positive]
+    spread = 1.4826 * np.median(np.abs(usual - np.median(usual)))
+    marked = (positive & (np.abs(departure) > np.log(ONE_OFF_RATIO)) & (np.abs(departure) > ONE_OFF_SPREAD * spread)
+              & (np.abs(departure) > np.abs(logs[:, 0] - logs[:, 2])))
+    return [OneOff(series.index[i + 1], float(here[i]), float(np.exp(level[i]))) for i in np.flatnonzero(marked)]
+
+
+def at_neighbours_level(series: pd.Series, one_offs: list[OneOff]) -> pd.Series:
+    """The history with each one-off quarter at its neighbours' level: what the forecast would be without them."""
+    smoothed = series.copy()
+    for one_off in one_offs:
+        smoothed[one_off.quarter] = one_off.neighbours
+    return smoothed

@@ -1,0 +1,109 @@
+"""One-off quarters: found where a quarter is far out of line with both beside it, and weighed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from forecasts import forecast, forecast_with_choices
+from forecasts.one_offs import one_off_quarters
+from planner.cli import main
+from tests.conftest import EXAMPLES, read_rows, write_rows
+
+
+def example_streams():
+    for example in ("sovereign-eu", "global-enterprise"):
+        history = pd.read_csv(EXAMPLES / example / "demand_history.csv")
+        for (region, workload), stream in history.groupby(["region", "workload"]):
+            stream = stream.sort_values("quarter")
+            yield f"{example}:{region}/{workload}", pd.Series(
+                stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q"))
+
+
+STREAMS = dict(example_streams())
+
+
+def test_no_quarter_of_the_shipped_examples_is_a_one_off():
+    assert {name: one_off_quarters(series) for name, series in STREAMS.items() if one_off_quarters(series)} == {}
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.5])
+def test_a_doubled_or_halved_quarter_is_found_where_it_is_and_only_there(factor):
+    found = 0
+    for name, series in STREAMS.items():
+        for position in (len(series) // 2, len(series) - 2):
+            changed = series.copy()
+            changed.iloc[position] *= factor
+            one_offs = one_off_quarters(changed)
+            assert [o.quarter for o in one_offs] in ([], [changed.index[position]]), name  # never another quarter
+            if one_offs:
+                found += 1
+                assert one_offs[0].value == changed.iloc[position]
+                assert one_offs[0].neighbours == pytest.approx(np.sqrt(changed.iloc[position - 1] * changed.iloc[position + 1]))
+    assert found >= 0.75 * 2 * len(STREAMS)  # 23 and 24 of 28 when written
+
+
+def test_seasonal_peaks_steps_and_the_last_quarter_are_not_one_offs():
+    quarters = pd.period_range("2020Q1", periods=20, freq="Q")
+    peaks = 1000 * np.array([1.0, 1.0, 1.0, 2.2] * 5) * 1.05 ** np.arange(20)  # every Q4 2.2x the rest
+    step = np.r_[np.full(10, 500.0), np.full(10, 1100.0)] * 1.02 ** np.arange(20)  # a new level that stays
+    ramp = 100 * 1.08 ** np.arange(20)
+    ramp_with_last = ramp.copy()
+    ramp_with_last[-1] *= 3  # a jump in the last quarter: a one-off or a new level, no one can tell yet
+    for values in (peaks, step, ramp, ramp_with_last):
+        assert one_off_quarters(pd.Series(values, index=quarters)) == []
+    spiked = ramp.copy()
+    spiked[7] *= 2
+    assert [o.quarter for o in one_off_quarters(pd.Series(spiked, index=quarters))] == [quarters[7]]
+
+
+def test_quarters_beside_a_zero_and_short_histories_are_not_judged():
+    quarters = pd.period_range("2020Q1", periods=12, freq="Q")
+    with_zero = pd.Series([0, 0, 40, 0, 50, 55, 60, 66, 70, 77, 80, 88], index=quarters, dtype=float)
+    assert one_off_quarters(with_zero) == []
+    short = pd.Series([100, 105, 300, 110, 115, 120, 125], index=quarters[:7], dtype=float)
+    assert one_off_quarters(short) == []
+
+
+def spiked_history(factor=2.0) -> tuple[pd.DataFrame, pd.Period]:
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    history["demand"] = history["demand"].astype(float)
+    rows = history.index[(history["region"] == "eu-de") & (history["workload"] == "training")]
+    history.loc[rows[-2], "demand"] *= factor
+    return history, pd.Period(history.loc[rows[-2], "quarter"], freq="Q")
+
+
+def test_a_one_off_is_weighed_against_the_forecast_with_it_at_its_neighbours_level():
+    history, quarter = spiked_history()
+    table, choices = forecast_with_choices(history, 16)
+    choice = choices.set_index(["region", "workload"]).loc[("eu-de", "training")]
+    assert choices.loc[choices["workload"] != "training", "warning"].eq("").all()
+    # the same forecast, made by hand from the history with that quarter at its neighbours' level
+    stream = history[(history["region"] == "eu-de") & (history["workload"] == "training")].reset_index(drop=True)
+    at = stream.index[stream["quarter"] == str(quarter)][0]
+    level = np.sqrt(stream.loc[at - 1, "demand"] * stream.loc[at + 1, "demand"])
+    smoothed = forecast(stream.assign(demand=stream["demand"].where(stream.index != at, level)), 16)
+    spiked = table[(table["region"] == "eu-de") & (table["workload"] == "training")]
+    assert f"{quarter} ({stream.loc[at, 'demand']:,.10g}) is " in choice.warning
+    assert (f"P90 {smoothed['p90'].iloc[-1]:,.0f} instead of {spiked['p90'].iloc[-1]:,.0f} and "
+            f"P50 {smoothed['p50'].iloc[-1]:,.0f} instead of {spiked['p50'].iloc[-1]:,.0f} in 2030Q4") in choice.warning
+    assert spiked["p90"].iloc[-1] > 2 * smoothed["p90"].iloc[-1]  # what the warning is for
+    assert "one-off quarter" in choice.note
+    pd.testing.assert_frame_equal(forecast(history, 16), table)  # the check changes no number
+
+
+def test_planner_forecast_warns_about_a_one_off_and_still_writes_its_files(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    spiked = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "training")][-2]
+    rows[spiked]["demand"] = str(float(rows[spiked]["demand"]) * 2)
+    write_rows(sovereign / "demand_history.csv", rows)
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith(f"warning: eu-de/training: {rows[spiked]['quarter']} (")
+    assert "give it that level in demand_history.csv" in warnings[0]
+    models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])
+    assert "one-off quarter" in models.loc[("eu-de", "training"), "why"]
