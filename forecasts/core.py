@@ -161,11 +161,13 @@ def _weigh_one_offs(series: pd.Series, table: pd.DataFrame, choice: StreamChoice
                     method: str, scale: str) -> None:
     """Name a stream's one-off quarters in its choice's note and warning, with the forecast's top
     quantile and median in the last quarter as they are and with those quarters at their
-    neighbours' level (a second forecast of the stream from that history)."""
+    neighbours' level (a second forecast of the stream from that history). The warning states
+    the facts; what to do is the caller's to say (a script: forecast from `smoothed_history`; the
+    planner: name the quarter in scenario.yaml)."""
     one_offs = one_off_quarters(series) if len(series) >= SHORT_HISTORY else []
     if not one_offs:
         return
-    without, _ = forecast_stream(at_neighbours_level(series, one_offs), horizon, quantiles, method,
+    without, _ = forecast_stream(at_neighbours_level(series, [o.quarter for o in one_offs]), horizon, quantiles, method,
                                  choice.region, choice.workload, scale)
     top, last = quantile_column(max(quantiles)), table["quarter"].iloc[-1]
     shown = [top] + ([quantile_column(0.5)] if 0.5 in quantiles and max(quantiles) != 0.5 else [])
@@ -178,8 +180,7 @@ def _weigh_one_offs(series: pd.Series, table: pd.DataFrame, choice: StreamChoice
     choice.one_offs = tuple(o.quarter for o in one_offs)
     choice.note += f"; one-off {one}: {quarters}; at the level either side: {effect} in {last}"
     choice.warning = (f"{quarters}: the forecast takes {it} for real; with {at_level} at the level either side, "
-                      f"{effect} in {last}. If {it} will not recur (a typo, a double count, a burst that ended), give "
-                      f"{it} that level in demand_history.csv")
+                      f"{effect} in {last}")
 
 
 def _times_level(ratio: float) -> str:

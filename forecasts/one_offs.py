@@ -70,9 +70,35 @@ def one_off_quarters(series: pd.Series) -> list[OneOff]:
     return [OneOff(series.index[i + 1], float(here[i]), float(np.exp(level[i]))) for i in np.flatnonzero(marked)]
 
 
-def at_neighbours_level(series: pd.Series, one_offs: list[OneOff]) -> pd.Series:
-    """The history with each one-off quarter at its neighbours' level: what the forecast would be without them."""
-    smoothed = series.copy()
-    for one_off in one_offs:
-        smoothed[one_off.quarter] = one_off.neighbours
+def at_neighbours_level(series: pd.Series, quarters) -> pd.Series:
+    """The history with `quarters` (Periods of its index, none its first or last) at the level of
+    the nearest other quarters either side: their geometric mean for one quarter, a straight line
+    on the log scale across a run of them (in demand's units where either side is zero). What the
+    forecast would be without those quarters (a one-off, or a planner's forecast.one_off_quarters)."""
+    named = series.index.isin(list(quarters))
+    if named[0] or named[-1]:
+        raise ValueError("the first and the last quarter have no quarter on one side to take a level from")
+    smoothed = series.astype(float).copy()
+    kept = np.flatnonzero(~named)
+    for position in np.flatnonzero(named):
+        left, right = kept[kept < position][-1], kept[kept > position][0]
+        share = (position - left) / (right - left)
+        low, high = series.iloc[left], series.iloc[right]
+        smoothed.iloc[position] = (np.exp((1 - share) * np.log(low) + share * np.log(high)) if low > 0 and high > 0
+                                   else (1 - share) * low + share * high)
+    return smoothed
+
+
+def smoothed_history(history: pd.DataFrame, one_offs) -> pd.DataFrame:
+    """A long history (quarter as Periods, region, workload, demand) with each stream's named
+    quarters ({(region, workload): quarters}) at the level either side (`at_neighbours_level`):
+    the history the models are given when a planner has judged those quarters one-offs. The
+    actuals themselves stay as recorded everywhere else."""
+    smoothed = history.copy()
+    smoothed["demand"] = smoothed["demand"].astype(float)
+    for (region, workload), quarters in one_offs.items():
+        rows = smoothed.index[(smoothed["region"] == region) & (smoothed["workload"] == workload)]
+        stream = smoothed.loc[rows].sort_values("quarter")
+        series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q"))
+        smoothed.loc[stream.index, "demand"] = at_neighbours_level(series, quarters).to_numpy()
     return smoothed

@@ -23,7 +23,8 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
     The planned line is drawn in every panel, not only where overrides move it: without it a
     reader had to know which edge of the band (if any) the plan covers. `marked` holds
     (region, workload, quarter) of history quarters to ring in red: the one-off quarters the
-    forecaster warned about, so the panel shows which point the wide band comes from."""
+    forecaster warned about (the panel shows which point a wide band comes from) or that the
+    scenario has the models take at the level either side (the line still shows the actual)."""
     streams = sorted(set(zip(table["region"], table["workload"])))
     columns = min(3, len(streams))
     rows = math.ceil(len(streams) / columns)
@@ -40,7 +41,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         one_offs = past[[(region, workload, quarter) in marked for quarter in past["quarter"]]]
         if len(one_offs):
             axis.scatter(one_offs["quarter"].map(lambda q: q.to_timestamp()), one_offs[low], s=70, facecolors="none",
-                         edgecolors="tab:red", linewidths=1.6, zorder=3, label="one-off quarter (see warnings)")
+                         edgecolors="tab:red", linewidths=1.6, zorder=3, label="one-off quarter")
         # the forecast starts from the last actual, so the eye does not read a jump between them
         joined = pd.concat([past.tail(1), future]) if len(past) else future
         x_future = joined["quarter"].map(lambda q: q.to_timestamp())

@@ -190,7 +190,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
         _check_out(out_file, scenario_dir, directory=False)
     scenario = _load(scenario_dir)
     settings = scenario.settings
-    table = backtest(scenario.demand_history[["quarter", "region", "workload", "demand"]], settings.forecast.quantiles,
+    table = backtest(scenario.modelled_history, settings.forecast.quantiles,
                      settings.planning_quantile, origins, horizon, settings.forecast.method,
                      _stream_bar("backtesting streams"), scale=stream_scales(scenario))
     if table.empty:

@@ -44,6 +44,11 @@ class ForecastSettings(_Strict):
     scale_by_stream: dict[str, Literal[FORECAST_SCALES]] = Field(
         default_factory=dict, description="Per stream, a scale that overrides `scale`, as `region/workload: units` "
                                           "lines (e.g. `eu-de/training: units`).")
+    one_off_quarters: dict[str, tuple[Quarter, ...]] = Field(
+        default_factory=dict, description="Per stream, history quarters the models take at the level of the quarters "
+                                          "either side (a typo, a double count, a burst that ended; "
+                                          "demand_history.csv keeps the actual), as `region/workload: [quarters]` "
+                                          "lines (e.g. `eu-de/training: [2026Q3]`); not a stream's first or last quarter.")
 
     @field_validator("method")
     @classmethod

@@ -25,7 +25,8 @@ class DemandForecast:
 
     @property
     def one_off_quarters(self) -> set[tuple[str, str, pd.Period]]:
-        """(region, workload, quarter) of every history quarter the forecaster named a one-off."""
+        """(region, workload, quarter) of every one-off history quarter: found by the forecaster or named
+        in forecast.one_off_quarters."""
         return {(c.region, c.workload, quarter) for c in self.choices.itertuples() for quarter in c.one_offs}
 
     @property
@@ -59,9 +60,10 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     planning = settings.planning_quantile
     quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning, 0.5}))  # P50 for _implausible_bands
     history = scenario.demand_history
-    forecast, choices = forecast_with_choices(history[["quarter", "region", "workload", "demand"]],
-                                              settings.horizon_quarters, quantiles, settings.forecast.method,
-                                              progress, scale=stream_scales(scenario))
+    forecast, choices = forecast_with_choices(scenario.modelled_history, settings.horizon_quarters, quantiles,
+                                              settings.forecast.method, progress, scale=stream_scales(scenario))
+    choices["note"] = [note + _one_offs_taken(scenario, region, workload)
+                       for region, workload, note in zip(choices["region"], choices["workload"], choices["note"])]
     forecast = forecast[forecast["quarter"] >= settings.start]
     overrides = scenario.demand_overrides.groupby(["quarter", "region", "workload"])["delta"].sum()
     forecast = _with_override_only_streams(forecast, overrides, quantiles, settings.quarters)
@@ -79,8 +81,35 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
         ["region", "workload", "quarter"], ignore_index=True)
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
-    one_offs = [f"{c.region}/{c.workload}: {c.warning}" for c in choices.itertuples() if c.warning]
-    return DemandForecast(table, planning_demand, choices, (*one_offs, *_implausible_bands(forecast, quantiles)))
+    warnings = (*_one_off_warnings(choices), *_implausible_bands(forecast, quantiles))
+    named = settings.forecast.one_off_quarters
+    choices["one_offs"] = [found + tuple(named.get(f"{region}/{workload}", ()))  # both are ringed on the chart
+                           for region, workload, found in zip(choices["region"], choices["workload"], choices["one_offs"])]
+    return DemandForecast(table, planning_demand, choices, warnings)
+
+
+def _one_off_warnings(choices: pd.DataFrame) -> list[str]:
+    """The forecaster's one-off warnings, with what a planner can do about them in the scenario."""
+    found = []
+    for choice in choices.itertuples():
+        if choice.warning:
+            it, stream = ("it" if len(choice.one_offs) == 1 else "them"), f"{choice.region}/{choice.workload}"
+            quarters = ", ".join(str(quarter) for quarter in choice.one_offs)
+            found.append(f"{stream}: {choice.warning}. If {it} will not recur (a typo, a double count, a burst that "
+                         f"ended), name {it} in scenario.yaml's forecast.one_off_quarters as the line "
+                         f"`{stream}: [{quarters}]` (demand_history.csv keeps the actual)")
+    return found
+
+
+def _one_offs_taken(scenario: Scenario, region: str, workload: str) -> str:
+    """What a stream's `why` adds for its forecast.one_off_quarters: each quarter's actual and the level modelled."""
+    quarters = scenario.settings.forecast.one_off_quarters.get(f"{region}/{workload}", ())
+    if not quarters:
+        return ""
+    actual, modelled = (frame[(frame["region"] == region) & (frame["workload"] == workload)].set_index("quarter")["demand"]
+                        for frame in (scenario.demand_history, scenario.modelled_history))
+    return "; " + "; ".join(f"{quarter} ({actual[quarter]:,.10g}) modelled at {modelled[quarter]:,.0f}, the level "
+                            "either side (forecast.one_off_quarters)" for quarter in quarters)
 
 
 IMPLAUSIBLE_BAND = 5.0  # top quantile / median in the first planned quarter; ~2 on ramps, far more after a spike

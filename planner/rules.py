@@ -153,28 +153,56 @@ def log_scale_positive(settings: ScenarioSettings, tables: Tables) -> list[Probl
             for row, record in zero[logged].iterrows()]
 
 
-def scale_streams_known(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    """Each forecast.scale_by_stream line names one stream of demand_history.csv: a misspelt one
-    would leave its stream on the default scale without a word, and a '/' inside a region or
-    workload could make two streams read alike (region a/b with workload c, region a with b/c)."""
+def per_stream_settings_known(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Each forecast.scale_by_stream and forecast.one_off_quarters line names one stream of
+    demand_history.csv: a misspelt one would leave its stream as it was without a word, and a '/'
+    inside a region or workload could make two streams read alike (region a/b with workload c,
+    region a with b/c)."""
     history = tables["demand_history"]
-    if settings is None or not settings.forecast.scale_by_stream or not _complete(tables, "demand_history"):
+    if settings is None or not _complete(tables, "demand_history"):
         return []
     streams = sorted(set(zip(history["region"], history["workload"])))
     named: dict[str, list] = {}
     for region, workload in streams:
         named.setdefault(f"{region}/{workload}", []).append((region, workload))
     known = sorted(named)
-    unknown = [Problem("scenario.yaml", None, f"forecast.scale_by_stream.{name}",
-                       f"no stream {name} in demand_history.csv{did_you_mean(name, known)}; "
-                       "write a stream as region/workload" + (f", e.g. {known[0]}" if known else ""))
-               for name in settings.forecast.scale_by_stream if name not in known]
-    ambiguous = [Problem("scenario.yaml", None, f"forecast.scale_by_stream.{name}",
-                         f"{name} names {len(named[name])} streams of demand_history.csv ("
-                         + ", ".join(f"region {r!r} with workload {w!r}" for r, w in named[name])
-                         + "); rename a region or workload so that no '/' makes two streams read alike")
-                 for name in settings.forecast.scale_by_stream if len(named.get(name, ())) > 1]
-    return unknown + ambiguous
+    found = []
+    for key in ("scale_by_stream", "one_off_quarters"):
+        lines = getattr(settings.forecast, key)
+        found += [Problem("scenario.yaml", None, f"forecast.{key}.{name}",
+                          f"no stream {name} in demand_history.csv{did_you_mean(name, known)}; "
+                          "write a stream as region/workload" + (f", e.g. {known[0]}" if known else ""))
+                  for name in lines if name not in known]
+        found += [Problem("scenario.yaml", None, f"forecast.{key}.{name}",
+                          f"{name} names {len(named[name])} streams of demand_history.csv ("
+                          + ", ".join(f"region {r!r} with workload {w!r}" for r, w in named[name])
+                          + "); rename a region or workload so that no '/' makes two streams read alike")
+                  for name in lines if len(named.get(name, ())) > 1]
+    return found
+
+
+def one_off_quarters_inside(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """Each quarter of forecast.one_off_quarters lies inside its stream's history, with a quarter
+    on either side to take its level from (the first and last have none)."""
+    history = tables["demand_history"]
+    if settings is None or not settings.forecast.one_off_quarters or not _complete(tables, "demand_history"):
+        return []
+    found = []
+    for name, quarters in settings.forecast.one_off_quarters.items():
+        stream = history[history["region"].astype(str) + "/" + history["workload"].astype(str) == name]["quarter"]
+        if stream.empty:
+            continue  # per_stream_settings_known names it
+        first, last = stream.min(), stream.max()
+        for quarter in quarters:
+            if not first < quarter < last:
+                where = ("is its last quarter: a quarter after it must arrive before its level can be judged; "
+                         "until then correct the figure in demand_history.csv if it is wrong" if quarter == last
+                         else "is its first quarter, with none before it to take a level from" if quarter == first
+                         else f"is outside its history ({format_quarter(first)} to {format_quarter(last)})")
+                found.append(Problem("scenario.yaml", None, f"forecast.one_off_quarters.{name}",
+                                     f"{format_quarter(quarter)} {where}; expected a quarter between "
+                                     f"{format_quarter(first + 1)} and {format_quarter(last - 1)}"))
+    return found
 
 
 def _scale_key(settings: ScenarioSettings, region: str, workload: str) -> str:
@@ -309,13 +337,19 @@ def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     a unit slip, a missing figure entered as 0) looks exactly like this, and the forecaster takes
     it for real: one such quarter at the end of a sovereign-eu stream made its P90 over a hundred
     times its P50 (planner/pipeline.py warns about that too, without being able to say which row
-    is at fault); a last quarter of 0 put P10 at 0. A stream starting from zero is not warned about.
+    is at fault); a last quarter of 0 put P10 at 0. A stream starting from zero is not warned about,
+    nor a jump into or out of a quarter forecast.one_off_quarters names (the planner has judged it).
     """
     if not _complete(tables, "demand_history"):
         return []
     history = tables["demand_history"].sort_values(["region", "workload", "quarter"])
     previous = history.groupby(["region", "workload"], sort=False)["demand"].shift()
-    return demand_jumps("demand_history.csv", history, previous)
+    # a jump into or out of a quarter the planner has named a one-off was judged already
+    named = settings.forecast.one_off_quarters if settings is not None else {}
+    judged = pd.Series([not {quarter, quarter - 1} & set(named.get(f"{region}/{workload}", ()))
+                        for region, workload, quarter in zip(history["region"], history["workload"], history["quarter"])],
+                       index=history.index, dtype=bool)  # a Series: an empty list would select no columns
+    return demand_jumps("demand_history.csv", history[judged], previous[judged])
 
 
 def demand_jumps(file: str, demand: pd.DataFrame, previous: pd.Series) -> list[Problem]:
@@ -409,7 +443,8 @@ RULES: tuple[Rule, ...] = (
     order_window,
     history_shape,
     log_scale_positive,
-    scale_streams_known,
+    per_stream_settings_known,
+    one_off_quarters_inside,
     site_power_order,
     factory_cooling,
     installed_racks_fit_factory,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecasts import smoothed_history
 from planner.config import FILE as SETTINGS_FILE
 from planner.config import ScenarioSettings, load_settings
 from planner.problems import Problem, ScenarioError
@@ -42,6 +43,16 @@ class Scenario:
         """Every (region, workload) with history (the streams the forecaster models), sorted."""
         history = self.tables["demand_history"]
         return sorted(set(zip(history["region"], history["workload"])))
+
+    @property
+    def modelled_history(self) -> pd.DataFrame:
+        """quarter, region, workload, demand as the forecaster and the backtest are given it: the
+        history with forecast.one_off_quarters at the level either side (the actuals stay in
+        `demand_history`, and in forecast.csv's history rows)."""
+        history = self.tables["demand_history"][["quarter", "region", "workload", "demand"]]
+        lines = self.settings.forecast.one_off_quarters
+        named = {(r, w): lines[f"{r}/{w}"] for r, w in self.history_streams if f"{r}/{w}" in lines}
+        return smoothed_history(history, named) if named else history
 
     def summary(self) -> str:
         settings = self.settings

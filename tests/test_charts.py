@@ -94,9 +94,9 @@ def test_a_one_off_quarter_is_ringed_in_its_own_panel_only(tmp_path, monkeypatch
     charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png",
                           marked={("a", "w", pd.Period("2026Q3", freq="Q"))})
     ringed, other = figures[0].axes[0], figures[0].axes[1]
-    rings = [c for c in ringed.collections if c.get_label() == "one-off quarter (see warnings)"]
+    rings = [c for c in ringed.collections if c.get_label() == "one-off quarter"]
     assert len(rings) == 1 and rings[0].get_offsets().tolist() == [
         [matplotlib.dates.date2num(pd.Period("2026Q3", freq="Q").to_timestamp()), 220 * 0.9]]
-    assert not [c for c in other.collections if c.get_label() == "one-off quarter (see warnings)"]
-    assert "one-off quarter (see warnings)" in [t.get_text() for t in ringed.get_legend().get_texts()]
+    assert not [c for c in other.collections if c.get_label() == "one-off quarter"]
+    assert "one-off quarter" in [t.get_text() for t in ringed.get_legend().get_texts()]
     plt.close(figures[0])

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from forecasts import forecast, forecast_with_choices
-from forecasts.one_offs import one_off_quarters
+from forecasts.one_offs import at_neighbours_level, one_off_quarters
 from planner.cli import main
 from tests.conftest import EXAMPLES, read_rows, write_rows
 
@@ -104,6 +104,77 @@ def test_planner_forecast_warns_about_a_one_off_and_still_writes_its_files(sover
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.stderr
     assert warnings[0].startswith(f"warning: eu-de/training: {rows[spiked]['quarter']} (")
-    assert "give it that level in demand_history.csv" in warnings[0]
+    assert warnings[0].endswith(f"name it in scenario.yaml's forecast.one_off_quarters as the line "
+                                f"`eu-de/training: [{rows[spiked]['quarter']}]` (demand_history.csv keeps the actual)")
     models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])
     assert "one-off quarter" in models.loc[("eu-de", "training"), "why"]
+
+
+def test_a_run_of_named_quarters_takes_a_straight_line_on_the_log_scale_between_its_neighbours():
+    quarters = pd.period_range("2024Q1", periods=6, freq="Q")
+    series = pd.Series([100.0, 900.0, 5.0, 400.0, 410.0, 0.0], index=quarters)
+    smoothed = at_neighbours_level(series, quarters[1:3])
+    assert smoothed.iloc[1:3].tolist() == pytest.approx([100 * 4 ** (1 / 3), 100 * 4 ** (2 / 3)])
+    assert smoothed.drop(quarters[1:3]).equals(series.drop(quarters[1:3]))
+    assert at_neighbours_level(series, [quarters[4]]).iloc[4] == pytest.approx(200.0)  # beside a zero: in units
+    with pytest.raises(ValueError, match="first and the last"):
+        at_neighbours_level(series, [quarters[-1]])
+
+
+def name_one_off(directory, quarter: str) -> None:
+    settings = directory / "scenario.yaml"
+    text = settings.read_text()
+    assert "  method: auto\n" in text
+    settings.write_text(text.replace("  method: auto\n", f"  method: auto\n  one_off_quarters:\n    eu-de/training: [{quarter}]\n"))
+
+
+def test_a_named_one_off_is_modelled_at_the_level_either_side_and_the_actual_is_kept(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    spiked = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "training")][-2]
+    actual = float(rows[spiked]["demand"]) * 2
+    rows[spiked]["demand"] = f"{actual:g}"
+    write_rows(sovereign / "demand_history.csv", rows)
+    quarter = rows[spiked]["quarter"]
+    name_one_off(sovereign, quarter)
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    assert "warning:" not in result.stderr  # judged: nothing left to warn about
+    table = pd.read_csv(tmp_path / "f" / "forecast.csv")
+    stream = table[(table["region"] == "eu-de") & (table["workload"] == "training")]
+    assert stream.loc[stream["quarter"] == quarter, "p50"].item() == actual  # the history rows keep the actual
+    history = pd.read_csv(sovereign / "demand_history.csv")
+    by_hand = history[(history["region"] == "eu-de") & (history["workload"] == "training")].reset_index(drop=True)
+    at = by_hand.index[by_hand["quarter"] == quarter][0]
+    level = np.sqrt(by_hand.loc[at - 1, "demand"] * by_hand.loc[at + 1, "demand"])
+    expected = forecast(by_hand.assign(demand=by_hand["demand"].astype(float).where(by_hand.index != at, level)), 16)
+    planned = stream[stream["kind"] == "forecast"]
+    assert planned["p90"].to_numpy() == pytest.approx(expected["p90"].to_numpy(), rel=1e-5)  # csv keeps 6 decimals
+    models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])
+    assert f"{quarter} ({actual:,.10g}) modelled at {level:,.0f}, the level either side" in models.loc[("eu-de", "training"), "why"]
+
+
+def test_a_tenfold_jump_into_a_named_one_off_is_not_warned_about_again(sovereign):
+    from planner.scenario import load_scenario
+
+    rows = read_rows(sovereign / "demand_history.csv")
+    spiked = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "training")][10]
+    rows[spiked]["demand"] = str(float(rows[spiked]["demand"]) * 20)
+    write_rows(sovereign / "demand_history.csv", rows)
+    jumps = [w for w in load_scenario(sovereign).warnings if "eu-de/training" in w and "the quarter before" in w]
+    assert len(jumps) == 2  # into the spike and out of it
+    name_one_off(sovereign, rows[spiked]["quarter"])
+    assert [w for w in load_scenario(sovereign).warnings if "the quarter before" in w] == []
+
+
+def test_planner_backtest_is_given_the_history_with_the_named_one_off_at_its_neighbours_level(sovereign):
+    rows = read_rows(sovereign / "demand_history.csv")
+    spiked = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "training")][-4]
+    rows[spiked]["demand"] = str(float(rows[spiked]["demand"]) * 3)
+    write_rows(sovereign / "demand_history.csv", rows)
+    command = ["backtest", str(sovereign), "--origins", "1", "--horizon", "2"]
+    before = CliRunner().invoke(main, command)
+    name_one_off(sovereign, rows[spiked]["quarter"])
+    after = CliRunner().invoke(main, command)
+    assert before.exit_code == 0 and after.exit_code == 0, before.output + after.output
+    changed = {line.split()[0] for line in set(before.stdout.splitlines()) ^ set(after.stdout.splitlines())}
+    assert changed == {"eu-de/training", "overall"}, changed  # the spike lies in the quarters the models are fitted to
