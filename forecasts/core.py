@@ -212,7 +212,9 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
             "or it failed to fit); drift instead" if method != "auto" and method not in scores
             else "the method named (not chosen by backtest)" if method != "auto"
             else f"mean of the {len(ranked)} best of {len(scores)} by backtest MASE" if len(ranked) > 1
-            else f"lowest backtest MASE of {len(scores)} candidates")
+            else f"no candidate could be backtested on {n} quarters; drift" if not scores
+            else f"{ranked[0]}, the only candidate {n} quarters can backtest (the others need more history)"
+            if len(scores) == 1 else f"lowest backtest MASE of {len(scores)} candidates")
     if used:
         path = Path(np.mean([fits[name].mean for name in used], axis=0), np.mean([fits[name].sd for name in used], axis=0))
         if dropped:  # the label and the calibration are of the models the forecast averages, not of the ranking

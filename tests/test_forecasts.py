@@ -85,6 +85,13 @@ def test_short_history_falls_back_to_drift_with_wider_intervals():
     assert (result["p90"] > result["p10"]).all()
 
 
+def test_a_history_long_enough_for_one_candidate_says_it_was_the_only_one_not_the_best():
+    """At 8 quarters only drift can be backtested: the note read "lowest backtest MASE of 1 candidates"."""
+    choices = forecast_with_choices(history_frame([100, 110, 120, 130, 140, 150, 160, 170]), 4, QUANTILES)[1]
+    assert list(choices["scores"].iloc[0]) == ["drift"]
+    assert choices["note"].iloc[0].startswith("drift, the only candidate 8 quarters can backtest")
+
+
 def test_too_short_history_is_an_error_pointing_to_overrides():
     with pytest.raises(ForecastError, match="demand_overrides.csv"):
         forecast(history_frame([100, 120]), 4, QUANTILES)
