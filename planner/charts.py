@@ -38,7 +38,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         past, future = stream[stream["kind"] == "history"], stream[stream["kind"] == "forecast"]
         x_past = past["quarter"].map(lambda q: q.to_timestamp())
         axis.plot(x_past, past[low], color="black", linewidth=1.6, label="actual")
-        one_offs = past[[(region, workload, quarter) in marked for quarter in past["quarter"]]]
+        one_offs = past[past["quarter"].map(lambda quarter: (region, workload, quarter) in marked).astype(bool)]
         if len(one_offs):
             axis.scatter(one_offs["quarter"].map(lambda q: q.to_timestamp()), one_offs[low], s=70, facecolors="none",
                          edgecolors="tab:red", linewidths=1.6, zorder=3, label="one-off quarter")

@@ -59,10 +59,10 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     settings = scenario.settings
     planning = settings.planning_quantile
     quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning, 0.5}))  # P50 for _implausible_bands
-    history = scenario.demand_history
-    forecast, choices = forecast_with_choices(scenario.modelled_history, settings.horizon_quarters, quantiles,
+    history, modelled, named = scenario.demand_history, scenario.modelled_history, settings.forecast.one_off_quarters
+    forecast, choices = forecast_with_choices(modelled, settings.horizon_quarters, quantiles,
                                               settings.forecast.method, progress, scale=stream_scales(scenario))
-    choices["note"] = [note + _one_offs_taken(scenario, region, workload)
+    choices["note"] = [note + _one_offs_taken(history, modelled, named.get(f"{region}/{workload}", ()), region, workload)
                        for region, workload, note in zip(choices["region"], choices["workload"], choices["note"])]
     forecast = forecast[forecast["quarter"] >= settings.start]
     overrides = scenario.demand_overrides.groupby(["quarter", "region", "workload"])["delta"].sum()
@@ -82,7 +82,6 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
     warnings = (*_one_off_warnings(choices), *_implausible_bands(forecast, quantiles))
-    named = settings.forecast.one_off_quarters
     choices["one_offs"] = [found + tuple(named.get(f"{region}/{workload}", ()))  # both are ringed on the chart
                            for region, workload, found in zip(choices["region"], choices["workload"], choices["one_offs"])]
     return DemandForecast(table, planning_demand, choices, warnings)
@@ -101,13 +100,13 @@ def _one_off_warnings(choices: pd.DataFrame) -> list[str]:
     return found
 
 
-def _one_offs_taken(scenario: Scenario, region: str, workload: str) -> str:
-    """What a stream's `why` adds for its forecast.one_off_quarters: each quarter's actual and the level modelled."""
-    quarters = scenario.settings.forecast.one_off_quarters.get(f"{region}/{workload}", ())
+def _one_offs_taken(history: pd.DataFrame, modelled: pd.DataFrame, quarters, region: str, workload: str) -> str:
+    """What a stream's `why` adds for its forecast.one_off_quarters: each quarter's actual (in
+    `history`) and the level modelled (in `modelled`, Scenario.modelled_history)."""
     if not quarters:
         return ""
     actual, modelled = (frame[(frame["region"] == region) & (frame["workload"] == workload)].set_index("quarter")["demand"]
-                        for frame in (scenario.demand_history, scenario.modelled_history))
+                        for frame in (history, modelled))
     return "; " + "; ".join(f"{quarter} ({actual[quarter]:,.10g}) modelled at {modelled[quarter]:,.0f}, the level "
                             "either side (forecast.one_off_quarters)" for quarter in quarters)
 
