@@ -178,3 +178,19 @@ def test_planner_backtest_is_given_the_history_with_the_named_one_off_at_its_nei
     assert before.exit_code == 0 and after.exit_code == 0, before.output + after.output
     changed = {line.split()[0] for line in set(before.stdout.splitlines()) ^ set(after.stdout.splitlines())}
     assert changed == {"eu-de/training", "overall"}, changed  # the spike lies in the quarters the models are fitted to
+
+
+def test_smoothed_history_changes_only_the_named_quarters_of_the_named_stream():
+    from forecasts import smoothed_history
+
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    history["quarter"] = pd.PeriodIndex(history["quarter"], freq="Q")
+    named = {("eu-de", "training"): [pd.Period("2024Q2", freq="Q")]}
+    smoothed = smoothed_history(history, named)
+    changed = smoothed["demand"] != history["demand"]
+    assert smoothed.loc[changed, ["region", "workload", "quarter"]].values.tolist() == [
+        ["eu-de", "training", pd.Period("2024Q2", freq="Q")]]
+    stream = history[(history["region"] == "eu-de") & (history["workload"] == "training")].set_index("quarter")["demand"]
+    assert smoothed.loc[changed, "demand"].item() == pytest.approx(
+        np.sqrt(stream[pd.Period("2024Q1", freq="Q")] * stream[pd.Period("2024Q3", freq="Q")]))
+    assert history["demand"].dtype.kind == "i"  # the caller's frame is left as it was
