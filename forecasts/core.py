@@ -31,10 +31,10 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from forecasts.errors import ForecastError
-from forecasts.inputs import checked_history, checked_request, checked_scale, scale_of_stream
+from forecasts.inputs import checked_history, checked_request, checked_scale, quantile_column, scale_of_stream
 from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
 from forecasts.methods import method as method_of
-from forecasts.one_offs import at_neighbours_level, one_off_quarters
+from forecasts.irregular import weigh_irregular_quarters
 
 MIN_QUARTERS = 3
 SHORT_HISTORY = 8
@@ -62,13 +62,9 @@ class StreamChoice:
     calibration: float
     scores: dict
     note: str = ""
-    warning: str = ""  # what a planner should look at before planning on this stream (a one-off quarter)
-    one_offs: tuple = ()  # the quarters (Periods) the warning names
-
-
-def quantile_column(q: float) -> str:
-    """0.1 -> 'p10', 0.975 -> 'p97.5'."""
-    return f"p{q * 100:g}"
+    warning: str = ""  # what a planner should look at before planning on this stream (forecasts.irregular)
+    one_offs: tuple = ()  # the one-off quarters (Periods) the warning names
+    breaks: tuple = ()  # the quarters (Periods) from which the warning says the level broke
 
 
 def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), method: str = "auto", *,
@@ -83,7 +79,7 @@ def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), met
     `units` never. One for every stream, or a mapping {(region, workload): scale} (`auto` for
     streams it leaves out).
     """
-    return _forecast_streams(history, horizon, quantiles, method, None, scale, weigh_one_offs=False)[0]
+    return _forecast_streams(history, horizon, quantiles, method, None, scale, weigh_irregular=False)[0]
 
 
 def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9),
@@ -92,14 +88,14 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration.
 
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar). A stream
-    with a one-off quarter (forecasts.one_offs) gets a `warning` saying what the forecast would be
-    without it: one more forecast of that stream (`forecast` alone, whose table carries no
-    notes, skips it; the table is the same).
+    with a one-off quarter or a break in its level (forecasts.irregular) gets a `warning` saying
+    what the forecast would be without it: one more forecast of that stream per kind (`forecast`
+    alone, whose table carries no notes, skips it; the table is the same).
     """
-    return _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_one_offs=True)
+    return _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular=True)
 
 
-def _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_one_offs: bool):
+def _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular: bool):
     if method != "auto" and method not in method_names():
         raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(method_names())}")
     horizon, quantiles = checked_request(horizon, quantiles)
@@ -111,8 +107,9 @@ def _forecast_streams(history, horizon, quantiles, method, progress, scale, weig
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
         stream_scale = scale_of_stream(scale, region, workload)
         table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale)
-        if weigh_one_offs:
-            _weigh_one_offs(series, table, choice, horizon, quantiles, method, stream_scale)
+        if weigh_irregular:
+            weigh_irregular_quarters(series, table, choice, quantiles, lambda history: forecast_stream(
+                history, horizon, quantiles, method, region, workload, stream_scale)[0])
         parts.append(table)
         choices.append(choice)
     columns = ["quarter", "region", "workload", "model"] + [quantile_column(q) for q in quantiles]
@@ -155,36 +152,6 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
     table.insert(0, "region", region)
     table.insert(3, "model", choice.model)
     return table, choice
-
-
-def _weigh_one_offs(series: pd.Series, table: pd.DataFrame, choice: StreamChoice, horizon: int, quantiles,
-                    method: str, scale: str) -> None:
-    """Name a stream's one-off quarters in its choice's note and warning, with the forecast's top
-    quantile and median in the last quarter as they are and with those quarters at their
-    neighbours' level (a second forecast of the stream from that history). The warning states
-    the facts; what to do is the caller's to say (a script: forecast from `smoothed_history`; the
-    planner: name the quarter in scenario.yaml)."""
-    one_offs = one_off_quarters(series) if len(series) >= SHORT_HISTORY else []
-    if not one_offs:
-        return
-    without, _ = forecast_stream(at_neighbours_level(series, [o.quarter for o in one_offs]), horizon, quantiles, method,
-                                 choice.region, choice.workload, scale)
-    top, last = quantile_column(max(quantiles)), table["quarter"].iloc[-1]
-    shown = [top] + ([quantile_column(0.5)] if 0.5 in quantiles and max(quantiles) != 0.5 else [])
-    effect = " and ".join(f"{column.upper()} {without[column].iloc[-1]:,.0f} instead of {table[column].iloc[-1]:,.0f}"
-                          for column in shown)
-    quarters = "; ".join(f"{o.quarter} ({o.value:,.10g}) is {_times_level(o.ratio)} the quarters either side "
-                         f"({o.neighbours:,.0f})" for o in one_offs)
-    at_level = ", ".join(str(o.quarter) for o in one_offs)
-    it, one = ("it", "quarter") if len(one_offs) == 1 else ("them", "quarters")
-    choice.one_offs = tuple(o.quarter for o in one_offs)
-    choice.note += f"; one-off {one}: {quarters}; at the level either side: {effect} in {last}"
-    choice.warning = (f"{quarters}: the forecast takes {it} for real; with {at_level} at the level either side, "
-                      f"{effect} in {last}")
-
-
-def _times_level(ratio: float) -> str:
-    return f"{ratio:.1f} times" if ratio >= 1 else f"1/{1 / ratio:.1f} of"
 
 
 def _candidates(n: int, method: str) -> list[str]:

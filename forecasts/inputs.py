@@ -21,6 +21,11 @@ COLUMNS = ("quarter", "region", "workload", "demand")
 SCALES = ("auto", "log", "units")  # auto: logs where every quarter is positive, else units
 
 
+def quantile_column(q: float) -> str:
+    """0.1 -> 'p10', 0.975 -> 'p97.5'."""
+    return f"p{q * 100:g}"
+
+
 def checked_request(horizon, quantiles) -> tuple[int, tuple[float, ...]]:
     """The horizon as an int of at least one quarter and the quantiles sorted, each strictly between 0 and 1."""
     horizon = checked_count("horizon", horizon, "a whole number of quarters")

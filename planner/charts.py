@@ -17,14 +17,16 @@ from forecasts import quantile_column  # noqa: E402
 
 
 def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, compute_unit: str, path: Path,
-                   marked=frozenset()) -> None:
+                   marked=frozenset(), breaks=frozenset()) -> None:
     """One small panel per stream: history, P50, the shaded quantile bands and the demand the plan buys for.
 
     The planned line is drawn in every panel, not only where overrides move it: without it a
     reader had to know which edge of the band (if any) the plan covers. `marked` holds
     (region, workload, quarter) of history quarters to ring in red: the one-off quarters the
     forecaster warned about (the panel shows which point a wide band comes from) or that the
-    scenario has the models take at the level either side (the line still shows the actual)."""
+    scenario has the models take at the level either side (the line still shows the actual).
+    `breaks` holds (region, workload, quarter) of breaks in a stream's level, found or where the
+    scenario starts the models' history: a dotted red line at that quarter."""
     streams = sorted(set(zip(table["region"], table["workload"])))
     columns = min(3, len(streams))
     rows = math.ceil(len(streams) / columns)
@@ -42,6 +44,8 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         if len(one_offs):
             axis.scatter(one_offs["quarter"].map(lambda q: q.to_timestamp()), one_offs[low], s=70, facecolors="none",
                          edgecolors="tab:red", linewidths=1.6, zorder=3, label="one-off quarter")
+        for quarter in sorted(q for r, w, q in breaks if (r, w) == (region, workload)):
+            axis.axvline(quarter.to_timestamp(), color="tab:red", linestyle=":", linewidth=1.4, label="level break")
         # the forecast starts from the last actual, so the eye does not read a jump between them
         joined = pd.concat([past.tail(1), future]) if len(past) else future
         x_future = joined["quarter"].map(lambda q: q.to_timestamp())

@@ -49,6 +49,11 @@ class ForecastSettings(_Strict):
                                           "either side (a typo, a double count, a burst that ended; "
                                           "demand_history.csv keeps the actual), as `region/workload: [quarters]` "
                                           "lines (e.g. `eu-de/training: [2026Q3]`); not a stream's first or last quarter.")
+    history_start: dict[str, Quarter] = Field(
+        default_factory=dict, description="Per stream, the quarter the models read its history from (after a break: a "
+                                          "customer left, a workload moved; demand_history.csv keeps the earlier "
+                                          "quarters), as `region/workload: quarter` lines (e.g. `eu-de/training: "
+                                          "2025Q3`); at least 3 quarters must remain.")
 
     @field_validator("method")
     @classmethod

@@ -64,7 +64,7 @@ def write_forecast_files(staging: Path, context: dict, formats) -> None:
     if "png" in formats:
         settings = scenario.settings
         forecast_chart(demand.table, settings.forecast.quantiles, settings.planning_quantile, settings.compute_unit,
-                       staging / "forecast.png", marked=demand.one_off_quarters)
+                       staging / "forecast.png", marked=demand.one_off_quarters, breaks=demand.breaks)
 
 
 def write_plan_outputs(out_dir: Path, context: dict, formats=FORMATS) -> None:

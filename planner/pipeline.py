@@ -21,13 +21,19 @@ class DemandForecast:
     table: pd.DataFrame            # forecast.csv: history and forecast rows
     planning_demand: pd.DataFrame  # quarter, region, workload, demand: the quantile planned for, plus overrides
     choices: pd.DataFrame          # model per stream and why
-    warnings: tuple[str, ...] = ()  # streams with a one-off quarter, or bands too wide to plan on without a look
+    warnings: tuple[str, ...] = ()  # streams with a one-off quarter or a break, or bands too wide to plan on without a look
 
     @property
     def one_off_quarters(self) -> set[tuple[str, str, pd.Period]]:
         """(region, workload, quarter) of every one-off history quarter: found by the forecaster or named
         in forecast.one_off_quarters."""
         return {(c.region, c.workload, quarter) for c in self.choices.itertuples() for quarter in c.one_offs}
+
+    @property
+    def breaks(self) -> set[tuple[str, str, pd.Period]]:
+        """(region, workload, quarter) of every break in a stream's level: found by the forecaster or
+        the quarter forecast.history_start starts the stream at."""
+        return {(c.region, c.workload, quarter) for c in self.choices.itertuples() for quarter in c.breaks}
 
     @property
     def models(self) -> pd.DataFrame:
@@ -59,10 +65,10 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     settings = scenario.settings
     planning = settings.planning_quantile
     quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning, 0.5}))  # P50 for _implausible_bands
-    history, modelled, named = scenario.demand_history, scenario.modelled_history, settings.forecast.one_off_quarters
+    history, modelled, judged = scenario.demand_history, scenario.modelled_history, settings.forecast
     forecast, choices = forecast_with_choices(modelled, settings.horizon_quarters, quantiles,
                                               settings.forecast.method, progress, scale=stream_scales(scenario))
-    choices["note"] = [note + _one_offs_taken(history, modelled, named.get(f"{region}/{workload}", ()), region, workload)
+    choices["note"] = [note + _judged_in_scenario(history, modelled, judged, region, workload)
                        for region, workload, note in zip(choices["region"], choices["workload"], choices["note"])]
     forecast = forecast[forecast["quarter"] >= settings.start]
     overrides = scenario.demand_overrides.groupby(["quarter", "region", "workload"])["delta"].sum()
@@ -81,34 +87,50 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
         ["region", "workload", "quarter"], ignore_index=True)
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
-    warnings = (*_one_off_warnings(choices), *_implausible_bands(forecast, quantiles))
-    choices["one_offs"] = [found + tuple(named.get(f"{region}/{workload}", ()))  # both are ringed on the chart
-                           for region, workload, found in zip(choices["region"], choices["workload"], choices["one_offs"])]
+    warnings = (*_irregular_warnings(choices), *_implausible_bands(forecast, quantiles))
+    streams = [f"{region}/{workload}" for region, workload in zip(choices["region"], choices["workload"])]
+    # found or judged in the scenario, both are marked on the chart
+    choices["one_offs"] = [found + tuple(judged.one_off_quarters.get(s, ())) for s, found in zip(streams, choices["one_offs"])]
+    choices["breaks"] = [found + ((judged.history_start[s],) if s in judged.history_start else ())
+                         for s, found in zip(streams, choices["breaks"])]
     return DemandForecast(table, planning_demand, choices, warnings)
 
 
-def _one_off_warnings(choices: pd.DataFrame) -> list[str]:
-    """The forecaster's one-off warnings, with what a planner can do about them in the scenario."""
+def _irregular_warnings(choices: pd.DataFrame) -> list[str]:
+    """The forecaster's warnings about one-off quarters and breaks, with what a planner can do
+    about each in the scenario."""
     found = []
     for choice in choices.itertuples():
-        if choice.warning:
-            it, stream = ("it" if len(choice.one_offs) == 1 else "them"), f"{choice.region}/{choice.workload}"
-            quarters = ", ".join(str(quarter) for quarter in choice.one_offs)
-            found.append(f"{stream}: {choice.warning}. If {it} will not recur (a typo, a double count, a burst that "
-                         f"ended), name {it} in scenario.yaml's forecast.one_off_quarters as the line "
-                         f"`{stream}: [{quarters}]` (demand_history.csv keeps the actual)")
+        if not choice.warning:
+            continue
+        stream, advice = f"{choice.region}/{choice.workload}", []
+        if choice.one_offs:
+            it = "it" if len(choice.one_offs) == 1 else "them"
+            advice.append(f"if the one-off will not recur (a typo, a double count, a burst that ended), name {it} in "
+                          f"scenario.yaml's forecast.one_off_quarters as the line "
+                          f"`{stream}: [{', '.join(map(str, choice.one_offs))}]` (demand_history.csv keeps the actual)")
+        if choice.breaks:
+            advice.append(f"if the level before the break will not come back (a customer left, a workload moved), "
+                          f"start the stream there with scenario.yaml's forecast.history_start as the line "
+                          f"`{stream}: {choice.breaks[-1]}` (demand_history.csv keeps the earlier quarters)")
+        said = "; ".join(advice)
+        found.append(f"{stream}: {choice.warning}. {said[0].upper()}{said[1:]}")
     return found
 
 
-def _one_offs_taken(history: pd.DataFrame, modelled: pd.DataFrame, quarters, region: str, workload: str) -> str:
-    """What a stream's `why` adds for its forecast.one_off_quarters: each quarter's actual (in
-    `history`) and the level modelled (in `modelled`, Scenario.modelled_history)."""
-    if not quarters:
-        return ""
-    actual, modelled = (frame[(frame["region"] == region) & (frame["workload"] == workload)].set_index("quarter")["demand"]
-                        for frame in (history, modelled))
-    return "; " + "; ".join(f"{quarter} ({actual[quarter]:,.10g}) modelled at {modelled[quarter]:,.0f}, the level "
-                            "either side (forecast.one_off_quarters)" for quarter in quarters)
+def _judged_in_scenario(history: pd.DataFrame, modelled: pd.DataFrame, settings, region: str, workload: str) -> str:
+    """What a stream's `why` adds for its forecast.history_start and forecast.one_off_quarters (of
+    `settings`, the forecast settings): where the models' history starts, each one-off quarter's
+    actual (in `history`) and the level modelled (in `modelled`, Scenario.modelled_history)."""
+    stream = f"{region}/{workload}"
+    start, quarters = settings.history_start.get(stream), settings.one_off_quarters.get(stream, ())
+    said = [f"history read from {start} (forecast.history_start)"] if start is not None else []
+    if quarters:
+        actual, level = (frame[(frame["region"] == region) & (frame["workload"] == workload)].set_index("quarter")["demand"]
+                         for frame in (history, modelled))
+        said += [f"{quarter} ({actual[quarter]:,.10g}) modelled at {level[quarter]:,.0f}, the level either side "
+                 "(forecast.one_off_quarters)" for quarter in quarters]
+    return "".join(f"; {part}" for part in said)
 
 
 IMPLAUSIBLE_BAND = 5.0  # top quantile / median in the first planned quarter; ~2 on ramps, far more after a spike

@@ -154,7 +154,7 @@ def log_scale_positive(settings: ScenarioSettings, tables: Tables) -> list[Probl
 
 
 def per_stream_settings_known(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    """Each forecast.scale_by_stream and forecast.one_off_quarters line names one stream of
+    """Each forecast.scale_by_stream, forecast.one_off_quarters and forecast.history_start line names one stream of
     demand_history.csv: a misspelt one would leave its stream as it was without a word, and a '/'
     inside a region or workload could make two streams read alike (region a/b with workload c,
     region a with b/c)."""
@@ -167,7 +167,7 @@ def per_stream_settings_known(settings: ScenarioSettings, tables: Tables) -> lis
         named.setdefault(f"{region}/{workload}", []).append((region, workload))
     known = sorted(named)
     found = []
-    for key in ("scale_by_stream", "one_off_quarters"):
+    for key in ("scale_by_stream", "one_off_quarters", "history_start"):
         lines = getattr(settings.forecast, key)
         found += [Problem("scenario.yaml", None, f"forecast.{key}.{name}",
                           f"no stream {name} in demand_history.csv{did_you_mean(name, known)}; "
@@ -181,24 +181,41 @@ def per_stream_settings_known(settings: ScenarioSettings, tables: Tables) -> lis
     return found
 
 
-def one_off_quarters_inside(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
-    """Each quarter of forecast.one_off_quarters lies inside its stream's history, with a quarter
-    on either side to take its level from (the first and last have none)."""
+def modelled_quarters_inside(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """forecast.history_start leaves a stream at least MIN_HISTORY_QUARTERS to forecast from, and each
+    quarter of forecast.one_off_quarters lies inside the history the models read (from history_start,
+    if set), with a quarter on either side to take its level from (the first and last have none)."""
     history = tables["demand_history"]
-    if settings is None or not settings.forecast.one_off_quarters or not _complete(tables, "demand_history"):
+    forecast = settings.forecast if settings is not None else None
+    if forecast is None or not (forecast.one_off_quarters or forecast.history_start) \
+            or not _complete(tables, "demand_history"):
         return []
     found = []
-    for name, quarters in settings.forecast.one_off_quarters.items():
-        stream = history[history["region"].astype(str) + "/" + history["workload"].astype(str) == name]["quarter"]
+    names = history["region"].astype(str) + "/" + history["workload"].astype(str)
+    for name in sorted(set(forecast.one_off_quarters) | set(forecast.history_start)):
+        stream = history.loc[names == name, "quarter"]
         if stream.empty:
             continue  # per_stream_settings_known names it
         first, last = stream.min(), stream.max()
-        for quarter in quarters:
+        start = forecast.history_start.get(name)
+        if start is not None:
+            latest = last - (MIN_HISTORY_QUARTERS - 1)
+            if not first <= start <= latest:
+                where = (f"leaves {(last - start).n + 1 if start <= last else 0} quarter(s) of {name}'s history to "
+                         f"forecast from; at least {MIN_HISTORY_QUARTERS} are needed" if start > first
+                         else f"is before {name}'s history ({format_quarter(first)} to {format_quarter(last)})")
+                found.append(Problem("scenario.yaml", None, f"forecast.history_start.{name}",
+                                     f"{format_quarter(start)} {where}; expected a quarter between "
+                                     f"{format_quarter(first)} and {format_quarter(latest)}"))
+                continue
+            first = start
+        for quarter in forecast.one_off_quarters.get(name, ()):
             if not first < quarter < last:
                 where = ("is its last quarter: a quarter after it must arrive before its level can be judged; "
                          "until then correct the figure in demand_history.csv if it is wrong" if quarter == last
-                         else "is its first quarter, with none before it to take a level from" if quarter == first
-                         else f"is outside its history ({format_quarter(first)} to {format_quarter(last)})")
+                         else "is the first quarter the models read, with none before it to take a level from"
+                         if quarter == first
+                         else f"is outside the history the models read ({format_quarter(first)} to {format_quarter(last)})")
                 found.append(Problem("scenario.yaml", None, f"forecast.one_off_quarters.{name}",
                                      f"{format_quarter(quarter)} {where}; expected a quarter between "
                                      f"{format_quarter(first + 1)} and {format_quarter(last - 1)}"))
@@ -338,15 +355,19 @@ def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     it for real: one such quarter at the end of a sovereign-eu stream made its P90 over a hundred
     times its P50 (planner/pipeline.py warns about that too, without being able to say which row
     is at fault); a last quarter of 0 put P10 at 0. A stream starting from zero is not warned about,
-    nor a jump into or out of a quarter forecast.one_off_quarters names (the planner has judged it).
+    nor a jump into or out of a quarter forecast.one_off_quarters names, or into the quarter
+    forecast.history_start starts a stream at (the planner has judged them).
     """
     if not _complete(tables, "demand_history"):
         return []
     history = tables["demand_history"].sort_values(["region", "workload", "quarter"])
     previous = history.groupby(["region", "workload"], sort=False)["demand"].shift()
-    # a jump into or out of a quarter the planner has named a one-off was judged already
+    # a jump into or out of a quarter the planner has named a one-off, or into the quarter it starts
+    # the modelled history at (a break), was judged already
     named = settings.forecast.one_off_quarters if settings is not None else {}
+    starts = settings.forecast.history_start if settings is not None else {}
     judged = pd.Series([not {quarter, quarter - 1} & set(named.get(f"{region}/{workload}", ()))
+                        and quarter != starts.get(f"{region}/{workload}")
                         for region, workload, quarter in zip(history["region"], history["workload"], history["quarter"])],
                        index=history.index, dtype=bool)  # a Series: an empty list would select no columns
     return demand_jumps("demand_history.csv", history[judged], previous[judged])
@@ -444,7 +465,7 @@ RULES: tuple[Rule, ...] = (
     history_shape,
     log_scale_positive,
     per_stream_settings_known,
-    one_off_quarters_inside,
+    modelled_quarters_inside,
     site_power_order,
     factory_cooling,
     installed_racks_fit_factory,

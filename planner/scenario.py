@@ -46,12 +46,17 @@ class Scenario:
 
     @property
     def modelled_history(self) -> pd.DataFrame:
-        """quarter, region, workload, demand as the forecaster and the backtest are given it: the
-        history with forecast.one_off_quarters at the level either side (the actuals stay in
-        `demand_history`, and in forecast.csv's history rows)."""
+        """quarter, region, workload, demand as the forecaster and the backtest are given it: each
+        stream from its forecast.history_start on, with its forecast.one_off_quarters at the level
+        either side (the actuals stay in `demand_history`, and in forecast.csv's history rows)."""
         history = self.tables["demand_history"][["quarter", "region", "workload", "demand"]]
-        lines = self.settings.forecast.one_off_quarters
-        named = {(r, w): lines[f"{r}/{w}"] for r, w in self.history_streams if f"{r}/{w}" in lines}
+        forecast = self.settings.forecast
+        if forecast.history_start:
+            read = [quarter >= forecast.history_start.get(f"{region}/{workload}", quarter)
+                    for region, workload, quarter in zip(history["region"], history["workload"], history["quarter"])]
+            history = history[pd.Series(read, index=history.index, dtype=bool)]
+        named = {(r, w): forecast.one_off_quarters[f"{r}/{w}"] for r, w in self.history_streams
+                 if f"{r}/{w}" in forecast.one_off_quarters}
         return smoothed_history(history, named) if named else history
 
     def summary(self) -> str:

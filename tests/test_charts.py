@@ -85,18 +85,30 @@ def test_every_panel_shows_what_the_plan_buys_for_and_the_inner_bands_asked_for(
     assert (low, high) == (110, 130 * 1.05)  # from the last actual to P75's top
 
 
-def test_a_one_off_quarter_is_ringed_in_its_own_panel_only(tmp_path, monkeypatch):
+def _two_panels(tmp_path, monkeypatch, history_of_a, **marks):
+    """The chart of streams a (history 2026Q2-Q4 as given) and b, with `marks` (marked=, breaks=): its two axes."""
     history, future = ["2026Q2", "2026Q3", "2026Q4"], ["2027Q1", "2027Q2"]
-    table = pd.DataFrame(_rows("a", history, [100, 220, 110], "history") + _rows("a", future, [120, 130], "forecast")
+    table = pd.DataFrame(_rows("a", history, history_of_a, "history") + _rows("a", future, [120, 130], "forecast")
                          + _rows("b", history, [50, 55, 60], "history") + _rows("b", future, [60, 65], "forecast"))
     figures = []
     monkeypatch.setattr(charts.plt, "close", figures.append)
-    charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png",
-                          marked={("a", "w", pd.Period("2026Q3", freq="Q"))})
-    ringed, other = figures[0].axes[0], figures[0].axes[1]
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png", **marks)
+    plt.close(figures[0])
+    return figures[0].axes[0], figures[0].axes[1]
+
+
+def test_a_one_off_quarter_is_ringed_in_its_own_panel_only(tmp_path, monkeypatch):
+    ringed, other = _two_panels(tmp_path, monkeypatch, [100, 220, 110], marked={("a", "w", pd.Period("2026Q3", freq="Q"))})
     rings = [c for c in ringed.collections if c.get_label() == "one-off quarter"]
     assert len(rings) == 1 and rings[0].get_offsets().tolist() == [
         [matplotlib.dates.date2num(pd.Period("2026Q3", freq="Q").to_timestamp()), 220 * 0.9]]
     assert not [c for c in other.collections if c.get_label() == "one-off quarter"]
     assert "one-off quarter" in [t.get_text() for t in ringed.get_legend().get_texts()]
-    plt.close(figures[0])
+
+
+def test_a_level_break_is_a_dotted_line_at_its_quarter_in_its_own_panel_only(tmp_path, monkeypatch):
+    with_break, other = _two_panels(tmp_path, monkeypatch, [200, 100, 110], breaks={("a", "w", pd.Period("2026Q3", freq="Q"))})
+    lines = [line for line in with_break.get_lines() if line.get_label() == "level break"]
+    assert len(lines) == 1 and list(lines[0].get_xdata()) == [pd.Period("2026Q3", freq="Q").to_timestamp()] * 2
+    assert not [line for line in other.get_lines() if line.get_label() == "level break"]
+    assert "level break" in [t.get_text() for t in with_break.get_legend().get_texts()]

@@ -103,7 +103,7 @@ def test_planner_forecast_warns_about_a_one_off_and_still_writes_its_files(sover
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.stderr
-    assert warnings[0].startswith(f"warning: eu-de/training: {rows[spiked]['quarter']} (")
+    assert warnings[0].startswith(f"warning: eu-de/training: one-off quarter: {rows[spiked]['quarter']} (")
     assert warnings[0].endswith(f"name it in scenario.yaml's forecast.one_off_quarters as the line "
                                 f"`eu-de/training: [{rows[spiked]['quarter']}]` (demand_history.csv keeps the actual)")
     models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])

@@ -92,7 +92,11 @@ CASES = [
     ("scale for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  scale_by_stream:\n    eu-de/trainng: units"), "scenario.yaml", None, "forecast.scale_by_stream.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
     ("one-off quarters for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/trainng: [2025Q2]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
     ("one-off quarter that is the last of its stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: [2025Q2, 2026Q4]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2026Q4 is its last quarter: a quarter after it must arrive"),
-    ("one-off quarter outside its stream's history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: [2019Q3]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2019Q3 is outside its history (2022Q1 to 2026Q4); expected a quarter between 2022Q2 and 2026Q3"),
+    ("one-off quarter outside its stream's history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: [2019Q3]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2019Q3 is outside the history the models read (2022Q1 to 2026Q4); expected a quarter between 2022Q2 and 2026Q3"),
+    ("history start for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/trainng: 2025Q2"), "scenario.yaml", None, "forecast.history_start.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
+    ("history start leaving too few quarters", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2026Q3"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2026Q3 leaves 2 quarter(s) of eu-de/training's history to forecast from; at least 3 are needed; expected a quarter between 2022Q1 and 2026Q2"),
+    ("history start before the history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2020Q1"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2020Q1 is before eu-de/training's history (2022Q1 to 2026Q4)"),
+    ("one-off quarter at the history start", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2025Q1\n  one_off_quarters:\n    eu-de/training: [2025Q1]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2025Q1 is the first quarter the models read"),
     ("scale for two streams that read alike", _two_streams_read_alike, "scenario.yaml", None, "forecast.scale_by_stream.eu-de/x/y", "names 2 streams of demand_history.csv (region 'eu-de' with workload 'x/y', region 'eu-de/x' with workload 'y')"),
     ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
 ]
@@ -135,7 +139,7 @@ def test_every_cross_file_rule_has_a_case():
     """A new rule without a failing case above fails this test."""
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
-        "log_scale_positive", "per_stream_settings_known", "one_off_quarters_inside", "site_power_order", "factory_cooling",
+        "log_scale_positive", "per_stream_settings_known", "modelled_quarters_inside", "site_power_order", "factory_cooling",
         "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered

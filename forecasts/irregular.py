@@ -1,0 +1,66 @@
+"""Irregular quarters in a stream's history, weighed: one-offs (forecasts/one_offs.py) and breaks
+(forecasts/breaks.py), each with what the forecast would be without it.
+
+The forecaster takes every quarter of the history for real; this names the quarters a planner
+should look at, with the forecast's top quantile and median in the last quarter as they are and
+as a second forecast of the stream gives them with the one-off quarters at the level either side,
+or from the last break on. It states the facts; what to do is the caller's to say (a script
+forecasts from `smoothed_history` or a shorter history; the planner names the quarter in
+scenario.yaml).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from forecasts.breaks import level_breaks
+from forecasts.inputs import quantile_column
+from forecasts.one_offs import at_neighbours_level, one_off_quarters
+
+MIN_JUDGED_HISTORY = 8  # shorter histories get the drift fallback, whose band is widened anyway
+
+
+def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, quantiles,
+                             forecast_of: Callable[[pd.Series], pd.DataFrame]) -> None:
+    """Set `choice`'s one_offs, breaks, note and warning for `series`, whose forecast is `table`.
+
+    `forecast_of(history)` forecasts the stream from another history (the same horizon,
+    quantiles, method and scale): one more forecast per kind found, none where nothing is."""
+    if len(series) < MIN_JUDGED_HISTORY:
+        return
+    said = []
+    one_offs = one_off_quarters(series)
+    if one_offs:
+        without = forecast_of(at_neighbours_level(series, [o.quarter for o in one_offs]))
+        quarters = "; ".join(f"{o.quarter} ({o.value:,.10g}) is {_times(o.ratio)} the quarters either side "
+                             f"({o.neighbours:,.0f})" for o in one_offs)
+        it, label = ("it", "one-off quarter") if len(one_offs) == 1 else ("them", "one-off quarters")
+        choice.one_offs = tuple(o.quarter for o in one_offs)
+        said.append(f"{label}: {quarters}: the forecast takes {it} for real; with {', '.join(map(str, choice.one_offs))} at "
+                    f"the level either side, {_effect(table, without, quantiles)}")
+    breaks = level_breaks(series)
+    if breaks:
+        last = breaks[-1].quarter
+        without = forecast_of(series.loc[last:])
+        moves = "; ".join(f"from {b.quarter} the level moved to {_times(b.ratio)} its trend before and stayed"
+                          for b in breaks)
+        choice.breaks = tuple(b.quarter for b in breaks)
+        said.append(f"level {'break' if len(breaks) == 1 else 'breaks'}: {moves}: the forecast reads the history before it too; from {last} on, "
+                    f"{_effect(table, without, quantiles)}")
+    if said:
+        choice.warning = ". ".join(said)
+        choice.note += "; " + "; ".join(said)
+
+
+def _effect(table: pd.DataFrame, without: pd.DataFrame, quantiles) -> str:
+    """'P90 a instead of b and P50 c instead of d in <last quarter>': the other forecast against this one."""
+    shown = [max(quantiles)] + ([0.5] if 0.5 in quantiles and max(quantiles) != 0.5 else [])
+    columns = [quantile_column(q) for q in shown]
+    return (" and ".join(f"{c.upper()} {without[c].iloc[-1]:,.0f} instead of {table[c].iloc[-1]:,.0f}" for c in columns)
+            + f" in {table['quarter'].iloc[-1]}")
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f} times" if ratio >= 1 else f"1/{1 / ratio:.1f} of"
