@@ -107,7 +107,7 @@ def _forecast_streams(history, horizon, quantiles, method, progress, scale, weig
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
         stream_scale = scale_of_stream(scale, region, workload)
         table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale)
-        if weigh_irregular:
+        if weigh_irregular and len(series) >= SHORT_HISTORY:  # shorter: the drift fallback, its band widened anyway
             weigh_irregular_quarters(series, table, choice, quantiles, lambda history: forecast_stream(
                 history, horizon, quantiles, method, region, workload, stream_scale)[0])
         parts.append(table)

@@ -19,17 +19,12 @@ from forecasts.breaks import level_breaks
 from forecasts.inputs import quantile_column
 from forecasts.one_offs import at_neighbours_level, one_off_quarters
 
-MIN_JUDGED_HISTORY = 8  # shorter histories get the drift fallback, whose band is widened anyway
-
-
 def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, quantiles,
                              forecast_of: Callable[[pd.Series], pd.DataFrame]) -> None:
     """Set `choice`'s one_offs, breaks, note and warning for `series`, whose forecast is `table`.
 
     `forecast_of(history)` forecasts the stream from another history (the same horizon,
     quantiles, method and scale): one more forecast per kind found, none where nothing is."""
-    if len(series) < MIN_JUDGED_HISTORY:
-        return
     said = []
     one_offs = one_off_quarters(series)
     if one_offs:
@@ -38,8 +33,9 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
                              f"({o.neighbours:,.0f})" for o in one_offs)
         it, label = ("it", "one-off quarter") if len(one_offs) == 1 else ("them", "one-off quarters")
         choice.one_offs = tuple(o.quarter for o in one_offs)
-        said.append(f"{label}: {quarters}: the forecast takes {it} for real; with {', '.join(map(str, choice.one_offs))} at "
-                    f"the level either side, {_effect(table, without, quantiles)}")
+        at_level = ", ".join(map(str, choice.one_offs))
+        said.append(f"{label}: {quarters}: the forecast takes {it} for real; with {at_level} at the level either "
+                    f"side, {_effect(table, without, quantiles)}")
     breaks = level_breaks(series)
     if breaks:
         last = breaks[-1].quarter
@@ -47,7 +43,8 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
         moves = "; ".join(f"from {b.quarter} the level moved to {_times(b.ratio)} its trend before and stayed"
                           for b in breaks)
         choice.breaks = tuple(b.quarter for b in breaks)
-        said.append(f"level {'break' if len(breaks) == 1 else 'breaks'}: {moves}: the forecast reads the history before it too; from {last} on, "
+        label = "level break" if len(breaks) == 1 else "level breaks"
+        said.append(f"{label}: {moves}: the forecast reads the history before it too; from {last} on, "
                     f"{_effect(table, without, quantiles)}")
     if said:
         choice.warning = ". ".join(said)

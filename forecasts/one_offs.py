@@ -7,7 +7,7 @@ stream put P90 four years ahead 3.4 times as high as without it (median of its f
 ceiling all grow with it, while on eu-de/training P90 in the first planned quarter rose only
 1.5 times, far below the pipeline's implausible-band warning. The forecaster does not change
 the history on its own (the quarter may be real and may recur); it names the quarter and what
-it costs (forecasts.core._weigh_one_offs), so that the planner can decide.
+it costs (forecasts.irregular), so that the planner can decide.
 
 Why this rule and not STL's robustness weights (statsmodels): on five years of quarters STL's
 seasonal smoother spread a doubled second-last quarter over the same quarter of other years,
