@@ -24,7 +24,7 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
-REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons column, wrapped
+REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
 
 # CSV column -> (header shown in Excel, number format). Reading a sheet back maps headers to columns.
@@ -84,7 +84,7 @@ def write_roadmap(path, context: dict) -> None:
     gaps = context["run"].cloud + context["run"].unmet
     if gaps:
         _service_gaps(book.create_sheet(GAPS_SHEET), gaps)
-    write_table(book.create_sheet("Forecast models"), context["demand"].models)
+    _forecast_models(book.create_sheet("Forecast models"), context["demand"].models)
     _costs(book.create_sheet("Costs"), plan)
     _cash_by_year(book.create_sheet("Cash by year"), plan)
     prices = context.get("shadow_prices")
@@ -259,13 +259,26 @@ def _service_gaps(sheet, gaps) -> None:
                            "quarters": g.quarters, "unit_quarters": g.unit_quarters, "reasons": "; ".join(g.reasons)}
                           for g in gaps])
     write_table(sheet, frame)
-    reasons = get_column_letter(len(frame.columns))
-    sheet.column_dimensions[reasons].width = REASONS_WIDTH
+    _wrapped(sheet, len(frame.columns))
+
+
+def _forecast_models(sheet, models: pd.DataFrame) -> None:
+    """The model per stream and why, the why wrapped: it names one-off quarters and breaks with their
+    effect in full sentences, which a 45-character column cut off at the next cell."""
+    write_table(sheet, models)
+    _wrapped(sheet, models.columns.get_loc("why") + 1)
+
+
+def _wrapped(sheet, column: int) -> None:
+    """Wrap a table's text column (1-based) at REASONS_WIDTH characters, each row tall enough for it."""
+    letter = get_column_letter(column)
+    sheet.column_dimensions[letter].width = REASONS_WIDTH
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            cell.alignment = Alignment(wrap_text=cell.column_letter == reasons, vertical="top")
+            cell.alignment = Alignment(wrap_text=cell.column_letter == letter, vertical="top")
         # LibreOffice does not grow a row for wrapped text that openpyxl wrote: set the height
-        sheet.row_dimensions[row[0].row].height = 15 * math.ceil(len(str(row[-1].value)) / REASONS_WIDTH)
+        text = str(row[column - 1].value or "")
+        sheet.row_dimensions[row[0].row].height = 15 * max(1, math.ceil(len(text) / REASONS_WIDTH))
 
 
 def _costs(sheet, plan) -> None:

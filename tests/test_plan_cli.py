@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -242,6 +243,13 @@ def test_each_streams_model_choice_is_kept_with_its_backtest_scores(sovereign, t
     sheet = pd.read_excel(tmp_path / "p" / "roadmap.xlsx", sheet_name="Forecast models")
     assert sheet[["Region", "Workload", "Forecast model"]].values.tolist() == \
         models.reset_index()[["region", "workload", "model"]].values.tolist()
+    # the why reads in full where the workbook opens: wrapped, each row tall enough for its text
+    book = openpyxl.load_workbook(tmp_path / "p" / "roadmap.xlsx")["Forecast models"]
+    why = [cell.column_letter for cell in book[1] if cell.value == "Why this model"][0]
+    assert book.column_dimensions[why].width == 80
+    for cell in book[why][1:]:
+        assert cell.alignment.wrap_text
+        assert book.row_dimensions[cell.row].height >= 15 * len(str(cell.value)) / 80
 
 
 def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(sovereign, tmp_path):
