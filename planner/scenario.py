@@ -72,6 +72,11 @@ class Scenario:
             f"  horizon: {settings.horizon_quarters} quarters ({settings.start} to {end}), "
             f"planning at P{round(settings.planning_quantile * 100)}",
         ]
+        forecast = settings.forecast  # what the models read differently from demand_history.csv, said where it is checked
+        lines += [f"  forecast reads {stream} from {start} (forecast.history_start)"
+                  for stream, start in sorted(forecast.history_start.items())]
+        lines += [f"  forecast takes {stream} {', '.join(map(str, quarters))} at the level either side "
+                  "(forecast.one_off_quarters)" for stream, quarters in sorted(forecast.one_off_quarters.items())]
         return "\n".join(lines)
 
 

@@ -29,6 +29,19 @@ def test_validate_examples_exit_zero_with_summary():
         assert f"sites: {sites}" in result.output and "streams:" in result.output and "horizon: 16 quarters" in result.output
 
 
+def test_validate_says_what_the_forecast_reads_differently_from_the_history(sovereign: Path):
+    assert "forecast reads" not in CliRunner().invoke(main, ["validate", str(sovereign)]).output
+    settings = sovereign / "scenario.yaml"
+    settings.write_text(settings.read_text().replace("  method: auto\n", "  method: auto\n  history_start:\n"
+                                                     "    eu-fr/inference: 2025Q1\n  one_off_quarters:\n"
+                                                     "    eu-de/training: [2024Q2, 2024Q3]\n"))
+    result = CliRunner().invoke(main, ["validate", str(sovereign)])
+    assert result.exit_code == 0, result.output
+    assert "  forecast reads eu-fr/inference from 2025Q1 (forecast.history_start)" in result.output.splitlines()
+    assert ("  forecast takes eu-de/training 2024Q2, 2024Q3 at the level either side (forecast.one_off_quarters)"
+            in result.output.splitlines())
+
+
 def test_invalid_scenario_exits_two_without_traceback(sovereign: Path):
     set_cell(sovereign, "sites.csv", 2, "pue", "0.95")
     completed = subprocess.run([sys.executable, "-m", "planner", "validate", str(sovereign)],
