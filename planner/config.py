@@ -69,6 +69,14 @@ class ForecastSettings(_Strict):
         """The scale this stream is forecast on: its own line in scale_by_stream, else `scale`."""
         return self.scale_by_stream.get(f"{region}/{workload}", self.scale)
 
+    def one_offs_of(self, region: str, workload: str) -> tuple[pd.Period, ...]:
+        """This stream's one_off_quarters line, or none."""
+        return self.one_off_quarters.get(f"{region}/{workload}", ())
+
+    def history_start_of(self, region: str, workload: str) -> pd.Period | None:
+        """This stream's history_start line, or None (the models read its whole history)."""
+        return self.history_start.get(f"{region}/{workload}")
+
     @field_validator("quantiles")
     @classmethod
     def _sorted_unique(cls, value: tuple[float, ...]) -> tuple[float, ...]:

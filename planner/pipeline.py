@@ -88,10 +88,10 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
     warnings = (*_irregular_warnings(choices), *_implausible_bands(forecast, quantiles))
-    streams = [f"{region}/{workload}" for region, workload in zip(choices["region"], choices["workload"])]
+    streams = list(zip(choices["region"], choices["workload"]))
     # found or judged in the scenario, both are marked on the chart
-    choices["one_offs"] = [found + tuple(judged.one_off_quarters.get(s, ())) for s, found in zip(streams, choices["one_offs"])]
-    choices["breaks"] = [found + ((judged.history_start[s],) if s in judged.history_start else ())
+    choices["one_offs"] = [found + tuple(judged.one_offs_of(*s)) for s, found in zip(streams, choices["one_offs"])]
+    choices["breaks"] = [found + ((judged.history_start_of(*s),) if judged.history_start_of(*s) else ())
                          for s, found in zip(streams, choices["breaks"])]
     return DemandForecast(table, planning_demand, choices, warnings)
 
@@ -122,8 +122,7 @@ def _judged_in_scenario(history: pd.DataFrame, modelled: pd.DataFrame, settings,
     """What a stream's `why` adds for its forecast.history_start and forecast.one_off_quarters (of
     `settings`, the forecast settings): where the models' history starts, each one-off quarter's
     actual (in `history`) and the level modelled (in `modelled`, Scenario.modelled_history)."""
-    stream = f"{region}/{workload}"
-    start, quarters = settings.history_start.get(stream), settings.one_off_quarters.get(stream, ())
+    start, quarters = settings.history_start_of(region, workload), settings.one_offs_of(region, workload)
     said = [f"history read from {start} (forecast.history_start)"] if start is not None else []
     if quarters:
         actual, level = (frame[(frame["region"] == region) & (frame["workload"] == workload)].set_index("quarter")["demand"]

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pandas as pd
 
-from planner.config import ScenarioSettings
+from planner.config import ForecastSettings, ScenarioSettings
 from planner.problems import Problem, did_you_mean
 from planner.quarters import format_quarter
 
@@ -364,10 +364,9 @@ def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     previous = history.groupby(["region", "workload"], sort=False)["demand"].shift()
     # a jump into or out of a quarter the planner has named a one-off, or into the quarter it starts
     # the modelled history at (a break), was judged already
-    named = settings.forecast.one_off_quarters if settings is not None else {}
-    starts = settings.forecast.history_start if settings is not None else {}
-    judged = pd.Series([not {quarter, quarter - 1} & set(named.get(f"{region}/{workload}", ()))
-                        and quarter != starts.get(f"{region}/{workload}")
+    forecast = settings.forecast if settings is not None else ForecastSettings()
+    judged = pd.Series([not {quarter, quarter - 1} & set(forecast.one_offs_of(region, workload))
+                        and quarter != forecast.history_start_of(region, workload)
                         for region, workload, quarter in zip(history["region"], history["workload"], history["quarter"])],
                        index=history.index, dtype=bool)  # a Series: an empty list would select no columns
     return demand_jumps("demand_history.csv", history[judged], previous[judged])

@@ -52,11 +52,10 @@ class Scenario:
         history = self.tables["demand_history"][["quarter", "region", "workload", "demand"]]
         forecast = self.settings.forecast
         if forecast.history_start:
-            read = [quarter >= forecast.history_start.get(f"{region}/{workload}", quarter)
+            read = [quarter >= (forecast.history_start_of(region, workload) or quarter)
                     for region, workload, quarter in zip(history["region"], history["workload"], history["quarter"])]
             history = history[pd.Series(read, index=history.index, dtype=bool)]
-        named = {(r, w): forecast.one_off_quarters[f"{r}/{w}"] for r, w in self.history_streams
-                 if f"{r}/{w}" in forecast.one_off_quarters}
+        named = {(r, w): forecast.one_offs_of(r, w) for r, w in self.history_streams if forecast.one_offs_of(r, w)}
         return smoothed_history(history, named) if named else history
 
     def summary(self) -> str:
