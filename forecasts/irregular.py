@@ -17,7 +17,7 @@ import pandas as pd
 
 from forecasts.breaks import level_breaks
 from forecasts.inputs import quantile_column
-from forecasts.one_offs import at_neighbours_level, one_off_quarters
+from forecasts.one_offs import OneOff, at_neighbours_level, one_off_quarters
 
 def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, quantiles,
                              forecast_of: Callable[[pd.Series], pd.DataFrame]) -> None:
@@ -29,8 +29,7 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
     one_offs = one_off_quarters(series)
     if one_offs:
         without = forecast_of(at_neighbours_level(series, [o.quarter for o in one_offs]))
-        quarters = "; ".join(f"{o.quarter} ({o.value:,.10g}) is {_times(o.ratio)} the quarters either side "
-                             f"({o.neighbours:,.0f})" for o in one_offs)
+        quarters = "; ".join(map(_described, _runs(one_offs)))
         it, label = ("it", "one-off quarter") if len(one_offs) == 1 else ("them", "one-off quarters")
         choice.one_offs = tuple(o.quarter for o in one_offs)
         at_level = ", ".join(map(str, choice.one_offs))
@@ -57,6 +56,31 @@ def _effect(table: pd.DataFrame, without: pd.DataFrame, quantiles) -> str:
     columns = [quantile_column(q) for q in shown]
     return (" and ".join(f"{c.upper()} {without[c].iloc[-1]:,.0f} instead of {table[c].iloc[-1]:,.0f}" for c in columns)
             + f" in {table['quarter'].iloc[-1]}")
+
+
+def _runs(one_offs: list[OneOff]) -> list[list[OneOff]]:
+    """One-off quarters grouped into runs of consecutive quarters (a burst of two or three)."""
+    runs = []
+    for one_off in one_offs:
+        if runs and one_off.quarter == runs[-1][-1].quarter + 1:
+            runs[-1].append(one_off)
+        else:
+            runs.append([one_off])
+    return runs
+
+
+def _described(run: list[OneOff]) -> str:
+    """'2026Q3 (1,800) is 2.0 times the quarters either side (900)', or the same of a run."""
+    if len(run) == 1:
+        return f"{run[0].quarter} ({run[0].value:,.10g}) is {_times(run[0].ratio)} the quarters either side ({run[0].neighbours:,.0f})"
+    quarters = _listed([f"{o.quarter} ({o.value:,.10g})" for o in run])
+    ratios = _listed([f"{o.ratio:.1f}" if o.ratio >= 1 else f"1/{1 / o.ratio:.1f}" for o in run])
+    return (f"{quarters} are {ratios} {'times' if run[0].ratio >= 1 else 'of'} the level the quarters either side "
+            f"give them ({_listed([f'{o.neighbours:,.0f}' for o in run])})")
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _times(ratio: float) -> str:

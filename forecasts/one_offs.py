@@ -1,13 +1,15 @@
-"""One-off quarters: a quarter far out of line with both quarters beside it, which agree with each other.
+"""One-off quarters: a quarter, or a burst of two or three, far out of line with the quarters
+either side, which agree with each other.
 
 A double-counted quarter, a figure entered in the wrong unit or a burst that ended looks like
 this, and the models take it for real: doubling the second-last quarter of a sovereign-eu
 stream put P90 four years ahead 3.4 times as high as without it (median of its five streams;
-4.5 at most), since every model's fitted spread, the backtest's errors and the random-walk
-ceiling all grow with it, while on eu-de/training P90 in the first planned quarter rose only
-1.5 times, far below the pipeline's implausible-band warning. The forecaster does not change
-the history on its own (the quarter may be real and may recur); it names the quarter and what
-it costs (forecasts.irregular), so that the planner can decide.
+4.5 at most), doubling the two before the last 13 times as high, since every model's fitted
+spread, the backtest's errors and the random-walk ceiling all grow with it, while on
+eu-de/training P90 in the first planned quarter rose only 1.5 times for one quarter, far below
+the pipeline's implausible-band warning. The forecaster does not change the history on its own
+(the quarter may be real and may recur); it names the quarters and what they cost
+(forecasts.irregular), so that the planner can decide.
 
 Why this rule and not STL's robustness weights (statsmodels): on five years of quarters STL's
 seasonal smoother spread a doubled second-last quarter over the same quarter of other years,
@@ -15,8 +17,9 @@ so that it named the quarter a year before the spike in 4 of the 14 example stre
 no floor on the size its zero weights marked 1-7 quarters in 12 of the 14 clean streams. This
 rule marks none of them; it finds a doubled quarter in 23 of 28 placements (the middle or the
 second-last quarter of each example stream) and a halved one in 24, a 1.6x one in 11 (a
-smaller one-off is within what the streams' own quarters do); it marks 33 quarters in 29 of
-Tourism's 427 series and 3 in M1's 203 (every figure here: benchmarks/one_off_sensitivity.py).
+smaller one-off is within what the streams' own quarters do), two quarters doubled in 23 and
+halved in 19, three in 18 and 25, never marking another quarter; it marks 37 quarters in 30 of
+Tourism's 427 series and 6 in 4 of M1's 203 (every figure here: benchmarks/one_off_sensitivity.py).
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ import pandas as pd
 ONE_OFF_RATIO = 1.5  # a quarter at least this many times (or this fraction of) its neighbours' level
 ONE_OFF_SPREAD = 5.0  # ... and this many robust standard deviations out, over the stream's quarters
 MIN_JUDGED = 6  # quarters with both neighbours needed to say what is usual for a stream
+MAX_RUN = 3  # the longest burst judged a one-off (forecasts.breaks reads no break where the level came back)
 
 
 @dataclass(frozen=True)
 class OneOff:
     quarter: pd.Period
     value: float
-    neighbours: float  # the level of the quarters either side (their geometric mean)
+    neighbours: float  # the level the quarters either side give it (see at_neighbours_level)
 
     @property
     def ratio(self) -> float:
@@ -43,31 +47,55 @@ class OneOff:
 
 
 def one_off_quarters(series: pd.Series) -> list[OneOff]:
-    """Quarters of `series` (demand by quarter) out of line with the two beside it.
+    """Quarters of `series` (demand by quarter) out of line with the quarters either side: one
+    quarter, or a burst of up to MAX_RUN in a row that ended.
 
     Judged on the log of demand (a spike is a ratio), from the second quarter to the second
     last: a last quarter out of line cannot be told from a step to a new level until the next
-    one arrives. A quarter is a one-off where it lies ONE_OFF_RATIO times above or below its
-    neighbours' level, ONE_OFF_SPREAD robust standard deviations (1.4826 MAD) beyond what is
-    usual for the stream's quarters, and further from that level than the neighbours lie from
-    each other (so a step up, or a steep stretch of a ramp, is not one). Quarters beside a
-    zero are not judged. Seasonality lifts what is usual: a regular peak quarter is not a one-off.
+    one arrives. A run of quarters is a one-off where each lies ONE_OFF_RATIO times above (or
+    each below) the level the quarters either side give it (their geometric mean for one
+    quarter, a straight line on the log scale across a run), ONE_OFF_SPREAD robust standard
+    deviations (1.4826 MAD) beyond what a quarter of the stream usually does against its
+    neighbours, and further from that level than those quarters lie from each other (so a step
+    up, or a steep stretch of a ramp, is not one). Quarters beside a zero are not judged.
+    Seasonality lifts what is usual: a regular peak quarter, or run of them, is not a one-off.
     """
     values = series.to_numpy(float)
     if len(values) < MIN_JUDGED + 2:
         return []
-    before, here, after = values[:-2], values[1:-1], values[2:]
-    positive = (before > 0) & (here > 0) & (after > 0)
-    if positive.sum() < MIN_JUDGED:
+    with np.errstate(divide="ignore"):
+        logs = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
+    usual, _ = _departures(logs, 1)
+    usual = usual[np.isfinite(usual)]
+    if len(usual) < MIN_JUDGED:
         return []
-    logs = np.log(np.where(positive[:, None], np.column_stack([before, here, after]), 1.0))
-    level = (logs[:, 0] + logs[:, 2]) / 2
-    departure = logs[:, 1] - level
-    usual = departure[positive]
     spread = 1.4826 * np.median(np.abs(usual - np.median(usual)))
-    marked = (positive & (np.abs(departure) > np.log(ONE_OFF_RATIO)) & (np.abs(departure) > ONE_OFF_SPREAD * spread)
-              & (np.abs(departure) > np.abs(logs[:, 0] - logs[:, 2])))
-    return [OneOff(series.index[i + 1], float(here[i]), float(np.exp(level[i]))) for i in np.flatnonzero(marked)]
+    marked = np.zeros(len(values), bool)
+    for run in range(1, MAX_RUN + 1):
+        departures, sides_apart = _departures(logs, run)
+        if not len(departures):
+            continue
+        size = np.abs(departures).min(axis=1)  # nan beside a zero: never marked
+        one_way = (departures > 0).all(axis=1) | (departures < 0).all(axis=1)
+        found = (one_way & (size > np.log(ONE_OFF_RATIO)) & (size > ONE_OFF_SPREAD * spread) & (size > sides_apart))
+        for start in np.flatnonzero(found) + 1:
+            marked[start:start + run] = True
+    if not marked.any():
+        return []
+    level = at_neighbours_level(series.astype(float), series.index[marked])
+    return [OneOff(series.index[i], float(values[i]), float(level.iloc[i])) for i in np.flatnonzero(marked)]
+
+
+def _departures(logs: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every run of `run` quarters with a quarter either side: each quarter's log against the
+    straight line between those two (rows: runs from the second quarter on), and how far apart
+    the two lie."""
+    if len(logs) < run + 2:
+        return np.empty((0, run)), np.empty(0)
+    windows = np.lib.stride_tricks.sliding_window_view(logs, run + 2)
+    left, right = windows[:, 0], windows[:, -1]
+    share = np.arange(1, run + 1) / (run + 1)
+    return windows[:, 1:-1] - (left[:, None] + (right - left)[:, None] * share), np.abs(right - left)
 
 
 def at_neighbours_level(series: pd.Series, quarters) -> pd.Series:

@@ -50,6 +50,24 @@ def test_a_one_off_a_ramp_a_seasonal_peak_and_a_move_in_the_last_two_quarters_ar
     assert [b.quarter for b in level_breaks(CUSTOMER_LEFT)] == [QUARTERS[14]]
 
 
+def test_a_burst_of_two_or_three_quarters_that_ended_is_no_break():
+    ramp = pd.Series(100 * 1.08 ** np.arange(20), index=QUARTERS)
+    for run in (2, 3):
+        for factor in (2.0, 0.5):
+            burst = ramp.copy()
+            burst.iloc[10:10 + run] *= factor
+            assert level_breaks(burst) == [], (run, factor)
+    read_as_breaks = 0
+    for series in STREAMS.values():
+        for run in (2, 3):
+            for start in (len(series) // 2, len(series) - 1 - run):
+                for factor in (2.0, 0.5):
+                    burst = series.copy()
+                    burst.iloc[start:start + run] *= factor
+                    read_as_breaks += bool(level_breaks(burst))
+    assert read_as_breaks <= 2  # of 112; 1 when written, 88 before each quarter either side had to stay off
+
+
 def test_a_break_is_weighed_against_the_forecast_from_the_break_on():
     history = pd.DataFrame({"quarter": QUARTERS, "region": "r", "workload": "w", "demand": CUSTOMER_LEFT.to_numpy()})
     table, choices = forecast_with_choices(history, 8)

@@ -45,6 +45,35 @@ def test_a_doubled_or_halved_quarter_is_found_where_it_is_and_only_there(factor)
     assert found >= 0.75 * 2 * len(STREAMS)  # 23 and 24 of 28 when written
 
 
+@pytest.mark.parametrize("factor", [2.0, 0.5])
+def test_a_burst_of_two_or_three_quarters_is_found_where_it_is_and_only_there(factor):
+    found = 0
+    for name, series in STREAMS.items():
+        for run in (2, 3):
+            for start in (len(series) // 2, len(series) - 1 - run):
+                changed = series.copy()
+                changed.iloc[start:start + run] *= factor
+                one_offs = one_off_quarters(changed)
+                assert [o.quarter for o in one_offs] in ([], list(changed.index[start:start + run])), name
+                if one_offs:
+                    found += 1
+                    assert [o.value for o in one_offs] == changed.iloc[start:start + run].tolist()
+                    level = at_neighbours_level(changed, changed.index[start:start + run])
+                    assert [o.neighbours for o in one_offs] == pytest.approx(level.iloc[start:start + run].tolist())
+    assert found >= 0.65 * 4 * len(STREAMS)  # 41 doubled and 44 halved of 56 when written
+
+
+def test_a_regular_run_of_peak_quarters_is_not_a_one_off():
+    quarters = pd.period_range("2020Q1", periods=24, freq="Q")
+    peaks = 1000 * np.array([1.0, 1.0, 2.0, 2.0] * 6) * 1.04 ** np.arange(24)  # every Q3 and Q4 twice the rest
+    assert one_off_quarters(pd.Series(peaks, index=quarters)) == []
+    burst = peaks.copy()
+    burst[9:11] *= 2.5  # within what this season does against the quarters beside it (each quarter is 1.4x off them)
+    assert one_off_quarters(pd.Series(burst, index=quarters)) == []
+    burst[9:11] *= 8  # 20 times: far beyond it
+    assert [o.quarter for o in one_off_quarters(pd.Series(burst, index=quarters))] == list(quarters[9:11])
+
+
 def test_seasonal_peaks_steps_and_the_last_quarter_are_not_one_offs():
     quarters = pd.period_range("2020Q1", periods=20, freq="Q")
     peaks = 1000 * np.array([1.0, 1.0, 1.0, 2.2] * 5) * 1.05 ** np.arange(20)  # every Q4 2.2x the rest
@@ -108,6 +137,33 @@ def test_planner_forecast_warns_about_a_one_off_and_still_writes_its_files(sover
                                 f"`eu-de/training: [{rows[spiked]['quarter']}]` (demand_history.csv keeps the actual)")
     models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])
     assert "one-off quarter" in models.loc[("eu-de", "training"), "why"]
+
+
+def test_a_two_quarter_burst_is_weighed_named_in_the_advice_and_quiet_once_named(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    stream = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "training")]
+    burst = stream[-4:-2]  # the two quarters before the last but one: a burst that ended
+    for i in burst:
+        rows[i]["demand"] = f"{float(rows[i]['demand']) * 2:g}"
+    write_rows(sovereign / "demand_history.csv", rows)
+    quarters = [rows[i]["quarter"] for i in burst]
+    history = pd.read_csv(sovereign / "demand_history.csv")
+    table, choices = forecast_with_choices(history, 16)
+    choice = choices.set_index(["region", "workload"]).loc[("eu-de", "training")]
+    assert choice.one_offs == tuple(pd.Period(q, freq="Q") for q in quarters)
+    assert choice.warning.startswith(f"one-off quarters: {quarters[0]} ({float(rows[burst[0]]['demand']):,.10g}) and "
+                                     f"{quarters[1]} ({float(rows[burst[1]]['demand']):,.10g}) are ")
+    assert "level break" not in choice.warning  # it came back: no break to start the history at
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    assert f"`eu-de/training: [{quarters[0]}, {quarters[1]}]`" in result.stderr
+    name_one_off(sovereign, ", ".join(quarters))
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "g")])
+    assert result.exit_code == 0 and "warning:" not in result.stderr, result.output
+    named = pd.read_csv(tmp_path / "g" / "forecast.csv")
+    named = named[(named["region"] == "eu-de") & (named["workload"] == "training") & (named["kind"] == "forecast")]
+    spiked = table[(table["region"] == "eu-de") & (table["workload"] == "training")]
+    assert named["p90"].iloc[-1] < spiked["p90"].iloc[-1] / 3  # what naming the burst is for (6.2x P90 when written)
 
 
 def test_a_run_of_named_quarters_takes_a_straight_line_on_the_log_scale_between_its_neighbours():
