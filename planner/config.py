@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError, field_validator,
+                      model_validator)
 
 from forecasts import METHODS as FORECAST_CANDIDATES
 from forecasts import SCALES as FORECAST_SCALES
@@ -20,6 +21,19 @@ from planner.problems import Problem, did_you_mean
 from planner.quarters import parse_quarter
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
+
+
+def _as_list_of_quarters(value):
+    """`eu-de/training: 2026Q3` is the one-quarter list it means; anything else that is no list is
+    named with what was expected (pydantic's own words are 'a valid tuple')."""
+    if isinstance(value, (str, pd.Period)):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"expected a list of quarters like [2026Q3] (got {value!r})")
+    return value
+
+
+Quarters = Annotated[tuple[Quarter, ...], BeforeValidator(_as_list_of_quarters)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -44,11 +58,12 @@ class ForecastSettings(_Strict):
     scale_by_stream: dict[str, Literal[FORECAST_SCALES]] = Field(
         default_factory=dict, description="Per stream, a scale that overrides `scale`, as `region/workload: units` "
                                           "lines (e.g. `eu-de/training: units`).")
-    one_off_quarters: dict[str, tuple[Quarter, ...]] = Field(
+    one_off_quarters: dict[str, Quarters] = Field(
         default_factory=dict, description="Per stream, history quarters the models take at the level of the quarters "
                                           "either side (a typo, a double count, a burst that ended; "
                                           "demand_history.csv keeps the actual), as `region/workload: [quarters]` "
-                                          "lines (e.g. `eu-de/training: [2026Q3]`); not a stream's first or last quarter.")
+                                          "lines (e.g. `eu-de/training: [2026Q2, 2026Q3]`; one quarter may go "
+                                          "without brackets); not a stream's first or last quarter.")
     history_start: dict[str, Quarter] = Field(
         default_factory=dict, description="Per stream, the quarter the models read its history from (after a break: a "
                                           "customer left, a workload moved; demand_history.csv keeps the earlier "
@@ -64,6 +79,12 @@ class ForecastSettings(_Strict):
         if value not in names:
             raise ValueError(f"unknown forecast method{did_you_mean(value, names)}; use one of {', '.join(names)}")
         return value
+
+    @field_validator("one_off_quarters")
+    @classmethod
+    def _each_quarter_once_in_order(cls, value: dict[str, tuple[pd.Period, ...]]) -> dict[str, tuple[pd.Period, ...]]:
+        """A quarter named twice is modelled once, and the why names it once, in history order."""
+        return {stream: tuple(sorted(set(quarters))) for stream, quarters in value.items()}
 
     def scale_of(self, region: str, workload: str) -> str:
         """The scale this stream is forecast on: its own line in scale_by_stream, else `scale`."""

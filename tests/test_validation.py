@@ -93,6 +93,7 @@ CASES = [
     ("one-off quarters for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/trainng: [2025Q2]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
     ("one-off quarter that is the last of its stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: [2025Q2, 2026Q4]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2026Q4 is its last quarter: a quarter after it must arrive"),
     ("one-off quarter outside its stream's history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: [2019Q3]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2019Q3 is outside the history the models read (2022Q1 to 2026Q4); expected a quarter between 2022Q2 and 2026Q3"),
+    ("one-off quarters that are no list", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: {2025Q2: yes}"), "scenario.yaml", 18, "forecast.one_off_quarters.eu-de/training", "expected a list of quarters like [2026Q3] (got {'2025Q2': True})"),
     ("history start for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/trainng: 2025Q2"), "scenario.yaml", None, "forecast.history_start.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
     ("history start leaving too few quarters", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2026Q3"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2026Q3 leaves 2 quarter(s) of eu-de/training's history to forecast from; at least 3 are needed; expected a quarter between 2022Q1 and 2026Q2"),
     ("history start before the history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2020Q1"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2020Q1 is before eu-de/training's history (2022Q1 to 2026Q4)"),
@@ -144,6 +145,16 @@ def test_every_cross_file_rule_has_a_case():
     }
     assert {rule.__name__ for rule in RULES} == covered
     assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps"}  # cases: below
+
+
+def test_one_off_quarters_may_name_a_lone_quarter_without_brackets_and_each_quarter_counts_once(sovereign):
+    import pandas as pd
+
+    edit_yaml(sovereign, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: 2025Q2\n"
+                                         "    eu-fr/inference: [2025Q3, 2025Q2, 2025Q3]")
+    settings = load_scenario(sovereign).settings.forecast
+    assert settings.one_offs_of("eu-de", "training") == (pd.Period("2025Q2", freq="Q"),)
+    assert settings.one_offs_of("eu-fr", "inference") == (pd.Period("2025Q2", freq="Q"), pd.Period("2025Q3", freq="Q"))
 
 
 def test_examples_are_valid_without_warnings():
