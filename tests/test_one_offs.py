@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from forecasts import forecast, forecast_with_choices
-from forecasts.one_offs import at_neighbours_level, one_off_quarters
+from forecasts.one_offs import at_neighbours_level, latest_jump, one_off_quarters
 from planner.cli import main
 from tests.conftest import EXAMPLES, read_rows, write_rows
 
@@ -133,6 +133,7 @@ def test_planner_forecast_warns_about_a_one_off_and_still_writes_its_files(sover
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.stderr
     assert warnings[0].startswith(f"warning: eu-de/training: one-off quarter: {rows[spiked]['quarter']} (")
+    assert "latest quarter" not in warnings[0]  # the fall from the spike into the last quarter is no jump
     assert warnings[0].endswith(f"name it in scenario.yaml's forecast.one_off_quarters as the line "
                                 f"`eu-de/training: [{rows[spiked]['quarter']}]` (demand_history.csv keeps the actual)")
     models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])
@@ -166,6 +167,65 @@ def test_a_two_quarter_burst_is_weighed_named_in_the_advice_and_quiet_once_named
     assert named["p90"].iloc[-1] < spiked["p90"].iloc[-1] / 3  # what naming the burst is for (6.2x P90 when written)
 
 
+@pytest.mark.parametrize("factor", [2.0, 0.5])
+def test_a_jump_into_the_latest_quarter_is_found_and_only_there(factor):
+    assert {name: latest_jump(series) for name, series in STREAMS.items() if latest_jump(series)} == {}
+    found = 0
+    for series in STREAMS.values():
+        changed = series.copy()
+        changed.iloc[-1] *= factor
+        jump = latest_jump(changed)
+        if jump is not None:
+            found += 1
+            assert (jump.quarter, jump.value) == (changed.index[-1], changed.iloc[-1])
+            assert jump.neighbours == pytest.approx(at_neighbours_level(changed, [changed.index[-1]]).iloc[-1])
+        assert one_off_quarters(changed) == []  # a one-off needs a quarter after it
+    assert found >= 12  # of 14: 14 doubled and 13 halved when written
+
+
+def test_a_latest_jump_is_weighed_against_the_forecast_with_it_at_the_streams_usual_growth():
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    history["demand"] = history["demand"].astype(float)
+    rows = history.index[(history["region"] == "eu-de") & (history["workload"] == "training")]
+    history.loc[rows[-1], "demand"] *= 2
+    table, choices = forecast_with_choices(history, 16)
+    choice = choices.set_index(["region", "workload"]).loc[("eu-de", "training")]
+    stream = history.loc[rows].reset_index(drop=True)
+    demand = stream["demand"].to_numpy()
+    usual = np.median(np.diff(np.log(demand[:-1])))  # every change but the last, by hand
+    series = pd.Series(demand, index=pd.PeriodIndex(stream["quarter"], freq="Q"))
+    level = at_neighbours_level(series, [series.index[-1]]).iloc[-1]
+    assert level == pytest.approx(demand[-2] * np.exp(usual))  # the fits move with the last bit of it: the same float
+    by_hand = forecast(stream.assign(demand=np.r_[demand[:-1], level]), 16)
+    jumped = table[(table["region"] == "eu-de") & (table["workload"] == "training")]
+    quarter = stream["quarter"].iloc[-1]
+    assert choice.one_offs == (pd.Period(quarter, freq="Q"),)
+    assert choice.warning.startswith(f"latest quarter: {quarter} ({demand[-1]:,.10g}) is 2.1 times what the stream's "
+                                     f"usual growth gives it from the quarter before ({demand[-2] * np.exp(usual):,.0f})")
+    assert (f"P90 {by_hand['p90'].iloc[-1]:,.0f} instead of {jumped['p90'].iloc[-1]:,.0f} and "
+            f"P50 {by_hand['p50'].iloc[-1]:,.0f} instead of {jumped['p50'].iloc[-1]:,.0f} in 2030Q4") in choice.warning
+    assert jumped["p50"].iloc[-1] > 2 * by_hand["p50"].iloc[-1]  # what the warning is for
+
+
+def test_a_named_latest_quarter_is_modelled_at_the_streams_usual_growth(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    stream = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "training")]
+    rows[stream[-1]]["demand"] = f"{float(rows[stream[-1]]['demand']) * 2:g}"
+    write_rows(sovereign / "demand_history.csv", rows)
+    quarter = rows[stream[-1]]["quarter"]
+    warned = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert f"latest quarter: {quarter}" in warned.stderr and f"`eu-de/training: [{quarter}]`" in warned.stderr
+    name_one_off(sovereign, quarter)
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "g")])
+    assert result.exit_code == 0 and "warning:" not in result.stderr, result.output
+    models = pd.read_csv(tmp_path / "g" / "forecast_models.csv").set_index(["region", "workload"])
+    assert f"the stream's usual growth from {rows[stream[-2]]['quarter']} (forecast.one_off_quarters)" in \
+        models.loc[("eu-de", "training"), "why"]
+    table = pd.read_csv(tmp_path / "g" / "forecast.csv")
+    assert table.loc[(table["workload"] == "training") & (table["region"] == "eu-de") & (table["quarter"] == quarter),
+                     "p50"].item() == float(rows[stream[-1]]["demand"])  # the history row keeps the actual
+
+
 def test_a_run_of_named_quarters_takes_a_straight_line_on_the_log_scale_between_its_neighbours():
     quarters = pd.period_range("2024Q1", periods=6, freq="Q")
     series = pd.Series([100.0, 900.0, 5.0, 400.0, 410.0, 0.0], index=quarters)
@@ -173,8 +233,14 @@ def test_a_run_of_named_quarters_takes_a_straight_line_on_the_log_scale_between_
     assert smoothed.iloc[1:3].tolist() == pytest.approx([100 * 4 ** (1 / 3), 100 * 4 ** (2 / 3)])
     assert smoothed.drop(quarters[1:3]).equals(series.drop(quarters[1:3]))
     assert at_neighbours_level(series, [quarters[4]]).iloc[4] == pytest.approx(200.0)  # beside a zero: in units
-    with pytest.raises(ValueError, match="first and the last"):
-        at_neighbours_level(series, [quarters[-1]])
+    with pytest.raises(ValueError, match="first quarter"):
+        at_neighbours_level(series, [quarters[0]])
+    growing = pd.Series([100.0, 110.0, 125.0, 130.0, 150.0, 400.0], index=quarters)
+    usual = np.median(np.log([110 / 100, 125 / 110, 130 / 125, 150 / 130]))  # the changes between the quarters kept
+    assert at_neighbours_level(growing, [quarters[-1]]).iloc[-1] == pytest.approx(150 * np.exp(usual))
+    usual = np.median(np.log([110 / 100, 125 / 110, 130 / 125]))
+    assert at_neighbours_level(growing, quarters[-2:]).iloc[-2:].tolist() == pytest.approx(
+        [130 * np.exp(usual), 130 * np.exp(2 * usual)])  # a run at the end: on from the last quarter kept
 
 
 def name_one_off(directory, quarter: str) -> None:

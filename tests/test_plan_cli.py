@@ -260,10 +260,11 @@ def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(s
     result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 2, result.stderr  # the scenario's, naming the row; then the forecast's, naming its effect
+    assert len(warnings) == 3, result.stderr  # the scenario's, naming the row; then the forecast's, naming its effect
     assert warnings[0].startswith(f"warning: demand_history.csv row {last + 2}, column demand: "), warnings[0]
-    assert warnings[1].startswith("warning: eu-fr/inference: P90 is "), warnings[1]
-    assert "times P50 in 2027Q1" in warnings[1] and "demand_overrides.csv" in warnings[1]
+    assert warnings[1].startswith(f"warning: eu-fr/inference: latest quarter: {rows[last]['quarter']} ("), warnings[1]
+    assert warnings[2].startswith("warning: eu-fr/inference: P90 is "), warnings[2]
+    assert "times P50 in 2027Q1" in warnings[2] and "demand_overrides.csv" in warnings[2]
     settings = sovereign / "scenario.yaml"  # a top quantile whose column name is no Python identifier
     settings.write_text(settings.read_text().replace("quantiles: [0.1, 0.5, 0.9]", "quantiles: [0.025, 0.5, 0.975]"))
     result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
