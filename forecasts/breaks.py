@@ -35,7 +35,7 @@ BREAK_RATIO = 1.5  # the level moved at least this many times up (or this fracti
 BREAK_SPREAD = 5.0  # ... in a change this many robust standard deviations off the usual one
 BREAK_EACH = 1.35  # ... and each quarter either side at least this far off the other side's level
 BEFORE = 4  # quarters before a break that say where the level was
-AFTER = 3  # quarters from a break on that say the new level stayed (so the last two quarters are not judged)
+AFTER = 3  # quarters from a break on that say the new level stayed (a jump into the last two: one_offs.latest_jump)
 
 
 @dataclass(frozen=True)

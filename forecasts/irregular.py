@@ -39,13 +39,12 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
     # judged against the history as it is without the one-offs: a spike in the quarter before
     # makes the change into the last quarter look like a fall
     latest = latest_jump(at_neighbours_level(series, choice.one_offs) if one_offs else series)
-    if latest is not None:
-        without = forecast_of(at_neighbours_level(series, [latest.quarter]))
-        choice.one_offs += (latest.quarter,)
-        said.append(f"latest quarter: {latest.quarter} ({latest.value:,.10g}) is {_times(latest.ratio)} what the "
-                    f"stream's usual growth gives it from the quarter before ({latest.neighbours:,.0f}): a one-off or "
-                    f"the first quarter of a new level, which the next quarter will tell; the forecast takes it for "
-                    f"real; at that growth, {_effect(table, without, quantiles)}")
+    if latest:
+        without = forecast_of(at_neighbours_level(series, [o.quarter for o in latest]))
+        choice.one_offs += tuple(o.quarter for o in latest)
+        said.append(f"{_since_jump(latest)}: a one-off or the start of a new level, which the next "
+                    f"quarter will tell; the forecast takes {'it' if len(latest) == 1 else 'them'} for real; "
+                    f"at that growth, {_effect(table, without, quantiles)}")
     breaks = level_breaks(series)
     if breaks:
         last = breaks[-1].quarter
@@ -80,14 +79,35 @@ def _runs(one_offs: list[OneOff]) -> list[list[OneOff]]:
     return runs
 
 
+def _since_jump(latest: list[OneOff]) -> str:
+    """'latest quarter: 2026Q4 (3,718) is 2.1 times what the stream's usual growth gives it from the
+    quarter before (1,791)', or the same of the last two quarters."""
+    if len(latest) == 1:
+        return (f"latest quarter: {latest[0].quarter} ({latest[0].value:,.10g}) is {_times(latest[0].ratio)} what the "
+                f"stream's usual growth gives it from the quarter before ({latest[0].neighbours:,.0f})")
+    return (f"latest quarters: {_quarters(latest)} are {_ratios(latest)} what the stream's usual growth gives them "
+            f"from {latest[0].quarter - 1} ({_levels(latest)})")
+
+
 def _described(run: list[OneOff]) -> str:
     """'2026Q3 (1,800) is 2.0 times the quarters either side (900)', or the same of a run."""
     if len(run) == 1:
         return f"{run[0].quarter} ({run[0].value:,.10g}) is {_times(run[0].ratio)} the quarters either side ({run[0].neighbours:,.0f})"
-    quarters = _listed([f"{o.quarter} ({o.value:,.10g})" for o in run])
-    ratios = _listed([f"{o.ratio:.1f}" if o.ratio >= 1 else f"1/{1 / o.ratio:.1f}" for o in run])
-    return (f"{quarters} are {ratios} {'times' if run[0].ratio >= 1 else 'of'} the level the quarters either side "
-            f"give them ({_listed([f'{o.neighbours:,.0f}' for o in run])})")
+    return f"{_quarters(run)} are {_ratios(run)} the level the quarters either side give them ({_levels(run)})"
+
+
+def _quarters(run: list[OneOff]) -> str:
+    return _listed([f"{o.quarter} ({o.value:,.10g})" for o in run])
+
+
+def _ratios(run: list[OneOff]) -> str:
+    """'2.0 and 2.1 times' (or '1/2.0 and 1/1.9 of': the quarters of a run lie on one side)."""
+    return (_listed([f"{o.ratio:.1f}" if o.ratio >= 1 else f"1/{1 / o.ratio:.1f}" for o in run])
+            + (" times" if run[0].ratio >= 1 else " of"))
+
+
+def _levels(run: list[OneOff]) -> str:
+    return _listed([f"{o.neighbours:,.0f}" for o in run])
 
 
 def _listed(items: list[str]) -> str:

@@ -168,19 +168,34 @@ def test_a_two_quarter_burst_is_weighed_named_in_the_advice_and_quiet_once_named
 
 
 @pytest.mark.parametrize("factor", [2.0, 0.5])
-def test_a_jump_into_the_latest_quarter_is_found_and_only_there(factor):
+def test_a_jump_into_the_last_quarter_or_the_last_two_is_found_and_only_there(factor):
     assert {name: latest_jump(series) for name, series in STREAMS.items() if latest_jump(series)} == {}
-    found = 0
-    for series in STREAMS.values():
-        changed = series.copy()
-        changed.iloc[-1] *= factor
-        jump = latest_jump(changed)
-        if jump is not None:
-            found += 1
-            assert (jump.quarter, jump.value) == (changed.index[-1], changed.iloc[-1])
-            assert jump.neighbours == pytest.approx(at_neighbours_level(changed, [changed.index[-1]]).iloc[-1])
-        assert one_off_quarters(changed) == []  # a one-off needs a quarter after it
-    assert found >= 12  # of 14: 14 doubled and 13 halved when written
+    for run, least in ((1, 12), (2, 9)):  # of 14: 14 and 13 doubled and halved when written; the last two 12 and 10
+        found = 0
+        for series in STREAMS.values():
+            changed = series.copy()
+            changed.iloc[-run:] *= factor
+            jump = latest_jump(changed)
+            assert [o.quarter for o in jump] in ([], list(changed.index[-run:]))
+            if jump:
+                found += 1
+                assert [o.value for o in jump] == changed.iloc[-run:].tolist()
+                level = at_neighbours_level(changed, changed.index[-run:])
+                assert [o.neighbours for o in jump] == pytest.approx(level.iloc[-run:].tolist())
+            assert one_off_quarters(changed) == []  # a one-off needs a quarter after it
+        assert found >= least, run
+
+
+def test_a_spike_in_the_second_last_quarter_is_a_one_off_not_a_jump_into_the_last():
+    quarters = pd.period_range("2020Q1", periods=16, freq="Q")
+    ramp = pd.Series(100 * 1.08 ** np.arange(16), index=quarters)
+    spiked = ramp.copy()
+    spiked.iloc[-2] *= 2
+    assert latest_jump(spiked) == []  # the fall back from it is no jump
+    assert [o.quarter for o in one_off_quarters(spiked)] == [quarters[-2]]
+    stepped = ramp.copy()
+    stepped.iloc[-2:] *= 2
+    assert [o.quarter for o in latest_jump(stepped)] == list(quarters[-2:])
 
 
 def test_a_latest_jump_is_weighed_against_the_forecast_with_it_at_the_streams_usual_growth():
@@ -201,10 +216,29 @@ def test_a_latest_jump_is_weighed_against_the_forecast_with_it_at_the_streams_us
     quarter = stream["quarter"].iloc[-1]
     assert choice.one_offs == (pd.Period(quarter, freq="Q"),)
     assert choice.warning.startswith(f"latest quarter: {quarter} ({demand[-1]:,.10g}) is 2.1 times what the stream's "
-                                     f"usual growth gives it from the quarter before ({demand[-2] * np.exp(usual):,.0f})")
+                                     f"usual growth gives it from the quarter before ({demand[-2] * np.exp(usual):,.0f}): "
+                                     "a one-off or the start of a new level")
     assert (f"P90 {by_hand['p90'].iloc[-1]:,.0f} instead of {jumped['p90'].iloc[-1]:,.0f} and "
             f"P50 {by_hand['p50'].iloc[-1]:,.0f} instead of {jumped['p50'].iloc[-1]:,.0f} in 2030Q4") in choice.warning
     assert jumped["p50"].iloc[-1] > 2 * by_hand["p50"].iloc[-1]  # what the warning is for
+
+
+def test_a_jump_into_the_last_two_quarters_is_named_with_both_and_weighed_with_both_at_the_usual_growth():
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    history["demand"] = history["demand"].astype(float)
+    rows = history.index[(history["region"] == "eu-de") & (history["workload"] == "training")]
+    history.loc[rows[-2:], "demand"] *= 2
+    table, choices = forecast_with_choices(history, 16)
+    choice = choices.set_index(["region", "workload"]).loc[("eu-de", "training")]
+    stream = history.loc[rows].reset_index(drop=True)
+    series = pd.Series(stream["demand"].to_numpy(), index=pd.PeriodIndex(stream["quarter"], freq="Q"))
+    assert choice.one_offs == tuple(series.index[-2:])
+    assert choice.warning.startswith(f"latest quarters: {series.index[-2]} ({series.iloc[-2]:,.10g}) and "
+                                     f"{series.index[-1]} ({series.iloc[-1]:,.10g}) are ")
+    assert f"what the stream's usual growth gives them from {series.index[-3]} (" in choice.warning
+    by_hand = forecast(stream.assign(demand=at_neighbours_level(series, series.index[-2:]).to_numpy()), 16)
+    jumped = table[(table["region"] == "eu-de") & (table["workload"] == "training")]
+    assert f"P50 {by_hand['p50'].iloc[-1]:,.0f} instead of {jumped['p50'].iloc[-1]:,.0f} in 2030Q4" in choice.warning
 
 
 def test_a_named_latest_quarter_is_modelled_at_the_streams_usual_growth(sovereign, tmp_path):
