@@ -22,9 +22,10 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
 
     The planned line is drawn in every panel, not only where overrides move it: without it a
     reader had to know which edge of the band (if any) the plan covers. `marked` holds
-    (region, workload, quarter) of history quarters to ring in red: the one-off quarters the
-    forecaster warned about (the panel shows which point a wide band comes from) or that the
-    scenario has the models take at the level either side (the line still shows the actual).
+    (region, workload, quarter) of history quarters to ring in red, 'out of line': the one-off
+    quarters and latest jumps the forecaster warned about (the panel shows which point a wide band
+    comes from; a latest jump may be a new level, so the legend does not call it a one-off) or
+    that the scenario has the models take at another level (the line still shows the actual).
     `breaks` holds (region, workload, quarter) of breaks in a stream's level, found or where the
     scenario starts the models' history: a dotted red line at that quarter."""
     streams = sorted(set(zip(table["region"], table["workload"])))
@@ -43,7 +44,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         one_offs = past[past["quarter"].map(lambda quarter: (region, workload, quarter) in marked).astype(bool)]
         if len(one_offs):
             axis.scatter(one_offs["quarter"].map(lambda q: q.to_timestamp()), one_offs[low], s=70, facecolors="none",
-                         edgecolors="tab:red", linewidths=1.6, zorder=3, label="one-off quarter")
+                         edgecolors="tab:red", linewidths=1.6, zorder=3, label="quarter out of line")
         for quarter in sorted(q for r, w, q in breaks if (r, w) == (region, workload)):
             axis.axvline(quarter.to_timestamp(), color="tab:red", linestyle=":", linewidth=1.4, label="level break")
         # the forecast starts from the last actual, so the eye does not read a jump between them

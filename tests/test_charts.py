@@ -99,11 +99,11 @@ def _two_panels(tmp_path, monkeypatch, history_of_a, **marks):
 
 def test_a_one_off_quarter_is_ringed_in_its_own_panel_only(tmp_path, monkeypatch):
     ringed, other = _two_panels(tmp_path, monkeypatch, [100, 220, 110], marked={("a", "w", pd.Period("2026Q3", freq="Q"))})
-    rings = [c for c in ringed.collections if c.get_label() == "one-off quarter"]
+    rings = [c for c in ringed.collections if c.get_label() == "quarter out of line"]
     assert len(rings) == 1 and rings[0].get_offsets().tolist() == [
         [matplotlib.dates.date2num(pd.Period("2026Q3", freq="Q").to_timestamp()), 220 * 0.9]]
-    assert not [c for c in other.collections if c.get_label() == "one-off quarter"]
-    assert "one-off quarter" in [t.get_text() for t in ringed.get_legend().get_texts()]
+    assert not [c for c in other.collections if c.get_label() == "quarter out of line"]
+    assert "quarter out of line" in [t.get_text() for t in ringed.get_legend().get_texts()]
 
 
 def test_a_level_break_is_a_dotted_line_at_its_quarter_in_its_own_panel_only(tmp_path, monkeypatch):
