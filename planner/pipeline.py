@@ -21,7 +21,7 @@ class DemandForecast:
     table: pd.DataFrame            # forecast.csv: history and forecast rows
     planning_demand: pd.DataFrame  # quarter, region, workload, demand: the quantile planned for, plus overrides
     choices: pd.DataFrame          # model per stream and why
-    warnings: tuple[str, ...] = ()  # streams with a one-off quarter or a break, or bands too wide to plan on without a look
+    warnings: tuple[str, ...] = ()  # streams with a one-off, a latest jump or a break, or bands too wide to plan on unseen
 
     @property
     def one_off_quarters(self) -> set[tuple[str, str, pd.Period]]:
@@ -97,16 +97,16 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
 
 
 def _irregular_warnings(choices: pd.DataFrame) -> list[str]:
-    """The forecaster's warnings about one-off quarters and breaks, with what a planner can do
-    about each in the scenario."""
+    """The forecaster's warnings about one-off quarters, latest jumps and breaks, with what a
+    planner can do about each in the scenario."""
     found = []
     for choice in choices.itertuples():
         if not choice.warning:
             continue
         stream, advice = f"{choice.region}/{choice.workload}", []
         if choice.one_offs:
-            it = "it" if len(choice.one_offs) == 1 else "them"
-            advice.append(f"if the one-off will not recur (a typo, a double count, a burst that ended), name {it} in "
+            it, is_one = ("it", "it is a one-off") if len(choice.one_offs) == 1 else ("them", "they are one-offs")
+            advice.append(f"if {is_one} that will not recur (a typo, a double count, a burst that ended), name {it} in "
                           f"scenario.yaml's forecast.one_off_quarters as the line "
                           f"`{stream}: [{', '.join(map(str, choice.one_offs))}]` (demand_history.csv keeps the actual)")
         if choice.breaks:
