@@ -102,8 +102,7 @@ def _quarters(run: list[OneOff]) -> str:
 
 def _ratios(run: list[OneOff]) -> str:
     """'2.0 and 2.1 times' (or '1/2.0 and 1/1.9 of': the quarters of a run lie on one side)."""
-    return (_listed([f"{o.ratio:.1f}" if o.ratio >= 1 else f"1/{1 / o.ratio:.1f}" for o in run])
-            + (" times" if run[0].ratio >= 1 else " of"))
+    return _listed([_ratio(o.ratio) for o in run]) + (" times" if run[0].ratio >= 1 else " of")
 
 
 def _levels(run: list[OneOff]) -> str:
@@ -115,4 +114,8 @@ def _listed(items: list[str]) -> str:
 
 
 def _times(ratio: float) -> str:
-    return f"{ratio:.1f} times" if ratio >= 1 else f"1/{1 / ratio:.1f} of"
+    return f"{_ratio(ratio)} times" if ratio >= 1 else f"{_ratio(ratio)} of"
+
+
+def _ratio(ratio: float) -> str:
+    return f"{ratio:.1f}" if ratio >= 1 else f"1/{1 / ratio:.1f}"

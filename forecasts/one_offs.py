@@ -53,7 +53,7 @@ def one_off_quarters(series: pd.Series) -> list[OneOff]:
 
     Judged on the log of demand (a spike is a ratio), from the second quarter to the second
     last: a last quarter out of line cannot be told from a step to a new level until the next
-    one arrives. A run of quarters is a one-off where each lies ONE_OFF_RATIO times above (or
+    one arrives (`latest_jump` names it as either). A run of quarters is a one-off where each lies ONE_OFF_RATIO times above (or
     each below) the level the quarters either side give it (their geometric mean for one
     quarter, a straight line on the log scale across a run), ONE_OFF_SPREAD robust standard
     deviations (1.4826 MAD) beyond what a quarter of the stream usually does against its
@@ -66,14 +66,13 @@ def one_off_quarters(series: pd.Series) -> list[OneOff]:
         return []
     with np.errstate(divide="ignore"):
         logs = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
-    usual, _ = _departures(logs, 1)
-    usual = usual[np.isfinite(usual)]
+    by_run = {run: _departures(logs, run) for run in range(1, MAX_RUN + 1)}
+    usual = by_run[1][0][np.isfinite(by_run[1][0])]  # what one quarter usually does against its neighbours
     if len(usual) < MIN_JUDGED:
         return []
     spread = 1.4826 * np.median(np.abs(usual - np.median(usual)))
     marked = np.zeros(len(values), bool)
-    for run in range(1, MAX_RUN + 1):
-        departures, sides_apart = _departures(logs, run)
+    for run, (departures, sides_apart) in by_run.items():
         if not len(departures):
             continue
         size = np.abs(departures).min(axis=1)  # nan beside a zero: never marked
@@ -130,8 +129,8 @@ def latest_jump(series: pd.Series) -> list[OneOff]:
         if not all(_jumped(d, spread) for d in departures) or len(set(np.sign(departures))) > 1:
             continue
         if since == 1:
-            before = _against_usual_growth(values[:-1], 1)
-            if before is not None and _jumped(before[0][0], before[2]):
+            before = _against_usual_growth(values[:-1], 1)  # the change into the quarter before the last
+            if before is not None and _jumped(before[0][0], spread=before[2]):
                 continue
         return [OneOff(series.index[i], float(values[i]), float(level[k]))
                 for k, i in enumerate(range(len(values) - since, len(values)))]
@@ -145,7 +144,7 @@ def _against_usual_growth(values: np.ndarray, since: int):
     first = len(values) - since
     if first < MIN_JUDGED + 1 or not (values[first - 1:] > 0).all():
         return None
-    changes = _log_changes(values[:first - 1], values[1:first])
+    changes = _kept_changes(values, np.arange(first))
     if len(changes) < MIN_JUDGED:
         return None
     usual = np.median(changes)
@@ -157,8 +156,11 @@ def _jumped(departure: float, spread: float) -> bool:
     return abs(departure) > np.log(ONE_OFF_RATIO) and abs(departure) > ONE_OFF_SPREAD * spread
 
 
-def _log_changes(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """log(after / before) for the pairs both above zero."""
+def _kept_changes(values: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The log changes between adjacent kept quarters (positions `kept`) both above zero: what
+    the stream's usual growth is read from, by latest_jump and at_neighbours_level alike."""
+    adjacent = kept[1:][np.diff(kept) == 1]
+    before, after = values[adjacent - 1], values[adjacent]
     both = (before > 0) & (after > 0)
     return np.log(after[both] / before[both])
 
@@ -192,9 +194,8 @@ def at_neighbours_level(series: pd.Series, quarters) -> pd.Series:
 
 
 def _usual_change(values: np.ndarray, kept: np.ndarray) -> float:
-    """The median log change between adjacent kept quarters (positions `kept`) both above zero; 0 if none."""
-    adjacent = kept[1:][np.diff(kept) == 1]
-    changes = _log_changes(values[adjacent - 1], values[adjacent])
+    """The median of `_kept_changes`; 0 if there is none."""
+    changes = _kept_changes(values, kept)
     return float(np.median(changes)) if len(changes) else 0.0
 
 
