@@ -63,7 +63,8 @@ class ForecastSettings(_Strict):
                                           "either side (a typo, a double count, a burst that ended; "
                                           "demand_history.csv keeps the actual), as `region/workload: [quarters]` "
                                           "lines (e.g. `eu-de/training: [2026Q2, 2026Q3]`; one quarter may go "
-                                          "without brackets); not a stream's first or last quarter.")
+                                          "without brackets); not a stream's first quarter; quarters at the end "
+                                          "take the stream's usual growth from the quarter before them.")
     history_start: dict[str, Quarter] = Field(
         default_factory=dict, description="Per stream, the quarter the models read its history from (after a break: a "
                                           "customer left, a workload moved; demand_history.csv keeps the earlier "
