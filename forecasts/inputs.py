@@ -10,6 +10,7 @@ labels repeat.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -24,6 +25,14 @@ SCALES = ("auto", "log", "units")  # auto: logs where every quarter is positive,
 def quantile_column(q: float) -> str:
     """0.1 -> 'p10', 0.975 -> 'p97.5'."""
     return f"p{q * 100:g}"
+
+
+def column_quantile(name: str) -> float | None:
+    """'p10' -> 0.1, 'p97.5' -> 0.975: quantile_column read back (a forecast.csv written with
+    any list of quantiles); None for a name that is not a quantile column."""
+    match = re.fullmatch(r"p(\d+(?:\.\d+)?)", name)
+    level = float(match.group(1)) / 100 if match else None
+    return level if level is not None and 0 < level < 1 else None
 
 
 def checked_request(horizon, quantiles) -> tuple[int, tuple[float, ...]]:

@@ -28,6 +28,7 @@ class Changes:
     npv_new: float | None
     summary: str
     costs: pd.DataFrame  # per category over the common quarters (empty when a plan has no costs.csv)
+    actuals: pd.DataFrame | None = None  # re-forecast only: the record of actuals against the forecast (actuals_record)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class PlanSnapshot:
     npv: float | None
     costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
     models: pd.DataFrame | None = None  # region, workload, scale (log, units; blank for overrides only)
+    record: pd.DataFrame | None = None  # actuals against the forecast a quarter before (actuals_record.COLUMNS)
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
@@ -120,14 +122,17 @@ def cost_changes(previous: PlanSnapshot, new: PlanSnapshot) -> tuple[pd.DataFram
     return table, {side: (sorted(set(frame["quarter"])), float(frame["usd"].sum())) for side, frame in only.items()}
 
 
-def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "") -> Changes:
+def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
+            actuals: pd.DataFrame | None = None) -> Changes:
+    """The change report; `actuals_note` and `actuals` (a re-forecast's record of actuals against
+    the forecast, planner/actuals_record.py) lead its summary and go with it."""
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)
     rolled = previous.first_planned_quarter() != new.first_planned_quarter()
     summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled),
                                      _cost_summary(costs, uncommon)]))
-    return Changes(orders, forecast, previous.npv, new.npv, summary, costs)
+    return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals)
 
 
 def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:
@@ -208,18 +213,3 @@ def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:
     more = f"; and {len(switched) - named} more" if len(switched) > named else ""
     what = ("model" if not scale_changed.any() else "scale" if not model_changed.any() else "model or scale")
     return f"Forecast {what} changed for {len(switched)} of {len(forecast)} streams: {listed}{more}."
-
-
-def actuals_note(previous: PlanSnapshot, actuals: pd.DataFrame, quarter) -> str:
-    """How the actuals compare with the previous plan's P50 forecast for that quarter."""
-    table = previous.forecast
-    column = "p50" if table["p50"].notna().any() else "planning_demand"
-    previous = table[(table["kind"] == "forecast") & (table["quarter"] == str(quarter))]
-    merged = previous.merge(actuals.assign(quarter=str(quarter)), on=["quarter", "region", "workload"])
-    if merged.empty:
-        return ""
-    label = "P50 forecast" if column == "p50" else "planned demand"
-    if ((merged["demand"] - merged[column]).abs() <= 1e-6 * merged[column].abs().clip(lower=1)).all():
-        return f"Actual demand in {quarter} was exactly the previous {label} for every stream."
-    total = merged["demand"].sum() / merged[column].sum() - 1
-    return f"Actual demand in {quarter} was {total:+.1%} against the previous {label} in total."

@@ -335,7 +335,8 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from pathlib import Path
 
     from planner.atomic import atomic_directory
-    from planner.changes import PlanSnapshot, actuals_note, compare
+    from planner.actuals_record import extended_record, quarter_against_forecast, record_summary
+    from planner.changes import PlanSnapshot, compare
     from planner.export import write_plan_outputs
     from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
 
@@ -358,8 +359,11 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
+        ended = scenario.settings.start
+        record = extended_record(previous.record, quarter_against_forecast(previous.forecast, actuals, ended))
+        planned_for = f"P{scenario.settings.planning_quantile * 100:g}"
         context["changes"] = compare(previous, PlanSnapshot.from_context(context),
-                                     actuals_note(previous, actuals, scenario.settings.start))
+                                     record_summary(record, ended, planned_for), record)
         write_plan_outputs(staging / "plan", context)
     click.echo(summary_text(context))
     click.echo("Changes: " + context["changes"].summary)

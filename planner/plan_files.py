@@ -8,11 +8,14 @@ error (KeyError) instead of a message naming the file, row and column.
 
 from __future__ import annotations
 
+import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
+from forecasts import column_quantile
 from planner.problems import Problem, ScenarioError
 from planner.schema import Column, Table
 from planner.tables import read_table
@@ -42,6 +45,8 @@ FORECAST = Table(
         Column("planning_demand", "number", "Demand planned for (forecast rows).", "units", nullable=True),
         Column("model", "text", "The stream's forecast model (forecast rows; plans from before it was written: blank).",
                default=""),
+        Column("override_delta", "number", "Known deals added to the forecast (plans from before it was written: 0).",
+               "units", default=0.0),
     ),
     key=("quarter", "region", "workload"),
 )
@@ -61,6 +66,29 @@ MODELS = Table(
 )
 
 
+RECORD = Table(
+    "actuals_vs_forecast.csv",
+    "A re-forecast plan's record of actuals against the forecast made a quarter before (planner/actuals_record.py): "
+    "the next re-forecast carries it on.",
+    (
+        Column("quarter", "quarter", "Quarter of the actual."),
+        Column("region", "text", "Region of the stream."),
+        Column("workload", "text", "Workload of the stream."),
+        Column("position", "text", "Where the actual fell among that forecast's quantiles.", default=""),
+        Column("band", "text", "That forecast's outer quantiles, e.g. P10-P90.", default=""),
+        Column("actual", "number", "Actual demand.", "units", ge=0),
+        Column("previous_planned", "number", "Demand the plan before it was made for.", "units", ge=0),
+        Column("previous_deals", "number", "Known deals (demand_overrides.csv) in that plan's demand.", "units"),
+        Column("previous_p50", "number", "That plan's P50 forecast with known deals.", "units", nullable=True),
+        Column("previous_low", "number", "The band's low end with known deals.", "units", nullable=True),
+        Column("previous_high", "number", "The band's high end with known deals.", "units", nullable=True),
+        Column("above_planned_units", "number", "How far the actual exceeded the demand planned for.", "units", ge=0),
+    ),
+    key=("quarter", "region", "workload"),
+    optional=True,
+)
+
+
 COSTS = Table(
     "costs.csv",
     "A plan's costs per quarter and category (the columns the change report reads).",
@@ -76,11 +104,12 @@ COSTS = Table(
 
 
 def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None,
-                                             pd.DataFrame | None]:
-    """(orders, forecast, objective_usd or None, costs or None, models or None) of the plan in
-    `plan_dir`, quarters as text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing
-    every problem (file, row, column) otherwise. costs.csv and forecast_models.csv are optional:
-    without them the report leaves costs, and scale changes, out."""
+                                             pd.DataFrame | None, pd.DataFrame | None]:
+    """(orders, forecast, objective_usd or None, costs or None, models or None, record or None) of
+    the plan in `plan_dir`, quarters as text ('2027Q1'), indexed by spreadsheet row; ScenarioError
+    listing every problem (file, row, column) otherwise. costs.csv, forecast_models.csv and
+    actuals_vs_forecast.csv are optional: without them the report leaves costs, scale changes and
+    the earlier quarters' record of actuals out."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
@@ -90,22 +119,42 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     problems = []
     orders, found, _ = read_table(plan_dir, ORDERS)  # the plan's other columns are not needed here
     problems += found
-    forecast, found, _ = read_table(plan_dir, FORECAST)
+    forecast, found, _ = read_table(plan_dir, _with_quantile_columns(FORECAST, plan_dir))
     problems += found + _unplanned_forecast_rows(forecast)
     npv, found = _objective(plan_dir / "plan.json")
     problems += found
-    costs, models = None, None
-    if (plan_dir / COSTS.file).is_file():
-        costs, found, _ = read_table(plan_dir, COSTS)
-        problems += found
-    if (plan_dir / MODELS.file).is_file():
-        models, found, _ = read_table(plan_dir, MODELS)
-        problems += found
+    optional = {}
+    for table in (COSTS, MODELS, RECORD):
+        if (plan_dir / table.file).is_file():
+            optional[table.file], found, _ = read_table(plan_dir, table)
+            problems += found
     if problems:
         raise ScenarioError(problems, where)
+    costs, models, record = (optional.get(table.file) for table in (COSTS, MODELS, RECORD))
     return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
-            forecast.assign(quarter=forecast["quarter"].astype(str)), npv,
-            None if costs is None else costs.assign(quarter=costs["quarter"].astype(str)), models)
+            forecast.assign(quarter=forecast["quarter"].astype(str)), npv, _quarters_as_text(costs), models,
+            _quarters_as_text(record))
+
+
+def _quarters_as_text(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    return None if frame is None else frame.assign(quarter=frame["quarter"].astype(str))
+
+
+def _with_quantile_columns(table: Table, plan_dir: Path) -> Table:
+    """`table` with the quantile columns its file's header has besides p50 (the scenario chose
+    them: p10 and p90 by default, any list it gives), each checked as a number like p50: the
+    record of actuals against the forecast reads the band (planner/actuals_record.py)."""
+    try:
+        with (plan_dir / table.file).open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return table  # read_table reports it
+    declared = {column.name for column in table.columns}
+    extra = tuple(Column(name, "number", f"Forecast quantile {name[1:]}% (the actual on history rows).", "units",
+                         nullable=True)
+                  for name in dict.fromkeys(cell.strip() for cell in header)
+                  if column_quantile(name) is not None and name not in declared)
+    return replace(table, columns=table.columns + extra)
 
 
 def _unplanned_forecast_rows(forecast: pd.DataFrame) -> list[Problem]:

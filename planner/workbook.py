@@ -57,6 +57,11 @@ HEADERS = {
     "previous_model": ("Forecast model before", None), "new_model": ("Forecast model now", None),
     "previous_scale": ("Fitted on before", None), "new_scale": ("Fitted on now", None),
     "year": ("Year", None),
+    "actual": ("Actual (units)", NUMBER), "previous_planned": ("Planned for before (units)", NUMBER),
+    "previous_deals": ("Known deals before (units)", NUMBER),
+    "previous_p50": ("P50 before (units)", NUMBER), "band": ("Band", None), "previous_low": ("Band low (units)", NUMBER),
+    "previous_high": ("Band high (units)", NUMBER), "position": ("Where the actual fell", None),
+    "above_planned_units": ("Above planned (units)", NUMBER),
     "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }
 
@@ -310,18 +315,38 @@ def _cash_by_year(sheet, plan) -> None:
             cell.number_format = USD
 
 
+SUMMARY_ROWS = 5  # the Changes sheet's summary is merged over A2:H6
+
+
 def _changes(sheet, changes) -> None:
-    """Plain-language summary on top, then order lines that changed, then the forecast per stream."""
+    """Plain-language summary on top, then order lines that changed, then the forecast per stream,
+    costs and (after a re-forecast) the actuals against the forecast made a quarter before."""
     sheet["A1"] = "What changed since the previous plan"
     sheet["A1"].font = TITLE_FONT
     sheet["A2"] = changes.summary
     _text_safe(sheet["A2"])
     sheet["A2"].alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.merge_cells("A2:H6")
-    row = write_table(sheet, changes.orders, start_row=8, title="Orders: previous vs new racks")
+    sheet.merge_cells(f"A2:H{1 + SUMMARY_ROWS}")
+    row = write_table(sheet, changes.orders, start_row=3 + SUMMARY_ROWS, title="Orders: previous vs new racks")
     row = write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
     if len(changes.costs):
-        write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
+        row = write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
+    if changes.actuals is not None and len(changes.actuals):
+        latest = changes.actuals.sort_values("quarter", ascending=False, kind="stable")  # the quarter just ended first
+        write_table(sheet, latest, start_row=row, title="Actual demand against the forecast made a quarter before "
+                    "(with known deals)")
+    _summary_height(sheet, len(changes.summary))
+
+
+def _summary_height(sheet, characters: int) -> None:
+    """Rows 2-6 tall enough for the merged summary once the tables below have set the column
+    widths (a merged cell neither grows its rows nor shows what does not fit: the text was cut
+    after about five lines). A character is taken at a column-width unit, a '0', which ordinary
+    text is narrower than, plus a spare line."""
+    width = sum(sheet.column_dimensions[get_column_letter(column)].width or 8.43 for column in range(1, 9))
+    lines = math.ceil(characters / max(width, 1.0)) + 1
+    for row in range(2, 2 + SUMMARY_ROWS):
+        sheet.row_dimensions[row].height = max(15.0, 15.0 * lines / SUMMARY_ROWS)
 
 
 def _assumptions(sheet, scenario) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,19 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+QUARTERS = ["2027Q1", "2027Q2", "2027Q3", "2027Q4"]  # the quarters of examples/quarterly's shipped actuals
+
+
+@pytest.fixture(scope="session")
+def four_quarters(tmp_path_factory) -> Path:
+    """The shipped quarterly example, run for real: initial plan plus four rolled quarters (once
+    for the session: tests read it and copy what they change)."""
+    out = tmp_path_factory.mktemp("quarterly")
+    completed = subprocess.run([sys.executable, str(ROOT / "examples" / "quarterly" / "run_quarters.py"), str(out)],
+                               capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    assert len(completed.stdout.strip().splitlines()) == 4
+    return out
 
 
 @pytest.fixture

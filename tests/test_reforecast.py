@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,21 +12,7 @@ from click.testing import CliRunner
 
 from planner.atomic import OUTPUT_MARKER
 from planner.cli import main
-from tests.conftest import EXAMPLES, ROOT
-
-QUARTERS = ["2027Q1", "2027Q2", "2027Q3", "2027Q4"]
-
-
-@pytest.fixture(scope="module")
-def four_quarters(tmp_path_factory) -> Path:
-    """The shipped quarterly example, run for real: initial plan plus four rolled quarters."""
-    out = tmp_path_factory.mktemp("quarterly")
-    completed = subprocess.run([sys.executable, str(ROOT / "examples" / "quarterly" / "run_quarters.py"), str(out)],
-                               capture_output=True, text=True, timeout=900)
-    assert completed.returncode == 0, completed.stderr + completed.stdout
-    assert len(completed.stdout.strip().splitlines()) == 4
-    return out
-
+from tests.conftest import EXAMPLES, QUARTERS, ROOT
 
 def _stages(root: Path):
     """(scenario dir, plan dir) for the initial plan and each rolled quarter."""

@@ -1,0 +1,144 @@
+"""The record of actuals against the forecast made a quarter before (planner/actuals_record.py)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planner.actuals_record import COLUMNS, extended_record, quarter_against_forecast, record_summary
+from planner.cli import main
+from tests.conftest import ROOT
+from tests.conftest import QUARTERS
+
+ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
+
+
+def _forecast(quarter: str = "2027Q1", deals: dict | None = None) -> pd.DataFrame:
+    """Three streams whose P10, P50 and P90 are 80, 100 and 120, planned at P90, with any deals."""
+    rows = []
+    for region in ("a", "b", "c"):
+        delta = (deals or {}).get(region, 0.0)
+        rows.append({"quarter": quarter, "region": region, "workload": "w", "kind": "forecast", "p10": 80.0, "p50": 100.0,
+                     "p90": 120.0, "override_delta": delta, "planning_demand": max(120.0 + delta, 0.0), "model": "theta"})
+    rows.append({**rows[0], "quarter": "2026Q4", "kind": "history", "planning_demand": float("nan")})  # not compared
+    return pd.DataFrame(rows)
+
+
+def _actuals(values: dict, quarter: str = "2027Q1") -> pd.DataFrame:
+    return pd.DataFrame([{"quarter": quarter, "region": r, "workload": "w", "demand": v} for r, v in values.items()])
+
+
+def test_each_actual_is_placed_among_the_forecasts_quantiles_with_the_known_deals_added():
+    record = quarter_against_forecast(_forecast(deals={"c": 50.0}), _actuals({"a": 70, "b": 110, "c": 160}), "2027Q1")
+    assert list(record.columns) == COLUMNS and len(record) == 3
+    rows = record.set_index("region")
+    assert rows.loc["a", "position"] == "below P10" and rows.loc["a", "previous_low"] == 80
+    assert rows.loc["b", "position"] == "P50-P90" and rows.loc["b", "above_planned_units"] == 0
+    # c's deal of 50 moves its whole forecast, as it moved the demand planned for: 160 sits inside 130-170
+    assert rows.loc["c", ["previous_low", "previous_p50", "previous_high", "previous_planned"]].tolist() == [130, 150, 170, 170]
+    assert rows.loc["c", "position"] == "P50-P90" and rows.loc["c", "previous_deals"] == 50
+    over = quarter_against_forecast(_forecast(), _actuals({"a": 125, "b": 100, "c": 80}), "2027Q1").set_index("region")
+    assert over.loc["a", ["position", "above_planned_units"]].tolist() == ["above P90", 5]
+    assert over.loc["b", "position"] == "P10-P50" and over.loc["c", "position"] == "P10-P50"  # a quantile's own value is inside
+    assert set(over["band"]) == {"P10-P90"}
+
+
+def test_the_summary_names_the_streams_outside_the_band_and_a_deal_that_did_not_come():
+    record = quarter_against_forecast(_forecast(deals={"c": 50.0}), _actuals({"a": 70, "b": 110, "c": 100}), "2027Q1")
+    text = record_summary(record, "2027Q1", "P90")
+    assert "2 of 3 streams came in outside its P10-P90 band: a/w at 70 below P10 (80), " in text
+    assert "c/w at 100 below P10 (130 with +50 of known deals)" in text
+    expected_total = (70 + 110 + 100) / (100 + 100 + 150) - 1
+    assert f"Actual demand in 2027Q1 was {expected_total:+.1%} against the previous P50 forecast in total" in text
+    assert "above the demand the previous plan was made for" not in text  # none exceeded its P90
+    assert "quarters on record" not in text  # one quarter is no record yet
+    exact = quarter_against_forecast(_forecast(deals={"c": 50.0}), _actuals({"a": 100, "b": 100, "c": 150}), "2027Q1")
+    assert record_summary(exact, "2027Q1", "P90").startswith(
+        "Actual demand in 2027Q1 was exactly the previous P50 forecast for every stream; every stream came in inside")
+
+
+def test_the_record_grows_by_a_quarter_and_counts_how_often_actuals_fell_outside_the_band():
+    first = quarter_against_forecast(_forecast("2027Q1"), _actuals({"a": 70, "b": 100, "c": 100}, "2027Q1"), "2027Q1")
+    second = quarter_against_forecast(_forecast("2027Q2"), _actuals({"a": 130, "b": 125, "c": 100}, "2027Q2"), "2027Q2")
+    record = extended_record(first, second)
+    assert record["quarter"].tolist() == ["2027Q1"] * 3 + ["2027Q2"] * 3
+    text = record_summary(record, "2027Q2", "P90")
+    assert ("Over the 2 quarters on record (2027Q1 to 2027Q2, 6 actuals), 17% fell below and 33% above the P10-P90 "
+            "band of the forecast made a quarter before (10% and 10% expected)") in text
+    assert "2 of 3 above the demand the previous plan was made for (P90): a/w by 10, b/w by 5" in text
+    again = extended_record(record, second.assign(actual=100.0))  # the same quarter rolled again replaces its rows
+    assert len(again) == 6 and (again[again["quarter"] == "2027Q2"]["actual"] == 100).all()
+
+
+def _band_by_hand(previous_plan, actuals_file) -> pd.DataFrame:
+    """Where each actual fell against the previous plan's outer band, from its files, without the planner's code."""
+    forecast = pd.read_csv(previous_plan / "forecast.csv")
+    actuals = pd.read_csv(actuals_file)
+    merged = forecast[forecast["kind"] == "forecast"].merge(actuals, on=["quarter", "region", "workload"])
+    low = (merged["p10"] + merged["override_delta"]).clip(lower=0)
+    high = (merged["p90"] + merged["override_delta"]).clip(lower=0)
+    merged["side"] = np.where(merged["demand"] < low, "below", np.where(merged["demand"] > high, "above", "inside"))
+    return merged.set_index(["region", "workload"]).sort_index()
+
+
+def test_each_rolled_plan_carries_the_record_and_adds_its_quarter(four_quarters):
+    previous_plan, previous_record = four_quarters / "initial" / "plan", None
+    for count, quarter in enumerate(QUARTERS, start=1):
+        plan = four_quarters / quarter / "plan"
+        record = pd.read_csv(plan / "actuals_vs_forecast.csv")
+        assert list(record.columns) == COLUMNS
+        assert sorted(set(record["quarter"])) == QUARTERS[:count]
+        latest = record[record["quarter"] == quarter].set_index(["region", "workload"]).sort_index()
+        by_hand = _band_by_hand(previous_plan, ACTUALS / f"{quarter}.csv")
+        assert len(latest) == len(by_hand) == 9
+        assert (latest["actual"] == by_hand["demand"]).all()
+        assert (latest["position"].str.split(" ").str[0].where(lambda s: s.isin(["below", "above"]), "inside")
+                == by_hand["side"]).all()
+        assert np.allclose(latest["above_planned_units"], (by_hand["demand"] - by_hand["planning_demand"]).clip(lower=0))
+        if previous_record is not None:  # the earlier quarters are carried exactly
+            carried = record[record["quarter"] != quarter].reset_index(drop=True)
+            pd.testing.assert_frame_equal(carried, previous_record)
+        summary = pd.read_excel(plan / "roadmap.xlsx", sheet_name="Changes", header=None).iloc[1, 0]
+        outside = int((by_hand["side"] != "inside").sum())
+        assert (f"{outside} of 9 streams came in outside its P10-P90 band" in summary if outside
+                else "every stream came in inside its P10-P90 band" in summary), summary
+        if count > 1:
+            share_above = (record["position"].str.startswith("above")).mean()
+            assert f"Over the {count} quarters on record ({QUARTERS[0]} to {quarter}, {9 * count} actuals)" in summary
+            assert f"and {share_above:.0%} above the P10-P90 band" in summary
+        previous_plan, previous_record = plan, record
+
+
+def test_the_changes_sheet_is_tall_enough_for_its_summary(four_quarters):
+    """A merged cell neither grows its rows nor shows what does not fit: the summary was cut after five lines."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(four_quarters / "2027Q4" / "plan" / "roadmap.xlsx")["Changes"]
+    width = sum(sheet.column_dimensions[letter].width or 8.43 for letter in "ABCDEFGH")
+    height = sum(sheet.row_dimensions[row].height or 15 for row in range(2, 7))
+    assert len(sheet["A2"].value) > 5 * width  # more than five lines' worth: the rows had to grow
+    assert height >= 15 * math.ceil(len(sheet["A2"].value) / width)
+    titles = [row[0] for row in sheet.iter_rows(values_only=True) if row[0]]
+    assert "Actual demand against the forecast made a quarter before (with known deals)" in titles
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("actual", "many", "expected a number >= 0 (units)"),
+    ("quarter", "2027Q9", "expected a quarter like 2027Q1"),
+])
+def test_a_damaged_record_in_the_previous_plan_is_an_input_error(tmp_path, four_quarters, column, value, expected):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(four_quarters / "2027Q1" / "plan", damaged)
+    record = pd.read_csv(damaged / "actuals_vs_forecast.csv", dtype=str)
+    record.loc[2, column] = value
+    record.to_csv(damaged / "actuals_vs_forecast.csv", index=False)
+    result = CliRunner().invoke(main, ["reforecast", str(four_quarters / "2027Q1" / "scenario"), "--actuals",
+                                       str(ACTUALS / "2027Q2.csv"), "--previous", str(damaged), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"actuals_vs_forecast.csv row 4, column {column}: got '{value}'; {expected}" in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
