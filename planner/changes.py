@@ -41,6 +41,7 @@ class PlanSnapshot:
     costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
     models: pd.DataFrame | None = None  # region, workload, scale (log, units; blank for overrides only)
     record: pd.DataFrame | None = None  # actuals against the forecast a quarter before (actuals_record.COLUMNS)
+    planning_quantile: float | None = None  # the quantile its demand was planned at (plan.json; --quantile may differ)
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":

@@ -361,7 +361,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         context = _solve(rolled, {}, say, quiet=quiet)
         ended = scenario.settings.start
         record = extended_record(previous.record, quarter_against_forecast(previous.forecast, actuals, ended))
-        planned_for = f"P{scenario.settings.planning_quantile * 100:g}"
+        planned_for = f"P{(previous.planning_quantile or scenario.settings.planning_quantile) * 100:g}"
         context["changes"] = compare(previous, PlanSnapshot.from_context(context),
                                      record_summary(record, ended, planned_for), record)
         write_plan_outputs(staging / "plan", context)

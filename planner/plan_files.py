@@ -104,10 +104,10 @@ COSTS = Table(
 
 
 def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None,
-                                             pd.DataFrame | None, pd.DataFrame | None]:
-    """(orders, forecast, objective_usd or None, costs or None, models or None, record or None) of
-    the plan in `plan_dir`, quarters as text ('2027Q1'), indexed by spreadsheet row; ScenarioError
-    listing every problem (file, row, column) otherwise. costs.csv, forecast_models.csv and
+                                             pd.DataFrame | None, pd.DataFrame | None, float | None]:
+    """(orders, forecast, objective_usd or None, costs or None, models or None, record or None,
+    planning_quantile or None) of the plan in `plan_dir`, quarters as text ('2027Q1'), indexed by
+    spreadsheet row; ScenarioError listing every problem (file, row, column) otherwise. costs.csv, forecast_models.csv and
     actuals_vs_forecast.csv are optional: without them the report leaves costs, scale changes and
     the earlier quarters' record of actuals out."""
     plan_dir = Path(plan_dir)
@@ -121,7 +121,7 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     problems += found
     forecast, found, _ = read_table(plan_dir, _with_quantile_columns(FORECAST, plan_dir))
     problems += found + _unplanned_forecast_rows(forecast)
-    npv, found = _objective(plan_dir / "plan.json")
+    npv, quantile, found = _plan_summary(plan_dir / "plan.json")
     problems += found
     optional = {}
     for table in (COSTS, MODELS, RECORD):
@@ -133,7 +133,7 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     costs, models, record = (optional.get(table.file) for table in (COSTS, MODELS, RECORD))
     return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
             forecast.assign(quarter=forecast["quarter"].astype(str)), npv, _quarters_as_text(costs), models,
-            _quarters_as_text(record))
+            _quarters_as_text(record), quantile)
 
 
 def _quarters_as_text(frame: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -163,17 +163,22 @@ def _unplanned_forecast_rows(forecast: pd.DataFrame) -> list[Problem]:
             for row in blank.index]
 
 
-def _objective(path: Path) -> tuple[float | None, list[Problem]]:
-    """plan.json's objective_usd; a plan written without --format json has none."""
+def _plan_summary(path: Path) -> tuple[float | None, float | None, list[Problem]]:
+    """plan.json's objective_usd and planning_quantile; a plan written without --format json
+    (or before it recorded the quantile) has none."""
     if not path.is_file():
-        return None, []
+        return None, None, []
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return None, [Problem(path.name, None, None, f"is not valid JSON ({error})")]
+        return None, None, [Problem(path.name, None, None, f"is not valid JSON ({error})")]
     if not isinstance(summary, dict):
-        return None, [Problem(path.name, None, None, "expected a JSON object with the plan's objective_usd")]
-    value = summary.get("objective_usd")
+        return None, None, [Problem(path.name, None, None, "expected a JSON object with the plan's objective_usd")]
+    value, quantile = summary.get("objective_usd"), summary.get("planning_quantile")
+    problems = []
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        return None, [Problem(path.name, None, "objective_usd", f"got {value!r}; expected a number (USD)")]
-    return value, []
+        problems.append(Problem(path.name, None, "objective_usd", f"got {value!r}; expected a number (USD)"))
+    if quantile is not None and (isinstance(quantile, bool) or not isinstance(quantile, (int, float))
+                                 or not 0 < quantile < 1):
+        problems.append(Problem(path.name, None, "planning_quantile", f"got {quantile!r}; expected a number between 0 and 1"))
+    return (None, None, problems) if problems else (value, quantile, [])

@@ -142,3 +142,29 @@ def test_a_damaged_record_in_the_previous_plan_is_an_input_error(tmp_path, four_
     assert result.exit_code == 2, result.output
     assert f"actuals_vs_forecast.csv row 4, column {column}: got '{value}'; {expected}" in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demand_planned_for_is_named_by_the_quantile_the_previous_plan_used(tmp_path):
+    """A plan made with --quantile 0.9 on a P50 scenario was planned at P90: the summary says so
+    (plan.json records it), and a damaged planning_quantile there is named, not guessed."""
+    from tests.conftest import EXAMPLES
+
+    previous = tmp_path / "previous"
+    made = CliRunner().invoke(main, ["plan", str(EXAMPLES / "global-enterprise"), "--quantile", "0.9", "--out",
+                                     str(previous), "--quiet"])
+    assert made.exit_code == 0, made.output
+    forecast = pd.read_csv(previous / "forecast.csv")
+    ended = forecast[(forecast["kind"] == "forecast") & (forecast["quarter"] == "2027Q1")]
+    actuals = ended.assign(demand=(ended["planning_demand"] + 10).round())[["quarter", "region", "workload", "demand"]]
+    actuals.to_csv(tmp_path / "actuals.csv", index=False)
+    run = ["reforecast", str(EXAMPLES / "global-enterprise"), "--actuals", str(tmp_path / "actuals.csv"),
+           "--previous", str(previous), "--quiet"]
+    result = CliRunner().invoke(main, run + ["--out", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert f"{len(ended)} of {len(ended)} above the demand the previous plan was made for (P90)" in result.output
+    summary = (previous / "plan.json").read_text()
+    (previous / "plan.json").write_text(summary.replace('"planning_quantile": 0.9', '"planning_quantile": 9'))
+    result = CliRunner().invoke(main, run + ["--out", str(tmp_path / "other")])
+    assert result.exit_code == 2, result.output
+    assert "plan.json, column planning_quantile: got 9; expected a number between 0 and 1" in result.stderr, result.stderr
+    assert not (tmp_path / "other").exists()
