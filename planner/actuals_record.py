@@ -33,7 +33,7 @@ def quarter_against_forecast(forecast: pd.DataFrame, actuals: pd.DataFrame, quar
     outer band ("" where the plan shows no quantile); `above_planned_units` is how far the actual
     exceeded the demand the plan was made for (0 when it did not)."""
     quarter = str(quarter)
-    rows = forecast[(forecast["kind"] == "forecast") & (forecast["quarter"].astype(str) == quarter)]
+    rows = forecast[(forecast["kind"] == "forecast") & (forecast["quarter"] == quarter)]  # quarters are text
     merged = rows.merge(actuals.assign(quarter=quarter)[["quarter", "region", "workload", "demand"]],
                         on=["quarter", "region", "workload"])
     levels = sorted((level, name) for name in merged.columns if (level := column_quantile(name)) is not None)
@@ -72,8 +72,8 @@ def extended_record(previous: pd.DataFrame | None, latest: pd.DataFrame) -> pd.D
     same quarter replaced: the latest actuals and forecast are the ones that count)."""
     if previous is None or previous.empty:
         return latest.reset_index(drop=True)
-    kept = previous[~previous["quarter"].astype(str).isin(set(latest["quarter"]))][COLUMNS]
-    return pd.concat([kept.assign(quarter=kept["quarter"].astype(str)), latest], ignore_index=True)
+    kept = previous[~previous["quarter"].isin(set(latest["quarter"]))][COLUMNS]  # quarters are text (PlanSnapshot)
+    return pd.concat([kept, latest], ignore_index=True)
 
 
 def record_summary(record: pd.DataFrame, quarter, planning_label: str) -> str:
