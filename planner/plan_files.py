@@ -107,9 +107,9 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
                                              pd.DataFrame | None, pd.DataFrame | None, float | None]:
     """(orders, forecast, objective_usd or None, costs or None, models or None, record or None,
     planning_quantile or None) of the plan in `plan_dir`, quarters as text ('2027Q1'), indexed by
-    spreadsheet row; ScenarioError listing every problem (file, row, column) otherwise. costs.csv, forecast_models.csv and
-    actuals_vs_forecast.csv are optional: without them the report leaves costs, scale changes and
-    the earlier quarters' record of actuals out."""
+    spreadsheet row; ScenarioError listing every problem (file, row, column) otherwise.
+    costs.csv, forecast_models.csv and actuals_vs_forecast.csv are optional: without them the
+    report leaves costs, scale changes and the earlier quarters' record of actuals out."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
