@@ -12,8 +12,7 @@ from click.testing import CliRunner
 
 from planner.actuals_record import COLUMNS, extended_record, quarter_against_forecast, record_summary
 from planner.cli import main
-from tests.conftest import ROOT
-from tests.conftest import QUARTERS
+from tests.conftest import EXAMPLES, QUARTERS, ROOT
 
 ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
 
@@ -147,8 +146,6 @@ def test_a_damaged_record_in_the_previous_plan_is_an_input_error(tmp_path, four_
 def test_the_demand_planned_for_is_named_by_the_quantile_the_previous_plan_used(tmp_path):
     """A plan made with --quantile 0.9 on a P50 scenario was planned at P90: the summary says so
     (plan.json records it), and a damaged planning_quantile there is named, not guessed."""
-    from tests.conftest import EXAMPLES
-
     previous = tmp_path / "previous"
     made = CliRunner().invoke(main, ["plan", str(EXAMPLES / "global-enterprise"), "--quantile", "0.9", "--out",
                                      str(previous), "--quiet"])
