@@ -1,10 +1,14 @@
-"""The forecast's record: each quarter's actuals against the forecast made a quarter before.
+"""The forecast's record: each quarter's actuals against the forecasts made before it.
 
 `planner reforecast` takes the actuals of the quarter just ended, which the previous plan
-forecast. Where each stream's actual fell among that forecast's quantiles says whether the bands
-the plan was bought against are honest on this estate's own demand, which no benchmark on other
-data can say: a plan at P90 should see about one actual in ten above its P90. The rows are carried
-from plan to plan (`actuals_vs_forecast.csv`), so the record grows by a quarter at each roll.
+forecast a quarter ahead and the plans before it further ahead. Where each stream's actual fell
+among those forecasts' quantiles says whether the bands the plans were bought against are honest
+on this estate's own demand, which no benchmark on other data can say: a plan at P90 should see
+about one actual in ten above its P90. The forecast a quarter ahead is the easy one; racks are
+ordered a lead time ahead, so the forecasts that bought them were made two to four quarters
+before. Each plan therefore carries the earlier plans' forecasts of the quarters still to come
+(`earlier_forecasts.csv`) and the record so far (`actuals_vs_forecast.csv`), and each roll adds a
+row per stream and quarters ahead.
 
 The forecast is compared as the plan used it: its quantiles plus the known deals of
 demand_overrides.csv (floored at zero, as the planned demand is), since an actual holds the
@@ -19,29 +23,69 @@ from forecasts import column_quantile
 
 # the finding (position) first and the text before the numbers, so that a sheet never runs a
 # right-aligned number into the text after it
-COLUMNS = ["quarter", "region", "workload", "position", "band", "actual", "previous_planned", "previous_deals",
-           "previous_p50", "previous_low", "previous_high", "above_planned_units"]
+COLUMNS = ["quarter", "region", "workload", "position", "band", "quarters_ahead", "actual", "previous_planned",
+           "previous_deals", "previous_p50", "previous_low", "previous_high", "above_planned_units"]
 STREAMS_NAMED = 3  # streams named in the summary per finding; the rest are counted (the table has them all)
+# a plan's forecasts as the next plans keep them, with the quantile columns the plan had after them
+FORECAST_COLUMNS = ["last_actual_quarter", "quarter", "region", "workload", "planning_demand", "override_delta"]
 
 
-def quarter_against_forecast(forecast: pd.DataFrame, actuals: pd.DataFrame, quarter) -> pd.DataFrame:
-    """A row per stream with both an actual and a forecast for `quarter`, in COLUMNS.
+def plan_forecasts(forecast: pd.DataFrame) -> pd.DataFrame:
+    """A plan's forecast rows (forecast.csv: kind, planning_demand, override_delta, its quantile
+    columns) in FORECAST_COLUMNS and its quantile columns, each tagged with the last quarter of
+    actuals the plan knew (the quarter before its first forecast quarter); quarters as text."""
+    rows = forecast[forecast["kind"] == "forecast"]
+    if rows.empty:
+        return pd.DataFrame(columns=FORECAST_COLUMNS)
+    quantiles = [name for name in rows.columns if column_quantile(name) is not None]
+    deals = rows["override_delta"] if "override_delta" in rows else 0.0
+    last_actual = str(pd.Period(min(rows["quarter"].astype(str)), freq="Q") - 1)
+    return (rows.assign(last_actual_quarter=last_actual, quarter=rows["quarter"].astype(str), override_delta=deals)
+            [FORECAST_COLUMNS + quantiles].reset_index(drop=True))
 
-    `forecast` is a plan's forecast table (kind, planning_demand, its quantile columns and
-    override_delta); `actuals` has quarter, region, workload, demand. `position` names the
-    quantiles the actual fell between ("P10-P50"), or "below P10" / "above P90" outside the
-    outer band ("" where the plan shows no quantile); `above_planned_units` is how far the actual
-    exceeded the demand the plan was made for (0 when it did not)."""
+
+def forecasts_on_record(earlier: pd.DataFrame | None, previous_forecast: pd.DataFrame) -> pd.DataFrame:
+    """Every forecast the plans so far made of quarters from the previous plan's first on: the
+    forecasts the previous plan carried (`earlier`, FORECAST_COLUMNS and quantile columns, None
+    for a plan that carried none) and the previous plan's own (its forecast.csv)."""
+    own = plan_forecasts(previous_forecast)
+    if earlier is None or earlier.empty:
+        return own
+    first = own["quarter"].min() if len(own) else None
+    kept = earlier[earlier["quarter"] >= first] if first is not None else earlier  # quarters are text: they sort
+    return pd.concat([kept, own], ignore_index=True)
+
+
+def quarter_against_forecasts(forecasts: pd.DataFrame, actuals: pd.DataFrame, quarter) -> pd.DataFrame:
+    """A row per stream and forecast of `quarter` that has an actual, in COLUMNS.
+
+    `forecasts` is forecasts_on_record's table; `actuals` has quarter, region, workload, demand.
+    `quarters_ahead` counts from the last quarter of actuals the forecast knew (1: the previous
+    plan's). Each plan's forecast is placed among its own quantiles (a scenario may change its
+    quantile list between plans)."""
     quarter = str(quarter)
-    rows = forecast[(forecast["kind"] == "forecast") & (forecast["quarter"] == quarter)]  # quarters are text
-    merged = rows.merge(actuals.assign(quarter=quarter)[["quarter", "region", "workload", "demand"]],
-                        on=["quarter", "region", "workload"])
+    rows = forecasts[forecasts["quarter"] == quarter]
+    parts = [_against_one_forecast(group.dropna(axis="columns", how="all"), actuals, quarter, last_actual)
+             for last_actual, group in rows.groupby("last_actual_quarter", sort=True)]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(parts, ignore_index=True).sort_values(["region", "workload", "quarters_ahead"], ignore_index=True)
+
+
+def _against_one_forecast(forecast: pd.DataFrame, actuals: pd.DataFrame, quarter: str, last_actual: str) -> pd.DataFrame:
+    """quarter_against_forecasts for the forecast of one plan: `position` names the quantiles the
+    actual fell between ("P10-P50"), or "below P10" / "above P90" outside the outer band ("" where
+    the plan shows no quantile); `above_planned_units` is how far the actual exceeded the demand
+    the plan was made for (0 when it did not)."""
+    merged = forecast.merge(actuals.assign(quarter=quarter)[["quarter", "region", "workload", "demand"]],
+                            on=["quarter", "region", "workload"])
     levels = sorted((level, name) for name in merged.columns if (level := column_quantile(name)) is not None)
     deals = merged["override_delta"].astype(float) if "override_delta" in merged else pd.Series(0.0, index=merged.index)
     expected = pd.DataFrame({name: (merged[name] + deals).clip(lower=0.0) for _, name in levels}, index=merged.index)
     actual = merged["demand"].astype(float)
     record = pd.DataFrame({
-        "quarter": quarter, "region": merged["region"], "workload": merged["workload"], "actual": actual,
+        "quarter": quarter, "region": merged["region"], "workload": merged["workload"],
+        "quarters_ahead": (pd.Period(quarter, freq="Q") - pd.Period(last_actual, freq="Q")).n, "actual": actual,
         "previous_planned": merged["planning_demand"], "previous_deals": deals,
         "previous_p50": expected["p50"] if "p50" in expected else float("nan"),
         "band": f"{levels[0][1].upper()}-{levels[-1][1].upper()}" if len(levels) > 1 else "",
@@ -51,7 +95,7 @@ def quarter_against_forecast(forecast: pd.DataFrame, actuals: pd.DataFrame, quar
                      zip(actual, expected.itertuples(index=False))],
         "above_planned_units": (actual - merged["planning_demand"]).clip(lower=0.0),
     })
-    return record[COLUMNS].sort_values(["region", "workload"], ignore_index=True)
+    return record[COLUMNS]
 
 
 def _position(actual: float, quantiles, names: list[str]) -> str:
@@ -77,10 +121,11 @@ def extended_record(previous: pd.DataFrame | None, latest: pd.DataFrame) -> pd.D
 
 
 def record_summary(record: pd.DataFrame, quarter, planning_label: str) -> str:
-    """In words: the actuals of `quarter` against the previous forecast (in total against its P50,
-    the streams outside its outer band, those above the demand planned for), then, once the
-    record holds more than one quarter, how often actuals fell outside the band over all of it."""
-    latest = record[record["quarter"] == str(quarter)]
+    """In words: the actuals of `quarter` against the previous plan's forecast (in total against
+    its P50, the streams outside its outer band, those above the demand planned for), then, once
+    the record holds more than one quarter, how often actuals fell outside the band over all of it,
+    for each number of quarters ahead the forecasts were made."""
+    latest = record[(record["quarter"] == str(quarter)) & (record["quarters_ahead"] == 1)]  # the previous plan's
     if latest.empty:
         return ""
     parts = [_total(latest, quarter)]
@@ -123,19 +168,31 @@ def _named(rows: pd.DataFrame, text) -> str:
 
 
 def _over_the_record(record: pd.DataFrame) -> str:
-    """How often actuals fell below and above the band over the whole record, a quarter ahead,
-    with the shares a calibrated forecast would give where the band was the same throughout."""
+    """How often actuals fell below and above the band over the whole record, for each number of
+    quarters ahead the forecast was made, with the shares a calibrated forecast would give where
+    the band was the same throughout."""
     quarters = sorted(set(record["quarter"]))
     banded = record[(record["band"] != "") & (record["position"] != "")]
     if len(quarters) < 2 or banded.empty:
         return ""
-    below = banded["position"].str.startswith("below").mean()
-    above = banded["position"].str.startswith("above").mean()
     bands = set(banded["band"])
-    text = (f"Over the {len(quarters)} quarters on record ({quarters[0]} to {quarters[-1]}, {len(banded)} actuals), "
-            f"{below:.0%} fell below and {above:.0%} above ")
-    if len(bands) != 1:
-        return text + "the band of the forecast made a quarter before; actuals_vs_forecast.csv has every one."
-    low, high = banded["band"].iloc[0].split("-")
-    return text + (f"the {low}-{high} band of the forecast made a quarter before ({column_quantile(low.lower()):.0%} "
-                   f"and {1 - column_quantile(high.lower()):.0%} expected); actuals_vs_forecast.csv has every one.")
+    if len(bands) == 1:
+        low, high = banded["band"].iloc[0].split("-")
+        band = (f"the {low}-{high} band ({column_quantile(low.lower()):.0%} and {1 - column_quantile(high.lower()):.0%} "
+                "expected)")
+    else:
+        band = "the band"
+    shares = []
+    for ahead, rows in banded.groupby("quarters_ahead", sort=True):
+        below, above = (rows["position"].str.startswith(side).mean() for side in ("below", "above"))
+        if shares:
+            shares.append(f"{below:.0%} and {above:.0%} {_ahead_text(int(ahead))} ({len(rows)})")
+        else:
+            shares.append(f"{below:.0%} and {above:.0%} of the time as forecast {_ahead_text(int(ahead))} "
+                          f"({len(rows)} actuals)")
+    return (f"Over the {len(quarters)} quarters on record ({quarters[0]} to {quarters[-1]}), actuals fell below and "
+            f"above {band} " + ", ".join(shares) + "; actuals_vs_forecast.csv has every one.")
+
+
+def _ahead_text(quarters: int) -> str:
+    return "a quarter before" if quarters == 1 else f"{quarters} quarters before"

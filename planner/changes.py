@@ -29,6 +29,7 @@ class Changes:
     summary: str
     costs: pd.DataFrame  # per category over the common quarters (empty when a plan has no costs.csv)
     actuals: pd.DataFrame | None = None  # re-forecast only: the record of actuals against the forecast (actuals_record)
+    earlier_forecasts: pd.DataFrame | None = None  # re-forecast only: forecasts to carry to the next (actuals_record)
 
 
 @dataclass
@@ -40,8 +41,9 @@ class PlanSnapshot:
     npv: float | None
     costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
     models: pd.DataFrame | None = None  # region, workload, scale (log, units; blank for overrides only)
-    record: pd.DataFrame | None = None  # actuals against the forecast a quarter before (actuals_record.COLUMNS)
+    record: pd.DataFrame | None = None  # actuals against the forecasts made before them (actuals_record.COLUMNS)
     planning_quantile: float | None = None  # the quantile its demand was planned at (plan.json; --quantile may differ)
+    earlier: pd.DataFrame | None = None  # earlier plans' forecasts it carries (actuals_record.FORECAST_COLUMNS)
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
@@ -124,16 +126,17 @@ def cost_changes(previous: PlanSnapshot, new: PlanSnapshot) -> tuple[pd.DataFram
 
 
 def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
-            actuals: pd.DataFrame | None = None) -> Changes:
+            actuals: pd.DataFrame | None = None, earlier_forecasts: pd.DataFrame | None = None) -> Changes:
     """The change report; `actuals_note` and `actuals` (a re-forecast's record of actuals against
-    the forecast, planner/actuals_record.py) lead its summary and go with it."""
+    the forecasts, planner/actuals_record.py) lead its summary and go with it, and so do the
+    earlier plans' forecasts the new plan carries on."""
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)
     rolled = previous.first_planned_quarter() != new.first_planned_quarter()
     summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled),
                                      _cost_summary(costs, uncommon)]))
-    return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals)
+    return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals, earlier_forecasts)
 
 
 def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:

@@ -335,7 +335,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from pathlib import Path
 
     from planner.atomic import atomic_directory
-    from planner.actuals_record import extended_record, quarter_against_forecast, record_summary
+    from planner.actuals_record import extended_record, forecasts_on_record, quarter_against_forecasts, record_summary
     from planner.changes import PlanSnapshot, compare
     from planner.export import write_plan_outputs
     from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
@@ -360,10 +360,12 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
         ended = scenario.settings.start
-        record = extended_record(previous.record, quarter_against_forecast(previous.forecast, actuals, ended))
+        forecasts = forecasts_on_record(previous.earlier, previous.forecast)
+        record = extended_record(previous.record, quarter_against_forecasts(forecasts, actuals, ended))
+        to_come = forecasts[forecasts["quarter"] > str(ended)]  # the next rolls score them; quarters are text: they sort
         planned_for = f"P{(previous.planning_quantile or scenario.settings.planning_quantile) * 100:g}"
         context["changes"] = compare(previous, PlanSnapshot.from_context(context),
-                                     record_summary(record, ended, planned_for), record)
+                                     record_summary(record, ended, planned_for), record, to_come)
         write_plan_outputs(staging / "plan", context)
     click.echo(summary_text(context))
     click.echo("Changes: " + context["changes"].summary)

@@ -82,6 +82,8 @@ def write_plan_outputs(out_dir: Path, context: dict, formats=FORMATS) -> None:
                 write_csv(context["changes"].costs, staging / "cost_changes.csv")
                 if context["changes"].actuals is not None:
                     write_csv(context["changes"].actuals, staging / "actuals_vs_forecast.csv")
+                if context["changes"].earlier_forecasts is not None:
+                    write_csv(context["changes"].earlier_forecasts, staging / "earlier_forecasts.csv")
         if "json" in formats:
             (staging / "plan.json").write_text(json.dumps(plan_json(context), indent=2, default=str))
         if "png" in formats:

@@ -68,7 +68,7 @@ MODELS = Table(
 
 RECORD = Table(
     "actuals_vs_forecast.csv",
-    "A re-forecast plan's record of actuals against the forecast made a quarter before (planner/actuals_record.py): "
+    "A re-forecast plan's record of actuals against the forecasts made before them (planner/actuals_record.py): "
     "the next re-forecast carries it on.",
     (
         Column("quarter", "quarter", "Quarter of the actual."),
@@ -76,15 +76,35 @@ RECORD = Table(
         Column("workload", "text", "Workload of the stream."),
         Column("position", "text", "Where the actual fell among that forecast's quantiles.", default=""),
         Column("band", "text", "That forecast's outer quantiles, e.g. P10-P90.", default=""),
+        Column("quarters_ahead", "int", "Quarters between the last actual the forecast knew and this one (records "
+               "from before it was written held the previous plan's forecast alone: 1).", "quarters", default=1, ge=1),
         Column("actual", "number", "Actual demand.", "units", ge=0),
-        Column("previous_planned", "number", "Demand the plan before it was made for.", "units", ge=0),
+        Column("previous_planned", "number", "Demand the plan that made the forecast was made for.", "units", ge=0),
         Column("previous_deals", "number", "Known deals (demand_overrides.csv) in that plan's demand.", "units"),
         Column("previous_p50", "number", "That plan's P50 forecast with known deals.", "units", nullable=True),
         Column("previous_low", "number", "The band's low end with known deals.", "units", nullable=True),
         Column("previous_high", "number", "The band's high end with known deals.", "units", nullable=True),
         Column("above_planned_units", "number", "How far the actual exceeded the demand planned for.", "units", ge=0),
     ),
-    key=("quarter", "region", "workload"),
+    key=("quarter", "region", "workload", "quarters_ahead"),
+    optional=True,
+)
+
+
+EARLIER = Table(
+    "earlier_forecasts.csv",
+    "A re-forecast plan's copy of the forecasts the plans before it made of the quarters still to come "
+    "(planner/actuals_record.py): the next re-forecast scores its actuals against them, with the quantile "
+    "columns each plan had (blank where a plan had not that quantile).",
+    (
+        Column("last_actual_quarter", "quarter", "The last quarter of actuals the plan that made the forecast knew."),
+        Column("quarter", "quarter", "Quarter forecast."),
+        Column("region", "text", "Region of the stream."),
+        Column("workload", "text", "Workload of the stream."),
+        Column("planning_demand", "number", "Demand that plan was made for.", "units", ge=0),
+        Column("override_delta", "number", "Known deals in it.", "units", default=0.0),
+    ),
+    key=("last_actual_quarter", "quarter", "region", "workload"),
     optional=True,
 )
 
@@ -104,12 +124,14 @@ COSTS = Table(
 
 
 def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None,
-                                             pd.DataFrame | None, pd.DataFrame | None, float | None]:
+                                             pd.DataFrame | None, pd.DataFrame | None, float | None,
+                                             pd.DataFrame | None]:
     """(orders, forecast, objective_usd or None, costs or None, models or None, record or None,
-    planning_quantile or None) of the plan in `plan_dir`, quarters as text ('2027Q1'), indexed by
-    spreadsheet row; ScenarioError listing every problem (file, row, column) otherwise.
-    costs.csv, forecast_models.csv and actuals_vs_forecast.csv are optional: without them the
-    report leaves costs, scale changes and the earlier quarters' record of actuals out."""
+    planning_quantile or None, earlier forecasts or None) of the plan in `plan_dir`, quarters as
+    text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing every problem (file, row,
+    column) otherwise. costs.csv, forecast_models.csv, actuals_vs_forecast.csv and
+    earlier_forecasts.csv are optional: without them the report leaves costs, scale changes, the
+    earlier quarters' record of actuals and the forecasts of plans before this one out."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
@@ -124,31 +146,31 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     npv, quantile, found = _plan_summary(plan_dir / "plan.json")
     problems += found
     optional = {}
-    for table in (COSTS, MODELS, RECORD):
+    for table in (COSTS, MODELS, RECORD, _with_quantile_columns(EARLIER, plan_dir)):
         if (plan_dir / table.file).is_file():
             optional[table.file], found, _ = read_table(plan_dir, table)
             problems += found
     if problems:
         raise ScenarioError(problems, where)
-    costs, models, record = (optional.get(table.file) for table in (COSTS, MODELS, RECORD))
+    costs, models, record, earlier = (optional.get(table.file) for table in (COSTS, MODELS, RECORD, EARLIER))
     return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
             forecast.assign(quarter=forecast["quarter"].astype(str)), npv, _quarters_as_text(costs), models,
-            _quarters_as_text(record), quantile)
+            _quarters_as_text(record), quantile, _quarters_as_text(earlier, ("last_actual_quarter", "quarter")))
 
 
-def _quarters_as_text(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    return None if frame is None else frame.assign(quarter=frame["quarter"].astype(str))
+def _quarters_as_text(frame: pd.DataFrame | None, columns=("quarter",)) -> pd.DataFrame | None:
+    return None if frame is None else frame.assign(**{column: frame[column].astype(str) for column in columns})
 
 
 def _with_quantile_columns(table: Table, plan_dir: Path) -> Table:
-    """`table` with the quantile columns its file's header has besides p50 (the scenario chose
-    them: p10 and p90 by default, any list it gives), each checked as a number like p50: the
+    """`table` with the quantile columns its file's header has besides those declared (the
+    scenario chose them: p10 and p90 by default, any list it gives), each a number or blank: the
     record of actuals against the forecast reads the band (planner/actuals_record.py)."""
     try:
         with (plan_dir / table.file).open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError, csv.Error):
-        return table  # read_table reports it
+        return table  # read_table reports it (an optional file that is not there is no problem)
     declared = {column.name for column in table.columns}
     extra = tuple(Column(name, "number", f"Forecast quantile {name[1:]}% (the actual on history rows).", "units",
                          nullable=True)

@@ -320,7 +320,7 @@ SUMMARY_ROWS = 5  # the Changes sheet's summary is merged over A2:H6
 
 def _changes(sheet, changes) -> None:
     """Plain-language summary on top, then order lines that changed, then the forecast per stream,
-    costs and (after a re-forecast) the actuals against the forecast made a quarter before."""
+    costs and (after a re-forecast) the actuals against the forecasts made before them."""
     sheet["A1"] = "What changed since the previous plan"
     sheet["A1"].font = TITLE_FONT
     sheet["A2"] = changes.summary
@@ -333,8 +333,8 @@ def _changes(sheet, changes) -> None:
         row = write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
     if changes.actuals is not None and len(changes.actuals):
         latest = changes.actuals.sort_values("quarter", ascending=False, kind="stable")  # the quarter just ended first
-        write_table(sheet, latest, start_row=row, title="Actual demand against the forecast made a quarter before "
-                    "(with known deals)")
+        write_table(sheet, latest, start_row=row, title="Actual demand against the forecasts made before it, "
+                    "quarters_ahead before (with known deals)")
     _summary_height(sheet, len(changes.summary))
 
 

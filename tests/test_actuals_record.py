@@ -1,4 +1,4 @@
-"""The record of actuals against the forecast made a quarter before (planner/actuals_record.py)."""
+"""The record of actuals against the forecasts made before them (planner/actuals_record.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from planner.actuals_record import COLUMNS, extended_record, quarter_against_forecast, record_summary
+from planner.actuals_record import (COLUMNS, extended_record, forecasts_on_record, plan_forecasts,
+                                    quarter_against_forecasts, record_summary)
 from planner.cli import main
 from tests.conftest import EXAMPLES, QUARTERS, ROOT
 
@@ -28,12 +29,17 @@ def _forecast(quarter: str = "2027Q1", deals: dict | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _scored(forecast: pd.DataFrame, actuals: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """The record of `quarter` against one plan's forecast (a quarter ahead)."""
+    return quarter_against_forecasts(plan_forecasts(forecast), actuals, quarter)
+
+
 def _actuals(values: dict, quarter: str = "2027Q1") -> pd.DataFrame:
     return pd.DataFrame([{"quarter": quarter, "region": r, "workload": "w", "demand": v} for r, v in values.items()])
 
 
 def test_each_actual_is_placed_among_the_forecasts_quantiles_with_the_known_deals_added():
-    record = quarter_against_forecast(_forecast(deals={"c": 50.0}), _actuals({"a": 70, "b": 110, "c": 160}), "2027Q1")
+    record = _scored(_forecast(deals={"c": 50.0}), _actuals({"a": 70, "b": 110, "c": 160}), "2027Q1")
     assert list(record.columns) == COLUMNS and len(record) == 3
     rows = record.set_index("region")
     assert rows.loc["a", "position"] == "below P10" and rows.loc["a", "previous_low"] == 80
@@ -41,14 +47,14 @@ def test_each_actual_is_placed_among_the_forecasts_quantiles_with_the_known_deal
     # c's deal of 50 moves its whole forecast, as it moved the demand planned for: 160 sits inside 130-170
     assert rows.loc["c", ["previous_low", "previous_p50", "previous_high", "previous_planned"]].tolist() == [130, 150, 170, 170]
     assert rows.loc["c", "position"] == "P50-P90" and rows.loc["c", "previous_deals"] == 50
-    over = quarter_against_forecast(_forecast(), _actuals({"a": 125, "b": 100, "c": 80}), "2027Q1").set_index("region")
+    over = _scored(_forecast(), _actuals({"a": 125, "b": 100, "c": 80}), "2027Q1").set_index("region")
     assert over.loc["a", ["position", "above_planned_units"]].tolist() == ["above P90", 5]
     assert over.loc["b", "position"] == "P10-P50" and over.loc["c", "position"] == "P10-P50"  # a quantile's own value is inside
     assert set(over["band"]) == {"P10-P90"}
 
 
 def test_the_summary_names_the_streams_outside_the_band_and_a_deal_that_did_not_come():
-    record = quarter_against_forecast(_forecast(deals={"c": 50.0}), _actuals({"a": 70, "b": 110, "c": 100}), "2027Q1")
+    record = _scored(_forecast(deals={"c": 50.0}), _actuals({"a": 70, "b": 110, "c": 100}), "2027Q1")
     text = record_summary(record, "2027Q1", "P90")
     assert "2 of 3 streams came in outside its P10-P90 band: a/w at 70 below P10 (80), " in text
     assert "c/w at 100 below P10 (130 with +50 of known deals)" in text
@@ -56,22 +62,56 @@ def test_the_summary_names_the_streams_outside_the_band_and_a_deal_that_did_not_
     assert f"Actual demand in 2027Q1 was {expected_total:+.1%} against the previous P50 forecast in total" in text
     assert "above the demand the previous plan was made for" not in text  # none exceeded its P90
     assert "quarters on record" not in text  # one quarter is no record yet
-    exact = quarter_against_forecast(_forecast(deals={"c": 50.0}), _actuals({"a": 100, "b": 100, "c": 150}), "2027Q1")
+    exact = _scored(_forecast(deals={"c": 50.0}), _actuals({"a": 100, "b": 100, "c": 150}), "2027Q1")
     assert record_summary(exact, "2027Q1", "P90").startswith(
         "Actual demand in 2027Q1 was exactly the previous P50 forecast for every stream; every stream came in inside")
 
 
 def test_the_record_grows_by_a_quarter_and_counts_how_often_actuals_fell_outside_the_band():
-    first = quarter_against_forecast(_forecast("2027Q1"), _actuals({"a": 70, "b": 100, "c": 100}, "2027Q1"), "2027Q1")
-    second = quarter_against_forecast(_forecast("2027Q2"), _actuals({"a": 130, "b": 125, "c": 100}, "2027Q2"), "2027Q2")
+    first = _scored(_forecast("2027Q1"), _actuals({"a": 70, "b": 100, "c": 100}, "2027Q1"), "2027Q1")
+    second = _scored(_forecast("2027Q2"), _actuals({"a": 130, "b": 125, "c": 100}, "2027Q2"), "2027Q2")
     record = extended_record(first, second)
     assert record["quarter"].tolist() == ["2027Q1"] * 3 + ["2027Q2"] * 3
     text = record_summary(record, "2027Q2", "P90")
-    assert ("Over the 2 quarters on record (2027Q1 to 2027Q2, 6 actuals), 17% fell below and 33% above the P10-P90 "
-            "band of the forecast made a quarter before (10% and 10% expected)") in text
+    assert ("Over the 2 quarters on record (2027Q1 to 2027Q2), actuals fell below and above the P10-P90 band (10% and "
+            "10% expected) 17% and 33% of the time as forecast a quarter before (6 actuals); ") in text
     assert "2 of 3 above the demand the previous plan was made for (P90): a/w by 10, b/w by 5" in text
     again = extended_record(record, second.assign(actual=100.0))  # the same quarter rolled again replaces its rows
     assert len(again) == 6 and (again[again["quarter"] == "2027Q2"]["actual"] == 100).all()
+
+
+def _plan(first: str, quarters: int, quantiles: dict) -> pd.DataFrame:
+    """One stream's forecast.csv rows from `first` on, the same quantile values every quarter."""
+    planned = pd.period_range(first, periods=quarters, freq="Q").astype(str)
+    return pd.DataFrame([{"quarter": q, "region": "a", "workload": "w", "kind": "forecast", "override_delta": 0.0,
+                          "planning_demand": quantiles["p50"], "model": "theta", **quantiles} for q in planned])
+
+
+def test_a_quarter_is_scored_against_every_earlier_plans_forecast_of_it_each_in_its_own_quantiles():
+    """The forecast that bought a quarter's racks was made a lead time before it: a plan made after
+    2026Q4 (P10-P90) and the one after 2027Q1 (P5-P95, the scenario changed its list) both forecast
+    2027Q2, so its actual is placed against both, 2 and 1 quarters ahead."""
+    first = plan_forecasts(_plan("2027Q1", 4, {"p10": 80.0, "p50": 100.0, "p90": 120.0}))
+    carried = forecasts_on_record(None, _plan("2027Q1", 4, {"p10": 80.0, "p50": 100.0, "p90": 120.0}))
+    pd.testing.assert_frame_equal(carried, first)
+    assert set(first["last_actual_quarter"]) == {"2026Q4"}
+    carried = carried[carried["quarter"] > "2027Q1"]  # what the plan rolled after 2027Q1 keeps
+    on_record = forecasts_on_record(carried, _plan("2027Q2", 4, {"p5": 60.0, "p50": 110.0, "p95": 150.0}))
+    assert sorted(set(on_record["quarter"])) == ["2027Q2", "2027Q3", "2027Q4", "2028Q1"]
+    record = quarter_against_forecasts(on_record, _actuals({"a": 130.0}, "2027Q2"), "2027Q2").set_index("quarters_ahead")
+    assert list(record.columns) == [c for c in COLUMNS if c != "quarters_ahead"] and len(record) == 2
+    assert record.loc[1, ["band", "position", "previous_low", "previous_high"]].tolist() == ["P5-P95", "P50-P95", 60, 150]
+    assert record.loc[2, ["band", "position", "previous_low", "previous_high"]].tolist() == ["P10-P90", "above P90", 80, 120]
+    assert record.loc[2, "above_planned_units"] == 30 and record.loc[1, "above_planned_units"] == 20
+    earlier = quarter_against_forecasts(on_record, _actuals({"a": 90.0}, "2027Q1"), "2027Q1")
+    assert earlier.empty  # 2027Q1 was scored by the roll before: the plans on record now start at 2027Q2
+    text = record_summary(extended_record(_scored(_plan("2027Q1", 1, {"p10": 80.0, "p50": 100.0, "p90": 120.0}),
+                                                  _actuals({"a": 125.0}), "2027Q1"), record.reset_index()[COLUMNS]),
+                          "2027Q2", "P50")
+    assert "Actual demand in 2027Q2 was +18.2% against the previous P50 forecast in total" in text  # 130 / 110
+    assert "every stream came in inside its P5-P95 band" in text  # the previous plan's band, not the older one
+    assert ("Over the 2 quarters on record (2027Q1 to 2027Q2), actuals fell below and above the band 0% and 50% of the "
+            "time as forecast a quarter before (2 actuals), 0% and 100% 2 quarters before (1); ") in text
 
 
 def _band_by_hand(previous_plan, actuals_file) -> pd.DataFrame:
@@ -85,32 +125,46 @@ def _band_by_hand(previous_plan, actuals_file) -> pd.DataFrame:
     return merged.set_index(["region", "workload"]).sort_index()
 
 
-def test_each_rolled_plan_carries_the_record_and_adds_its_quarter(four_quarters):
-    previous_plan, previous_record = four_quarters / "initial" / "plan", None
+def test_each_rolled_plan_scores_its_quarter_against_every_earlier_plan_and_carries_the_record(four_quarters):
+    """Quarter i of the roll is scored against the plan made k quarters before it, for every k
+    down to the initial plan's, each recomputed here from that plan's own forecast.csv."""
+    plans = [four_quarters / "initial" / "plan"] + [four_quarters / quarter / "plan" for quarter in QUARTERS]
+    previous_record = None
     for count, quarter in enumerate(QUARTERS, start=1):
-        plan = four_quarters / quarter / "plan"
+        plan = plans[count]
         record = pd.read_csv(plan / "actuals_vs_forecast.csv")
         assert list(record.columns) == COLUMNS
         assert sorted(set(record["quarter"])) == QUARTERS[:count]
-        latest = record[record["quarter"] == quarter].set_index(["region", "workload"]).sort_index()
-        by_hand = _band_by_hand(previous_plan, ACTUALS / f"{quarter}.csv")
-        assert len(latest) == len(by_hand) == 9
-        assert (latest["actual"] == by_hand["demand"]).all()
-        assert (latest["position"].str.split(" ").str[0].where(lambda s: s.isin(["below", "above"]), "inside")
-                == by_hand["side"]).all()
-        assert np.allclose(latest["above_planned_units"], (by_hand["demand"] - by_hand["planning_demand"]).clip(lower=0))
+        latest = record[record["quarter"] == quarter]
+        assert sorted(set(latest["quarters_ahead"])) == list(range(1, count + 1))
+        for ahead in range(1, count + 1):
+            scored = latest[latest["quarters_ahead"] == ahead].set_index(["region", "workload"]).sort_index()
+            by_hand = _band_by_hand(plans[count - ahead], ACTUALS / f"{quarter}.csv")
+            assert len(scored) == len(by_hand) == 9
+            assert (scored["actual"] == by_hand["demand"]).all()
+            assert np.allclose(scored["previous_planned"], by_hand["planning_demand"])
+            assert (scored["position"].str.split(" ").str[0].where(lambda s: s.isin(["below", "above"]), "inside")
+                    == by_hand["side"]).all()
+            assert np.allclose(scored["above_planned_units"],
+                               (by_hand["demand"] - by_hand["planning_demand"]).clip(lower=0))
         if previous_record is not None:  # the earlier quarters are carried exactly
             carried = record[record["quarter"] != quarter].reset_index(drop=True)
             pd.testing.assert_frame_equal(carried, previous_record)
+        earlier = pd.read_csv(plan / "earlier_forecasts.csv")  # what the next roll will score against
+        assert sorted(set(earlier["last_actual_quarter"])) == (["2026Q4"] + QUARTERS)[:count]
+        assert earlier["quarter"].min() > quarter
         summary = pd.read_excel(plan / "roadmap.xlsx", sheet_name="Changes", header=None).iloc[1, 0]
+        by_hand = _band_by_hand(plans[count - 1], ACTUALS / f"{quarter}.csv")
         outside = int((by_hand["side"] != "inside").sum())
         assert (f"{outside} of 9 streams came in outside its P10-P90 band" in summary if outside
                 else "every stream came in inside its P10-P90 band" in summary), summary
         if count > 1:
-            share_above = (record["position"].str.startswith("above")).mean()
-            assert f"Over the {count} quarters on record ({QUARTERS[0]} to {quarter}, {9 * count} actuals)" in summary
-            assert f"and {share_above:.0%} above the P10-P90 band" in summary
-        previous_plan, previous_record = plan, record
+            ahead = record[record["quarters_ahead"] == count]
+            shares = [ahead["position"].str.startswith(side).mean() for side in ("below", "above")]
+            assert (f"Over the {count} quarters on record ({QUARTERS[0]} to {quarter}), actuals fell below and above "
+                    f"the P10-P90 band (10% and 10% expected)") in summary
+            assert f", {shares[0]:.0%} and {shares[1]:.0%} {count} quarters before ({len(ahead)});" in summary, summary
+        previous_record = record
 
 
 def test_the_changes_sheet_is_tall_enough_for_its_summary(four_quarters):
@@ -123,24 +177,46 @@ def test_the_changes_sheet_is_tall_enough_for_its_summary(four_quarters):
     assert len(sheet["A2"].value) > 5 * width  # more than five lines' worth: the rows had to grow
     assert height >= 15 * math.ceil(len(sheet["A2"].value) / width)
     titles = [row[0] for row in sheet.iter_rows(values_only=True) if row[0]]
-    assert "Actual demand against the forecast made a quarter before (with known deals)" in titles
+    assert "Actual demand against the forecasts made before it, quarters_ahead before (with known deals)" in titles
 
 
-@pytest.mark.parametrize("column, value, expected", [
-    ("actual", "many", "expected a number >= 0 (units)"),
-    ("quarter", "2027Q9", "expected a quarter like 2027Q1"),
+@pytest.mark.parametrize("file, column, value, expected", [
+    ("actuals_vs_forecast.csv", "actual", "many", "expected a number >= 0 (units)"),
+    ("actuals_vs_forecast.csv", "quarter", "2027Q9", "expected a quarter like 2027Q1"),
+    ("actuals_vs_forecast.csv", "quarters_ahead", "0", "expected a whole number >= 1 (quarters)"),
+    ("earlier_forecasts.csv", "p90", "high", "expected a number"),
+    ("earlier_forecasts.csv", "last_actual_quarter", "Q4", "expected a quarter like 2027Q1"),
 ])
-def test_a_damaged_record_in_the_previous_plan_is_an_input_error(tmp_path, four_quarters, column, value, expected):
+def test_a_damaged_record_in_the_previous_plan_is_an_input_error(tmp_path, four_quarters, file, column, value, expected):
     damaged = tmp_path / "damaged"
     shutil.copytree(four_quarters / "2027Q1" / "plan", damaged)
-    record = pd.read_csv(damaged / "actuals_vs_forecast.csv", dtype=str)
+    record = pd.read_csv(damaged / file, dtype=str)
     record.loc[2, column] = value
-    record.to_csv(damaged / "actuals_vs_forecast.csv", index=False)
+    record.to_csv(damaged / file, index=False)
     result = CliRunner().invoke(main, ["reforecast", str(four_quarters / "2027Q1" / "scenario"), "--actuals",
                                        str(ACTUALS / "2027Q2.csv"), "--previous", str(damaged), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
-    assert f"actuals_vs_forecast.csv row 4, column {column}: got '{value}'; {expected}" in result.stderr, result.stderr
+    assert f"{file} row 4, column {column}: got '{value}'; {expected}" in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_plan_from_before_the_earlier_forecasts_were_kept_rolls_on(tmp_path, four_quarters):
+    """A previous plan written before the record held quarters_ahead, and without earlier_forecasts.csv,
+    is read as what it was: a record of forecasts a quarter ahead, and the previous plan's own forecast
+    the only one to score against. The plans after it carry the earlier forecasts again."""
+    old = tmp_path / "old"
+    shutil.copytree(four_quarters / "2027Q1" / "plan", old)
+    (old / "earlier_forecasts.csv").unlink()
+    record = pd.read_csv(old / "actuals_vs_forecast.csv")
+    record.drop(columns="quarters_ahead").to_csv(old / "actuals_vs_forecast.csv", index=False)
+    result = CliRunner().invoke(main, ["reforecast", str(four_quarters / "2027Q1" / "scenario"), "--actuals",
+                                       str(ACTUALS / "2027Q2.csv"), "--previous", str(old), "--out", str(tmp_path / "out"),
+                                       "--quiet"])
+    assert result.exit_code == 0, result.output
+    rolled = pd.read_csv(tmp_path / "out" / "plan" / "actuals_vs_forecast.csv")
+    assert rolled.groupby("quarter")["quarters_ahead"].agg(set).to_dict() == {"2027Q1": {1}, "2027Q2": {1}}
+    earlier = pd.read_csv(tmp_path / "out" / "plan" / "earlier_forecasts.csv")
+    assert set(earlier["last_actual_quarter"]) == {"2027Q1"}
 
 
 def test_the_demand_planned_for_is_named_by_the_quantile_the_previous_plan_used(tmp_path):
