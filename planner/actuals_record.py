@@ -28,6 +28,9 @@ COLUMNS = ["quarter", "region", "workload", "position", "band", "quarters_ahead"
 STREAMS_NAMED = 3  # streams named in the summary per finding; the rest are counted (the table has them all)
 # a plan's forecasts as the next plans keep them, with the quantile columns the plan had after them
 FORECAST_COLUMNS = ["last_actual_quarter", "quarter", "region", "workload", "planning_demand", "override_delta"]
+# band_shares: the record's actuals outside the band per number of quarters ahead, counts then shares
+SHARE_COLUMNS = ["quarters_ahead", "band", "actuals", "below_band", "above_band", "above_p50", "share_below", "share_above",
+                 "share_above_p50", "expected_below", "expected_above"]
 
 
 def plan_forecasts(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -167,31 +170,57 @@ def _named(rows: pd.DataFrame, text) -> str:
     return named + (f" and {len(rows) - STREAMS_NAMED} more" if len(rows) > STREAMS_NAMED else "")
 
 
+def band_shares(record: pd.DataFrame) -> pd.DataFrame:
+    """For each number of quarters ahead the forecasts were made, over the whole record: how many
+    actuals were scored, how many fell below and above the band and above the P50 forecast, and
+    their shares (above P50 over the actuals whose forecast had a P50), in SHARE_COLUMNS. The band
+    and the shares a calibrated forecast would give are filled where the band was the same
+    throughout ("" and NaN where the scenario changed its quantiles). What the Changes sheet's
+    table and the summary's running shares show."""
+    banded = record[(record["band"] != "") & (record["position"] != "")]
+    if banded.empty:
+        return pd.DataFrame(columns=SHARE_COLUMNS)
+    with_p50 = banded["previous_p50"].notna()
+    flags = pd.DataFrame({
+        "quarters_ahead": banded["quarters_ahead"].astype(int),
+        "below_band": banded["position"].str.startswith("below"), "above_band": banded["position"].str.startswith("above"),
+        "above_p50": with_p50 & (banded["actual"] > banded["previous_p50"]), "with_p50": with_p50})
+    table = flags.groupby("quarters_ahead", sort=True).agg(
+        actuals=("below_band", "size"), below_band=("below_band", "sum"), above_band=("above_band", "sum"),
+        above_p50=("above_p50", "sum"), with_p50=("with_p50", "sum")).reset_index()
+    table["share_below"] = table["below_band"] / table["actuals"]
+    table["share_above"] = table["above_band"] / table["actuals"]
+    table["share_above_p50"] = (table["above_p50"] / table["with_p50"]).where(table["with_p50"] > 0)
+    table["above_p50"] = table["above_p50"].astype("Int64").mask(table["with_p50"] == 0)  # no P50 forecast: blank
+    bands = set(banded["band"])
+    table["band"] = next(iter(bands)) if len(bands) == 1 else ""
+    low, high = table["band"].iloc[0].split("-") if len(bands) == 1 else (None, None)
+    table["expected_below"] = column_quantile(low.lower()) if low else float("nan")
+    table["expected_above"] = round(1 - column_quantile(high.lower()), 9) if high else float("nan")
+    return table[SHARE_COLUMNS]
+
+
 def _over_the_record(record: pd.DataFrame) -> str:
     """How often actuals fell below and above the band over the whole record, for each number of
     quarters ahead the forecast was made, with the shares a calibrated forecast would give where
     the band was the same throughout."""
     quarters = sorted(set(record["quarter"]))
-    banded = record[(record["band"] != "") & (record["position"] != "")]
-    if len(quarters) < 2 or banded.empty:
+    shares = band_shares(record)
+    if len(quarters) < 2 or shares.empty:
         return ""
-    bands = set(banded["band"])
-    if len(bands) == 1:
-        low, high = banded["band"].iloc[0].split("-")
-        band = (f"the {low}-{high} band ({column_quantile(low.lower()):.0%} and {1 - column_quantile(high.lower()):.0%} "
-                "expected)")
-    else:
-        band = "the band"
-    shares = []
-    for ahead, rows in banded.groupby("quarters_ahead", sort=True):
-        below, above = (rows["position"].str.startswith(side).mean() for side in ("below", "above"))
-        if shares:
-            shares.append(f"{below:.0%} and {above:.0%} {_ahead_text(int(ahead))} ({len(rows)})")
+    first = shares.iloc[0]
+    band = (f"the {first['band']} band ({first['expected_below']:.0%} and {first['expected_above']:.0%} expected)"
+            if first["band"] else "the band")
+    texts = []
+    for row in shares.itertuples():
+        if texts:
+            texts.append(f"{row.share_below:.0%} and {row.share_above:.0%} {_ahead_text(row.quarters_ahead)} "
+                         f"({row.actuals})")
         else:
-            shares.append(f"{below:.0%} and {above:.0%} of the time as forecast {_ahead_text(int(ahead))} "
-                          f"({len(rows)} actuals)")
+            texts.append(f"{row.share_below:.0%} and {row.share_above:.0%} of the time as forecast "
+                         f"{_ahead_text(row.quarters_ahead)} ({row.actuals} actuals)")
     return (f"Over the {len(quarters)} quarters on record ({quarters[0]} to {quarters[-1]}), actuals fell below and "
-            f"above {band} " + ", ".join(shares) + "; actuals_vs_forecast.csv has every one.")
+            f"above {band} " + ", ".join(texts) + "; actuals_vs_forecast.csv has every one.")
 
 
 def _ahead_text(quarters: int) -> str:

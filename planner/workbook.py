@@ -17,6 +17,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from planner.actuals_record import band_shares
 from planner.pipeline import BACKTEST_MASE
 from planner.reference import yaml_text
 
@@ -61,7 +62,11 @@ HEADERS = {
     "previous_deals": ("Known deals before (units)", NUMBER),
     "previous_p50": ("P50 before (units)", NUMBER), "band": ("Band", None), "previous_low": ("Band low (units)", NUMBER),
     "previous_high": ("Band high (units)", NUMBER), "position": ("Where the actual fell", None),
-    "above_planned_units": ("Above planned (units)", NUMBER),
+    "above_planned_units": ("Above planned (units)", NUMBER), "quarters_ahead": ("Quarters ahead", WHOLE),
+    "actuals": ("Actuals scored", WHOLE), "below_band": ("Below the band", WHOLE), "above_band": ("Above the band", WHOLE),
+    "above_p50": ("Above P50", WHOLE), "share_below": ("Below the band (%)", PERCENT),
+    "share_above": ("Above the band (%)", PERCENT), "share_above_p50": ("Above P50 (%)", PERCENT),
+    "expected_below": ("Expected below (%)", PERCENT), "expected_above": ("Expected above (%)", PERCENT),
     "previous_usd": ("Before (USD)", USD), "new_usd": ("Now (USD)", USD), "change_usd": ("Change (USD)", USD),
 }
 
@@ -126,7 +131,7 @@ def _cell_value(value):
         return f"{value.year}Q{value.quarter}"
     if isinstance(value, tuple):
         return ";".join(map(str, value))
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT or value is pd.NA:
         return None
     if hasattr(value, "item"):
         return value.item()
@@ -320,7 +325,8 @@ SUMMARY_ROWS = 5  # the Changes sheet's summary is merged over A2:H6
 
 def _changes(sheet, changes) -> None:
     """Plain-language summary on top, then order lines that changed, then the forecast per stream,
-    costs and (after a re-forecast) the actuals against the forecasts made before them."""
+    costs and (after a re-forecast) how often actuals fell outside the band per quarters ahead and
+    each actual against the forecasts made before it."""
     sheet["A1"] = "What changed since the previous plan"
     sheet["A1"].font = TITLE_FONT
     sheet["A2"] = changes.summary
@@ -332,6 +338,10 @@ def _changes(sheet, changes) -> None:
     if len(changes.costs):
         row = write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
     if changes.actuals is not None and len(changes.actuals):
+        shares = band_shares(changes.actuals)
+        if len(shares):  # the record's verdict on the bands first: its rows grow by a stream per forecast each roll
+            row = write_table(sheet, shares, start_row=row, title="Actuals outside the band over the whole record, "
+                              "by quarters ahead the forecast was made")
         latest = changes.actuals.sort_values("quarter", ascending=False, kind="stable")  # the quarter just ended first
         write_table(sheet, latest, start_row=row, title="Actual demand against the forecasts made before it, "
                     "quarters_ahead before (with known deals)")

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from planner.actuals_record import (COLUMNS, extended_record, forecasts_on_record, plan_forecasts,
-                                    quarter_against_forecasts, record_summary)
+from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extended_record, forecasts_on_record,
+                                    plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
 from tests.conftest import EXAMPLES, QUARTERS, ROOT
 
@@ -78,6 +78,27 @@ def test_the_record_grows_by_a_quarter_and_counts_how_often_actuals_fell_outside
     assert "2 of 3 above the demand the previous plan was made for (P90): a/w by 10, b/w by 5" in text
     again = extended_record(record, second.assign(actual=100.0))  # the same quarter rolled again replaces its rows
     assert len(again) == 6 and (again[again["quarter"] == "2027Q2"]["actual"] == 100).all()
+
+
+def test_the_band_shares_count_each_number_of_quarters_ahead_over_the_whole_record():
+    first = _scored(_forecast("2027Q1"), _actuals({"a": 70, "b": 100, "c": 100}, "2027Q1"), "2027Q1")
+    second = _scored(_forecast("2027Q2"), _actuals({"a": 130, "b": 125, "c": 100}, "2027Q2"), "2027Q2")
+    # 2027Q2's actuals against an older plan's forecast, made with other deals: 130 below a's P10 of 140, 125 and
+    # 100 between b's P50 and P90 (110-130) and c's (90-110)
+    older = _scored(_forecast("2027Q2", deals={"a": 60.0, "b": 10.0, "c": -10.0}),
+                    _actuals({"a": 130, "b": 125, "c": 100}, "2027Q2"), "2027Q2").assign(quarters_ahead=2)
+    shares = band_shares(pd.concat([first, second, older], ignore_index=True)).set_index("quarters_ahead")
+    assert list(shares.reset_index().columns) == SHARE_COLUMNS
+    # a quarter ahead: 70 below P10, 130 and 125 above P90, and those two alone above the P50 of 100 (100 is not)
+    assert shares.loc[1, ["band", "actuals", "below_band", "above_band", "above_p50"]].tolist() == ["P10-P90", 6, 1, 2, 2]
+    assert shares.loc[2, ["actuals", "below_band", "above_band", "above_p50"]].tolist() == [3, 1, 0, 2]
+    assert shares.loc[1, "share_above"] == pytest.approx(2 / 6) and shares.loc[2, "share_above_p50"] == pytest.approx(2 / 3)
+    assert shares.loc[1, ["expected_below", "expected_above"]].tolist() == pytest.approx([0.1, 0.1])
+    no_p50 = band_shares(first.assign(previous_p50=float("nan"))).iloc[0]  # a scenario without 0.5 in its list
+    assert pd.isna(no_p50["above_p50"]) and pd.isna(no_p50["share_above_p50"]) and no_p50["below_band"] == 1
+    changed = band_shares(pd.concat([first, second.assign(band="P5-P95")])).iloc[0]  # the list changed between plans
+    assert changed["band"] == "" and pd.isna(changed["expected_below"]) and changed["actuals"] == 6
+    assert band_shares(first.assign(band="", position="")).empty  # plans that showed no quantile
 
 
 def _plan(first: str, quarters: int, quantiles: dict) -> pd.DataFrame:
@@ -178,6 +199,41 @@ def test_the_changes_sheet_is_tall_enough_for_its_summary(four_quarters):
     assert height >= 15 * math.ceil(len(sheet["A2"].value) / width)
     titles = [row[0] for row in sheet.iter_rows(values_only=True) if row[0]]
     assert "Actual demand against the forecasts made before it, quarters_ahead before (with known deals)" in titles
+
+
+def _shares_by_hand(plan) -> pd.DataFrame:
+    """Per quarters ahead, from the plan's actuals_vs_forecast.csv alone: actuals, below P10, above P90, above P50."""
+    record = pd.read_csv(plan / "actuals_vs_forecast.csv")
+    return pd.DataFrame({"actuals": record.groupby("quarters_ahead").size(),
+                         "below": (record["actual"] < record["previous_low"]).groupby(record["quarters_ahead"]).sum(),
+                         "above": (record["actual"] > record["previous_high"]).groupby(record["quarters_ahead"]).sum(),
+                         "above_p50": (record["actual"] > record["previous_p50"]).groupby(record["quarters_ahead"]).sum()})
+
+
+def test_the_changes_sheet_and_the_example_script_give_the_records_shares_per_quarters_ahead(four_quarters):
+    import openpyxl
+
+    plan = four_quarters / "2027Q4" / "plan"
+    by_hand = _shares_by_hand(plan)
+    assert by_hand.index.tolist() == [1, 2, 3, 4] and by_hand["actuals"].tolist() == [36, 27, 18, 9]
+    rows = list(openpyxl.load_workbook(plan / "roadmap.xlsx")["Changes"].iter_rows(values_only=True))
+    title = next(i for i, row in enumerate(rows) if row[0] == "Actuals outside the band over the whole record, "
+                                                                  "by quarters ahead the forecast was made")
+    header = list(rows[title + 1][:len(SHARE_COLUMNS)])
+    assert header[:6] == ["Quarters ahead", "Band", "Actuals scored", "Below the band", "Above the band", "Above P50"]
+    table = pd.DataFrame([row[:len(SHARE_COLUMNS)] for row in rows[title + 2:title + 6]], columns=header)
+    assert table["Quarters ahead"].tolist() == [1, 2, 3, 4] and set(table["Band"]) == {"P10-P90"}
+    assert table["Actuals scored"].tolist() == by_hand["actuals"].tolist()
+    assert table["Below the band"].tolist() == by_hand["below"].tolist()
+    assert table["Above the band"].tolist() == by_hand["above"].tolist()
+    assert table["Above P50"].tolist() == by_hand["above_p50"].tolist()
+    assert np.allclose(table["Above the band (%)"], by_hand["above"] / by_hand["actuals"])
+    assert rows[title + 6][0] is None  # four rows, then the gap before the record itself
+    printed = (four_quarters / "stdout.txt").read_text()
+    for ahead, row in by_hand.iterrows():
+        made = "a quarter before" if ahead == 1 else f"{ahead} quarters before"
+        above = f"{row['above']} ({row['above'] / row['actuals']:.0%})" if row["above"] else "0"
+        assert f"| {made} | {row['actuals']} | " in printed and f" | {above} | " in printed, printed
 
 
 @pytest.mark.parametrize("file, column, value, expected", [

@@ -3,7 +3,9 @@
 Run: python examples/quarterly/run_quarters.py [OUT_DIR]   (default: quarterly-run/)
 Plans the scenario as it is, then for each quarter 2027Q1-2027Q4 rolls forward with that
 quarter's actuals (`planner reforecast`), leaving each quarter's scenario and roadmap in
-OUT_DIR/<quarter>/, and prints one line per quarter.
+OUT_DIR/<quarter>/, and prints one line per quarter, then the last plan's record of actuals
+against the forecasts made before them: how often they fell below and above the band and above
+P50 for each number of quarters ahead (the README's table).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "global-enterprise"
@@ -43,6 +47,28 @@ def main() -> None:
               f"status {summary['status']}, NPV {kpis['npv_usd'] / 1e6:,.1f} M, "
               f"{sum(kpis['racks_ordered'].values())} racks to order, {changes} order lines compared")
         scenario, previous = target / "scenario", target / "plan"
+    print_band_record(previous)
+
+
+def print_band_record(plan: Path) -> None:
+    """The plan's record of the band per quarters ahead, as a Markdown table."""
+    from planner.actuals_record import band_shares
+    from planner.changes import PlanSnapshot
+
+    shares = band_shares(PlanSnapshot.from_dir(plan).record)
+    low, high = shares["band"].iloc[0].split("-") if shares["band"].iloc[0] else ("the band", "the band")
+    print(f"\n| forecast made | actuals | below {low} | above {high} | above P50 |\n| --- | --- | --- | --- | --- |")
+    for row in shares.itertuples():
+        made = "a quarter before" if row.quarters_ahead == 1 else f"{row.quarters_ahead} quarters before"
+        print(f"| {made} | {row.actuals} | {_count(row.below_band, row.share_below)} | "
+              f"{_count(row.above_band, row.share_above)} | {_count(row.above_p50, row.share_above_p50)} |")
+
+
+def _count(count, share) -> str:
+    """'7 (19%)', '0', or '' where the forecasts had no P50."""
+    if pd.isna(count):
+        return ""
+    return f"{count} ({share:.0%})" if count else "0"
 
 
 if __name__ == "__main__":
