@@ -28,8 +28,9 @@ COLUMNS = ["quarter", "region", "workload", "position", "band", "quarters_ahead"
 STREAMS_NAMED = 3  # streams named in the summary per finding; the rest are counted (the table has them all)
 # a plan's forecasts as the next plans keep them, with the quantile columns the plan had after them
 FORECAST_COLUMNS = ["last_actual_quarter", "quarter", "region", "workload", "planning_demand", "override_delta"]
-# band_shares: the record's actuals outside the band per number of quarters ahead, counts then shares
-SHARE_COLUMNS = ["quarters_ahead", "band", "actuals", "below_band", "above_band", "above_p50", "share_below", "share_above",
+# band_shares: the record's actuals outside the band per number of quarters ahead, counts then shares (the
+# text first, as in COLUMNS)
+SHARE_COLUMNS = ["band", "quarters_ahead", "actuals", "below_band", "above_band", "above_p50", "share_below", "share_above",
                  "share_above_p50", "expected_below", "expected_above"]
 
 

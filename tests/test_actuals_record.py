@@ -87,8 +87,9 @@ def test_the_band_shares_count_each_number_of_quarters_ahead_over_the_whole_reco
     # 100 between b's P50 and P90 (110-130) and c's (90-110)
     older = _scored(_forecast("2027Q2", deals={"a": 60.0, "b": 10.0, "c": -10.0}),
                     _actuals({"a": 130, "b": 125, "c": 100}, "2027Q2"), "2027Q2").assign(quarters_ahead=2)
-    shares = band_shares(pd.concat([first, second, older], ignore_index=True)).set_index("quarters_ahead")
-    assert list(shares.reset_index().columns) == SHARE_COLUMNS
+    shares = band_shares(pd.concat([first, second, older], ignore_index=True))
+    assert list(shares.columns) == SHARE_COLUMNS
+    shares = shares.set_index("quarters_ahead")
     # a quarter ahead: 70 below P10, 130 and 125 above P90, and those two alone above the P50 of 100 (100 is not)
     assert shares.loc[1, ["band", "actuals", "below_band", "above_band", "above_p50"]].tolist() == ["P10-P90", 6, 1, 2, 2]
     assert shares.loc[2, ["actuals", "below_band", "above_band", "above_p50"]].tolist() == [3, 1, 0, 2]
@@ -220,7 +221,7 @@ def test_the_changes_sheet_and_the_example_script_give_the_records_shares_per_qu
     title = next(i for i, row in enumerate(rows) if row[0] == "Actuals outside the band over the whole record, "
                                                                   "by quarters ahead the forecast was made")
     header = list(rows[title + 1][:len(SHARE_COLUMNS)])
-    assert header[:6] == ["Quarters ahead", "Band", "Actuals scored", "Below the band", "Above the band", "Above P50"]
+    assert header[:6] == ["Band", "Quarters ahead", "Actuals scored", "Below the band", "Above the band", "Above P50"]
     table = pd.DataFrame([row[:len(SHARE_COLUMNS)] for row in rows[title + 2:title + 6]], columns=header)
     assert table["Quarters ahead"].tolist() == [1, 2, 3, 4] and set(table["Band"]) == {"P10-P90"}
     assert table["Actuals scored"].tolist() == by_hand["actuals"].tolist()
