@@ -194,8 +194,8 @@ def band_shares(record: pd.DataFrame) -> pd.DataFrame:
     table["share_above_p50"] = (table["above_p50"] / table["with_p50"]).where(table["with_p50"] > 0)
     table["above_p50"] = table["above_p50"].astype("Int64").mask(table["with_p50"] == 0)  # no P50 forecast: blank
     bands = set(banded["band"])
-    table["band"] = next(iter(bands)) if len(bands) == 1 else ""
-    low, high = table["band"].iloc[0].split("-") if len(bands) == 1 else (None, None)
+    table["band"] = band = next(iter(bands)) if len(bands) == 1 else ""
+    low, high = band.split("-") if band else (None, None)
     table["expected_below"] = column_quantile(low.lower()) if low else float("nan")
     table["expected_above"] = round(1 - column_quantile(high.lower()), 9) if high else float("nan")
     return table[SHARE_COLUMNS]
@@ -206,8 +206,8 @@ def _over_the_record(record: pd.DataFrame) -> str:
     quarters ahead the forecast was made, with the shares a calibrated forecast would give where
     the band was the same throughout."""
     quarters = sorted(set(record["quarter"]))
-    shares = band_shares(record)
-    if len(quarters) < 2 or shares.empty:
+    shares = band_shares(record) if len(quarters) > 1 else None
+    if shares is None or shares.empty:
         return ""
     first = shares.iloc[0]
     band = (f"the {first['band']} band ({first['expected_below']:.0%} and {first['expected_above']:.0%} expected)"
@@ -215,14 +215,15 @@ def _over_the_record(record: pd.DataFrame) -> str:
     texts = []
     for row in shares.itertuples():
         if texts:
-            texts.append(f"{row.share_below:.0%} and {row.share_above:.0%} {_ahead_text(row.quarters_ahead)} "
+            texts.append(f"{row.share_below:.0%} and {row.share_above:.0%} {ahead_text(row.quarters_ahead)} "
                          f"({row.actuals})")
         else:
             texts.append(f"{row.share_below:.0%} and {row.share_above:.0%} of the time as forecast "
-                         f"{_ahead_text(row.quarters_ahead)} ({row.actuals} actuals)")
+                         f"{ahead_text(row.quarters_ahead)} ({row.actuals} actuals)")
     return (f"Over the {len(quarters)} quarters on record ({quarters[0]} to {quarters[-1]}), actuals fell below and "
             f"above {band} " + ", ".join(texts) + "; actuals_vs_forecast.csv has every one.")
 
 
-def _ahead_text(quarters: int) -> str:
+def ahead_text(quarters: int) -> str:
+    """'a quarter before', '3 quarters before': when a forecast was made, before the quarter it forecast."""
     return "a quarter before" if quarters == 1 else f"{quarters} quarters before"

@@ -52,15 +52,14 @@ def main() -> None:
 
 def print_band_record(plan: Path) -> None:
     """The plan's record of the band per quarters ahead, as a Markdown table."""
-    from planner.actuals_record import band_shares
+    from planner.actuals_record import ahead_text, band_shares
     from planner.changes import PlanSnapshot
 
     shares = band_shares(PlanSnapshot.from_dir(plan).record)
     low, high = shares["band"].iloc[0].split("-") if shares["band"].iloc[0] else ("the band", "the band")
     print(f"\n| forecast made | actuals | below {low} | above {high} | above P50 |\n| --- | --- | --- | --- | --- |")
     for row in shares.itertuples():
-        made = "a quarter before" if row.quarters_ahead == 1 else f"{row.quarters_ahead} quarters before"
-        print(f"| {made} | {row.actuals} | {_count(row.below_band, row.share_below)} | "
+        print(f"| {ahead_text(row.quarters_ahead)} | {row.actuals} | {_count(row.below_band, row.share_below)} | "
               f"{_count(row.above_band, row.share_above)} | {_count(row.above_p50, row.share_above_p50)} |")
 
 
