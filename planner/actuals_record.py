@@ -206,8 +206,10 @@ def _over_the_record(record: pd.DataFrame) -> str:
     quarters ahead the forecast was made, with the shares a calibrated forecast would give where
     the band was the same throughout."""
     quarters = sorted(set(record["quarter"]))
-    shares = band_shares(record) if len(quarters) > 1 else None
-    if shares is None or shares.empty:
+    if len(quarters) < 2:  # one quarter is no record yet
+        return ""
+    shares = band_shares(record)
+    if shares.empty:
         return ""
     first = shares.iloc[0]
     band = (f"the {first['band']} band ({first['expected_below']:.0%} and {first['expected_above']:.0%} expected)"
