@@ -162,11 +162,13 @@ class _Facts:
         arriving = [p for p in pairs if self.first_new.get(p, self.ix.horizon) <= t]
         if not arriving:
             return reasons + [self._soonest_arrival(pairs)]
-        sites, every_site_full = self._site_limits(arriving, t)
+        full_sites = self._full_sites(arriving, t)
+        sites = self._site_limits(arriving, full_sites)
         limits = self._supply_limit(arriving, t) + self._budget_limit(arriving, t)
-        if every_site_full or limits:
+        with_room = [p for p in arriving if self.site_of[p[0]] not in full_sites]
+        if not with_room or limits:
             return reasons + sites + limits
-        return reasons + sites + [self._economics(arriving, w, units, kind)]
+        return reasons + sites + [self._economics(with_room, w, units, kind, elsewhere=bool(full_sites))]
 
     def _soonest_arrival(self, pairs) -> str:
         arrivals = sorted((self.first_new[p], p) for p in pairs if p in self.first_new)
@@ -178,24 +180,29 @@ class _Facts:
         return (f"no new rack that may serve it can arrive before {self.inputs.start + first} (soonest: {r} at {f}, "
                 f"ordered {self.inputs.start + first - lead} with {lead} quarter{'s' if lead != 1 else ''}' lead time)")
 
-    def _site_limits(self, pairs, t: int) -> tuple[list[str], bool]:
-        """Sites where no further rack that may serve the stream fits, by power or by positions,
-        and whether that is every site that could take one."""
-        full, sites = [], sorted({self.site_of[f] for f, _ in pairs})
-        for site in sites:
+    def _full_sites(self, pairs, t: int) -> dict[str, str]:
+        """Sites where no further rack that may serve the stream fits in quarter t, with what ran out
+        (power or rack positions)."""
+        full = {}
+        for site in sorted({self.site_of[f] for f, _ in pairs}):
             here = [r for f, r in pairs if self.site_of[f] == site]
             pue = float(self.ix.sites.at[site, "pue"])
             smallest_kw = min(float(self.ix.racks.at[r, "kw_per_rack"]) * pue for r in here)
             fewest_positions = min(int(self.ix.racks.at[r, "rack_positions"]) for r in here)
             if self.headroom_kw.get((site, t), 0.0) < smallest_kw - 1e-6:
-                full.append(f"{site} (power{self._blocks(site)})")
+                full[site] = f"power{self._blocks(site)}"
             elif int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)] < fewest_positions:
-                full.append(f"{site} (rack positions)")
-        if not full:
-            return [], False
-        if len(full) == len(sites):
-            return ["every site that may take a new rack for it is full: " + ", ".join(full)], True
-        return ["full: " + ", ".join(full)], False
+                full[site] = "rack positions"
+        return full
+
+    def _site_limits(self, pairs, full_sites: dict[str, str]) -> list[str]:
+        """The full sites as a reason, saying whether they are every site that could take a new rack."""
+        if not full_sites:
+            return []
+        named = ", ".join(f"{site} ({what})" for site, what in full_sites.items())
+        if len(full_sites) == len({self.site_of[f] for f, _ in pairs}):
+            return ["every site that may take a new rack for it is full: " + named]
+        return ["full: " + named]
 
     def _blocks(self, site: str) -> str:
         """'; 2 of 4 power blocks ordered' where the site may expand: whether its power limit was
@@ -227,9 +234,11 @@ class _Facts:
             return [f"budget_usd_per_year used up in {', '.join(str(y) for y in sorted(years))}"]
         return []
 
-    def _economics(self, pairs, workload: str, units: float, kind: str) -> str:
-        """No hard limit binds: compare the cheapest rack's cost per unit-quarter with the price of
-        the alternative the plan took (the unmet penalty, or cloud)."""
+    def _economics(self, pairs, workload: str, units: float, kind: str, elsewhere: bool) -> str:
+        """No hard limit binds at the sites with room (pairs): compare the cheapest rack's cost per
+        unit-quarter there with the price of the alternative the plan took (the unmet penalty, or
+        cloud). elsewhere: other sites were full, so the reason says it holds at these."""
+        no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "")
         price = self.inputs.unmet_penalty_per_unit_quarter if kind == UNMET else self.inputs.cloud_price_per_unit_quarter
         cheapest = min(self._cost_per_unit_quarter(f, r, workload) for f, r in pairs)
         if cheapest > price:
@@ -238,8 +247,8 @@ class _Facts:
         f, r = min(pairs, key=lambda p: self._cost_per_unit_quarter(*p, workload))
         one_rack = self.ix.capacity[(r, workload)] * self.inputs.utilization
         if units < one_rack:
-            return f"{NO_LIMIT}; it is less than one rack's worth (a {r} at {f} serves {one_rack:,.0f} units)"
-        return NO_LIMIT
+            return f"{no_limit}; it is less than one rack's worth (a {r} at {f} serves {one_rack:,.0f} units)"
+        return no_limit
 
     def _cost_per_unit_quarter(self, f: str, r: str, workload: str) -> float:
         rack = self.ix.racks.loc[r]

@@ -124,6 +124,20 @@ def test_unforced_unmet_demand_is_called_cheaper_to_leave_when_the_plan_is_optim
         "commitments to serve it")
 
 
+def test_unforced_unmet_demand_beside_a_full_site_names_a_rack_where_one_fits():
+    # s1 holds its one installed rack and no more; s2 has room, but a second rack for 8 units costs more
+    # than leaving them unmet. The rack named must be one that could be placed: at f2, not f1.
+    run = only(unmet_runs(inputs([rack("a", lead=0, price=1_000_000, life=20)], CAP,
+                                 [site("s1", max_racks=1), site("s2")], [factory("f1", "s1"), factory("f2", "s2")],
+                                 {("r1", "train"): 80}, horizon=2, unmet_penalty=1_000.0, residency=NO_CLOUD,
+                                 fleet=[("f1", "a", 1, "2026Q4")])))
+    assert run.units == (8.0, 8.0)
+    assert run.reasons[:3] == (
+        "the racks online that may serve it are fully used",
+        "full: s1 (rack positions)",
+        "no hard limit binds at the other sites; it is less than one rack's worth (a a at f2 serves 72 units)")
+
+
 def test_unforced_unmet_demand_inside_the_optimality_gap_says_so():
     plan_inputs = leftover_inputs()
     plan = run_model(plan_inputs, FAST).plan
