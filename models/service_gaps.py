@@ -164,8 +164,9 @@ class _Facts:
             return reasons + [self._soonest_arrival(pairs)]
         full_sites = self._full_sites(arriving, t)
         sites = self._site_limits(arriving, full_sites)
-        limits = self._supply_limit(arriving, t) + self._budget_limit(arriving, t)
         with_room = [p for p in arriving if self.site_of[p[0]] not in full_sites]
+        placeable = with_room or arriving  # the limits that matter are those where a rack would still fit
+        limits = self._supply_limit(placeable, t) + self._budget_limit(placeable, t)
         if not with_room or limits:
             return reasons + sites + limits
         return reasons + sites + [self._economics(with_room, w, units, kind, elsewhere=bool(full_sites))]

@@ -72,6 +72,21 @@ def test_supply_caps_used_up_are_named():
     assert any("supply.csv's caps used up" in r for r in runs[0].reasons)
 
 
+def test_supply_used_up_where_a_rack_would_fit_is_named_though_the_full_site_has_supply():
+    # s1 is full with its one rack a; s2 takes only rack b, of which one can be bought, in 2027Q1.
+    # Rack a could still be bought, but nowhere to put it: the binding limit is b's supply.
+    capacity = {("a", "train"): 72.0, ("b", "train"): 72.0}
+    runs = unmet_runs(inputs([rack("a", lead=0), rack("b", lead=0)], capacity, [site("s1", max_racks=1), site("s2")],
+                             [factory("f1", "s1", rack_types=("a",)), factory("f2", "s2", rack_types=("b",))],
+                             {("r1", "train"): 216}, horizon=2, supply=[("b", "2027Q1", 1), ("b", "2027Q2", 0)],
+                             fleet=[("f1", "a", 1, "2026Q4")], residency=NO_CLOUD))
+    run = only(runs)
+    assert run.units == (72.0, 72.0)
+    assert run.reasons == ("the racks online that may serve it are fully used", "full: s1 (rack positions)",
+                           "supply.csv's caps used up in every quarter an order could be placed to arrive in time",
+                           "cloud not allowed (residency.csv)")
+
+
 def test_a_spent_budget_is_named():
     runs = unmet_runs(inputs([rack("a", lead=0, price=1_000_000)], CAP, [site("s1")], [factory("f1", "s1")],
                              {("r1", "train"): 144}, horizon=2, budget=1_500_000, residency=NO_CLOUD))
