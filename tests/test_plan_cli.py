@@ -119,6 +119,16 @@ def test_unmet_demand_and_cloud_are_explained_on_screen_in_plan_json_and_in_the_
     assert [line.strip() for line in screen[shown + 1: shown + 1 + len(cloud)]] == [c["text"] for c in cloud]
 
 
+def test_the_readmes_example_of_why_cloud_or_unmet_is_what_sovereign_eu_says(planned):
+    """The README shows the plan's own lines; they went stale once when the example changed."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    shown = readme.split("```\n  why demand is unmet:\n", 1)[1].split("```", 1)[0]
+    lines = [line.strip() for line in shown.splitlines() if line.startswith("    ")]
+    summary = json.loads((planned["sovereign-eu"][1] / "plan.json").read_text())
+    said = {gap["text"] for gap in summary["unmet"] + summary["cloud"]}
+    assert len(lines) >= 3 and set(lines) <= said, set(lines) - said
+
+
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     evil = '=HYPERLINK("http://x","y")'
     for path in sovereign.glob("*.csv"):
