@@ -163,8 +163,8 @@ class _Facts:
         if not arriving:
             return reasons + [self._soonest_arrival(pairs)]
         full_sites = self._full_sites(arriving, t)
-        sites = self._site_limits(arriving, full_sites)
         with_room = [p for p in arriving if self.site_of[p[0]] not in full_sites]
+        sites = self._site_limits(full_sites, every_site=not with_room)
         placeable = with_room or arriving  # the limits that matter are those where a rack would still fit
         limits = self._supply_limit(placeable, t) + self._budget_limit(placeable, t)
         if not with_room or limits:
@@ -196,14 +196,13 @@ class _Facts:
                 full[site] = "rack positions"
         return full
 
-    def _site_limits(self, pairs, full_sites: dict[str, str]) -> list[str]:
+    @staticmethod
+    def _site_limits(full_sites: dict[str, str], every_site: bool) -> list[str]:
         """The full sites as a reason, saying whether they are every site that could take a new rack."""
         if not full_sites:
             return []
         named = ", ".join(f"{site} ({what})" for site, what in full_sites.items())
-        if len(full_sites) == len({self.site_of[f] for f, _ in pairs}):
-            return ["every site that may take a new rack for it is full: " + named]
-        return ["full: " + named]
+        return [("every site that may take a new rack for it is full: " if every_site else "full: ") + named]
 
     def _blocks(self, site: str) -> str:
         """'; 2 of 4 power blocks ordered' where the site may expand: whether its power limit was
