@@ -388,9 +388,23 @@ def diff_command(plan_a, plan_b, out_file) -> None:
     click.echo(changes.summary)
     moved = changes.orders[changes.orders["change"] != "unchanged"]
     if len(moved):
-        click.echo(moved.to_string(index=False))
+        click.echo(_text_table(moved))
     if out_file:
         write_csv_file(changes.orders, out_file)
+
+
+def _text_table(frame) -> str:
+    """The frame as plain text for the terminal, names left-aligned so a factory or rack type reads
+    down its column, numbers right-aligned (pandas' to_string right-aligns every column)."""
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    columns = []
+    for name in frame.columns:
+        cells = [name] + frame[name].map(lambda value: "" if pd.isna(value) else str(value)).tolist()
+        width = max(len(cell) for cell in cells)
+        columns.append([cell.rjust(width) if is_numeric_dtype(frame[name]) else cell.ljust(width) for cell in cells])
+    return "\n".join("  ".join(row).rstrip() for row in zip(*columns))
 
 
 def _gap_text(gap: float | None) -> str:

@@ -190,6 +190,16 @@ def test_diff_reports_the_same_changes(tmp_path, four_quarters):
     assert "NPV" in result.output
     table = pd.read_csv(tmp_path / "d.csv")
     assert (table["difference"] == table["new_racks"] - table["previous_racks"]).all()
+    # the screen shows the changed lines, names left-aligned and numbers right-aligned under their headers
+    lines = result.output.splitlines()
+    header = next(line for line in lines if line.startswith("factory "))
+    shown = lines[lines.index(header) + 1:]
+    changed = table[table["change"] != "unchanged"]
+    assert len(shown) == len(changed) > 0
+    number_end = header.index("difference") + len("difference")
+    for line, row in zip(shown, changed.itertuples()):
+        assert line.startswith(f"{row.factory} ") and f" {row.rack_type} " in line, line
+        assert line[:number_end].endswith(f" {row.difference}") and line[number_end] == " ", line
 
 
 def test_actuals_are_appended_exactly_and_a_tenfold_jump_is_warned_about_in_the_actuals_file(tmp_path):
