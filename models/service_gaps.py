@@ -240,11 +240,11 @@ class _Facts:
         cloud). elsewhere: other sites were full, so the reason says it holds at these."""
         no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "")
         price = self.inputs.unmet_penalty_per_unit_quarter if kind == UNMET else self.inputs.cloud_price_per_unit_quarter
-        cheapest = min(self._cost_per_unit_quarter(f, r, workload) for f, r in pairs)
+        f, r = min(pairs, key=lambda p: self._cost_per_unit_quarter(*p, workload))
+        cheapest = self._cost_per_unit_quarter(f, r, workload)
         if cheapest > price:
             return (f"a new rack that may serve it costs at least {cheapest:,.0f} per unit-quarter (capex annuity, "
                     f"opex, energy), more than {_price_name(kind)} ({price:,.0f})")
-        f, r = min(pairs, key=lambda p: self._cost_per_unit_quarter(*p, workload))
         one_rack = self.ix.capacity[(r, workload)] * self.inputs.utilization
         if units < one_rack:
             return f"{no_limit}; it is less than one rack's worth (a {r} at {f} serves {one_rack:,.0f} units)"

@@ -403,7 +403,8 @@ def _text_table(frame) -> str:
     for name in frame.columns:
         cells = [name] + frame[name].map(lambda value: "" if pd.isna(value) else str(value)).tolist()
         width = max(len(cell) for cell in cells)
-        columns.append([cell.rjust(width) if is_numeric_dtype(frame[name]) else cell.ljust(width) for cell in cells])
+        align = str.rjust if is_numeric_dtype(frame[name]) else str.ljust
+        columns.append([align(cell, width) for cell in cells])
     return "\n".join("  ".join(row).rstrip() for row in zip(*columns))
 
 
