@@ -31,8 +31,8 @@ COLUMNS = {
 
 # Explicit dtypes so that empty tables still filter and sum correctly (pandas reads an empty
 # object-dtype mask as a column selector).
-DTYPES = {"racks": "int64", "locked": "bool", "capex_usd": "float64", "racks_online": "float64",
-          "accelerators_online": "float64", "units": "float64", "it_kw": "float64", "facility_kw": "float64",
+DTYPES = {"racks": "int64", "locked": "bool", "capex_usd": "float64", "racks_online": "int64",
+          "accelerators_online": "int64", "units": "float64", "it_kw": "float64", "facility_kw": "float64",
           "capacity_kw": "float64", "expansion_blocks_online": "int64", "blocks": "int64", "block_mw": "float64",
           "demand": "float64", "served_factory": "float64", "served_cloud": "float64", "unmet": "float64",
           "usd": "float64", "usd_discounted": "float64", "in_objective": "bool", "open": "bool",
@@ -75,7 +75,7 @@ def extract_plan(m: pyo.ConcreteModel) -> Plan:
     site_of, region_of = factories["site"].to_dict(), factories["region"].to_dict()
 
     new_orders = {o: round(_value(m.order[o])) for o in ix.orders}
-    online = defaultdict(float, ix.fixed_online)
+    online = defaultdict(int, {key: round(n) for key, n in ix.fixed_online.items()})  # whole racks
     for key in ix.built:
         online[key] += round(_value(m.built[key]))
 

@@ -45,6 +45,10 @@ def test_plan_writes_every_file_and_checks_clean(planned, name):
     orders = pd.read_csv(out / "orders.csv")
     assert list(orders.columns) == ["order_quarter", "online_quarter", "factory", "site", "rack_type", "racks",
                                     "locked", "capex_usd"]
+    fleet = pd.read_csv(out / "fleet.csv", dtype=str)  # as a script sees the text: racks are whole, never 48.000000
+    for column in ("racks_online", "accelerators_online"):
+        assert fleet[column].str.fullmatch(r"\d+").all(), fleet[column].head()
+    assert (orders["racks"].astype(str).str.fullmatch(r"\d+")).all()
     forecast = pd.read_csv(out / "forecast.csv")
     assert {"p10", "p50", "p90", "kind"} <= set(forecast.columns) and set(forecast["kind"]) == {"history", "forecast"}
 
