@@ -7,6 +7,7 @@ NPV recomputed by the checker from the output tables, within 1e-6 relative.
 
 from __future__ import annotations
 
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,9 +32,9 @@ def scenarios(draw):
             last=draw(st.sampled_from([None, "2027Q4", "2028Q2"])), life=draw(st.integers(2, 12)),
             accelerators=draw(st.sampled_from([72, 144])), liquid=draw(st.booleans()),
             positions=draw(st.integers(1, 2)), opex=draw(st.sampled_from([0.0, 20_000.0]))))
-        if racks[-1]["last_order_quarter"] is not None and racks[-1]["last_order_quarter"] == racks[-1]["last_order_quarter"]:
-            if racks[-1]["last_order_quarter"] < racks[-1]["first_order_quarter"]:
-                racks[-1]["last_order_quarter"] = racks[-1]["first_order_quarter"]
+        last = racks[-1]["last_order_quarter"]  # a Period, or NaT for no end
+        if not pd.isna(last) and last < racks[-1]["first_order_quarter"]:  # keep the orderable window non-empty
+            racks[-1]["last_order_quarter"] = racks[-1]["first_order_quarter"]
     capacity = {(r["rack_type"], w): float(draw(st.sampled_from([0, 36, 72, 108]))) for r in racks for w in workloads}
     sites, factories = [], []
     for index in range(draw(st.integers(1, 3))):
