@@ -75,7 +75,7 @@ def extract_plan(m: pyo.ConcreteModel) -> Plan:
     site_of, region_of = factories["site"].to_dict(), factories["region"].to_dict()
 
     new_orders = {o: round(_value(m.order[o])) for o in ix.orders}
-    online = defaultdict(int, {key: round(n) for key, n in ix.fixed_online.items()})  # whole racks
+    online = defaultdict(int, ix.fixed_online)
     for key in ix.built:
         online[key] += round(_value(m.built[key]))
 

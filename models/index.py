@@ -29,7 +29,7 @@ class ModelIndex:
     orders: list[tuple[str, str, int]]          # (factory, rack_type, t) new orders allowed
     order_capex: dict[Key, float]               # objective coefficient, $M (annuity inside horizon)
     built: list[tuple[str, str, int]]           # (factory, rack_type, t) racks from new orders online
-    fixed_online: dict[Key, float]              # (factory, rack_type, t) fleet + locked orders online
+    fixed_online: dict[Key, int]                # (factory, rack_type, t) fleet + locked orders online
     locked_ordered: dict[Key, float]            # (factory, rack_type, t>=0) racks of locked orders placed at t
     locked_capex_objective: float               # $M, annuity of locked orders placed at or after start
     site_power_mw: dict[Key, float]             # (site, t)
@@ -160,9 +160,10 @@ def _pairs(inputs, factories, racks, sites, capable) -> list[tuple[str, str]]:
 
 
 def _fixed_fleet(inputs: PlanInputs, racks: pd.DataFrame) -> tuple[dict, dict]:
-    """Racks online from the installed fleet and locked orders, per (factory, rack type, t)."""
+    """Racks online from the installed fleet and locked orders, per (factory, rack type, t):
+    whole racks, as the inputs give them."""
     H = inputs.horizon_quarters
-    online: dict[Key, float] = {}
+    online: dict[Key, int] = {}
     ordered: dict[Key, float] = {}
     cohorts = [(f, r, inputs.index_of(q), n) for f, r, n, q in
                inputs.fleet[["factory", "rack_type", "racks", "online_quarter"]].itertuples(index=False)]
@@ -174,7 +175,7 @@ def _fixed_fleet(inputs: PlanInputs, racks: pd.DataFrame) -> tuple[dict, dict]:
     for f, r, arrival, n in cohorts:
         life = int(racks.at[r, "lifetime_quarters"])
         for t in range(max(0, arrival), min(H, arrival + life)):
-            online[(f, r, t)] = online.get((f, r, t), 0.0) + float(n)
+            online[(f, r, t)] = online.get((f, r, t), 0) + int(n)
     return online, ordered
 
 
