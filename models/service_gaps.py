@@ -240,8 +240,9 @@ class _Facts:
         cloud). elsewhere: other sites were full, so the reason says it holds at these."""
         no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "")
         price = self.inputs.unmet_penalty_per_unit_quarter if kind == UNMET else self.inputs.cloud_price_per_unit_quarter
-        f, r = min(pairs, key=lambda p: self._cost_per_unit_quarter(*p, workload))
-        cheapest = self._cost_per_unit_quarter(f, r, workload)
+        costs = {p: self._cost_per_unit_quarter(*p, workload) for p in pairs}
+        f, r = min(costs, key=costs.get)  # the first cheapest, in the order of pairs
+        cheapest = costs[(f, r)]
         if cheapest > price:
             return (f"a new rack that may serve it costs at least {cheapest:,.0f} per unit-quarter (capex annuity, "
                     f"opex, energy), more than {_price_name(kind)} ({price:,.0f})")
