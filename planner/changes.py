@@ -77,6 +77,8 @@ class PlanSnapshot:
 
 
 def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
+    """Per order line (factory, rack type, quarter): racks before and now, and, on the changed lines
+    of a factory's rack type that racks were moved from and to, which way they moved."""
     keys = sorted(set(previous.index) | set(new.index))
     rows = []
     for key in keys:
@@ -85,13 +87,29 @@ def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
                   else "more" if after > before else "fewer")
         rows.append((*key, before, after, after - before, change, ""))
     table = pd.DataFrame(rows, columns=ORDER_COLUMNS)
-    for (factory, rack_type), group in table.groupby(["factory", "rack_type"]):
-        if (group["difference"] != 0).any() and group["previous_racks"].sum() == group["new_racks"].sum():
-            quarters = pd.PeriodIndex(group["order_quarter"], freq="Q").map(lambda q: q.ordinal)
-            before = (quarters * group["previous_racks"]).sum() / max(group["previous_racks"].sum(), 1)
-            after = (quarters * group["new_racks"]).sum() / max(group["new_racks"].sum(), 1)
-            table.loc[group.index, "moved"] = "earlier" if after < before else "later" if after > before else ""
+    direction = order_shifts(table).set_index(["factory", "rack_type"])["direction"]
+    keyed = pd.MultiIndex.from_frame(table[["factory", "rack_type"]])
+    label = pd.Series(direction.reindex(keyed).to_numpy(), index=table.index).fillna("")
+    table["moved"] = label.where(table["difference"] != 0, "")
     return table
+
+
+def order_shifts(orders: pd.DataFrame) -> pd.DataFrame:
+    """Per factory and rack type whose order lines both gained and lost racks: the racks moved
+    between quarters (the smaller of those gained and lost), which way (from the mean quarter of
+    the racks lost to that of the racks gained) and the net change. A deferral with a cut is read
+    as both, not as unrelated cancels and adds; procurement reschedules an order it already holds."""
+    quarter = pd.PeriodIndex(orders["order_quarter"], freq="Q").asi8
+    gained, lost = orders["difference"].clip(lower=0), (-orders["difference"]).clip(lower=0)
+    sums = (orders[["factory", "rack_type"]]
+            .assign(gained=gained, lost=lost, gained_at=gained * quarter, lost_at=lost * quarter)
+            .groupby(["factory", "rack_type"]).sum())
+    sums = sums[(sums["gained"] > 0) & (sums["lost"] > 0)]
+    later = sums["gained_at"] / sums["gained"] - sums["lost_at"] / sums["lost"]
+    shifts = pd.DataFrame({"racks": sums[["gained", "lost"]].min(axis=1), "net": sums["gained"] - sums["lost"],
+                           "direction": ["later" if d > 1e-9 else "earlier" if d < -1e-9 else "" for d in later]},
+                          index=sums.index)
+    return shifts[shifts["direction"] != ""].reset_index()
 
 
 def forecast_changes(previous: PlanSnapshot, new: PlanSnapshot) -> pd.DataFrame:
@@ -172,12 +190,13 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
         words = [f"{counts.get(kind, 0)} {label}" for kind, label in
                  (("added", "added"), ("cancelled", "cancelled"), ("more", "increased"), ("fewer", "reduced"))
                  if counts.get(kind, 0)]
-        moved = orders[orders["moved"] != ""].groupby(["factory", "rack_type"])["moved"].first()
         parts.append(f"{len(changed)} order lines changed ({', '.join(words)}); net "
                      f"{int(changed['difference'].sum()):+d} racks.")
-        if len(moved):
-            parts.append("Moved without changing the total: " + "; ".join(
-                f"{rack} at {factory} {direction}" for (factory, rack), direction in moved.items()) + ".")
+        shifts = order_shifts(orders)
+        if len(shifts):
+            parts.append("Moved between quarters: " + "; ".join(
+                f"{row.racks} {row.rack_type} racks at {row.factory} {row.direction} "
+                + ("(total unchanged)" if row.net == 0 else f"(net {row.net:+d})") for row in shifts.itertuples()) + ".")
     if len(forecast):
         largest = forecast.loc[forecast["change_pct"].abs().idxmax()]
         if forecast["change_pct"].abs().max() < 0.005:

@@ -190,6 +190,14 @@ def test_diff_reports_the_same_changes(tmp_path, four_quarters):
     assert "NPV" in result.output
     table = pd.read_csv(tmp_path / "d.csv")
     assert (table["difference"] == table["new_racks"] - table["previous_racks"]).all()
+    # a rack type is marked moved on its changed lines only, and only where racks were both gained and lost
+    table["moved"] = table["moved"].fillna("")
+    marked = table[table["moved"] != ""]
+    assert len(marked) > 0 and (marked["difference"] != 0).all()
+    for (factory, rack_type), lines in table.groupby(["factory", "rack_type"]):
+        if (lines["moved"] != "").any():
+            assert (lines["difference"] > 0).any() and (lines["difference"] < 0).any(), (factory, rack_type)
+            assert ((lines["moved"] != "") == (lines["difference"] != 0)).all(), (factory, rack_type)
     # the screen shows the changed lines, names left-aligned and numbers right-aligned under their headers
     lines = result.output.splitlines()
     header = next(line for line in lines if line.startswith("factory "))
@@ -324,6 +332,28 @@ def _snapshot(models: dict, start: str = "2027Q1", units: float = 100.0, npv: fl
     orders = pd.DataFrame({"order_quarter": [start], "factory": ["f"], "rack_type": ["r"], "racks": [3]})
     fitted = None if scales is None else pd.DataFrame([{"region": r, "workload": "w", "scale": v} for r, v in scales.items()])
     return PlanSnapshot(orders, forecast, npv, models=fitted)
+
+
+def test_a_deferral_with_a_cut_is_read_as_a_move_not_as_unrelated_cancels_and_adds():
+    """Only a factory's rack type whose total was unchanged was marked moved: 10 racks deferred a
+    quarter and cut to 6 read as a cancel and an unrelated add, though procurement reschedules."""
+    from planner.changes import PlanSnapshot, compare
+
+    def snapshot(lines):
+        orders = pd.DataFrame(lines, columns=["factory", "rack_type", "order_quarter", "racks"])
+        return PlanSnapshot(orders, _snapshot({"a": "theta"}).forecast, 1e9)
+
+    previous = [("f", "r", "2027Q2", 10), ("f", "r", "2027Q4", 5), ("g", "r", "2027Q2", 4), ("h", "r", "2027Q2", 1),
+                ("k", "r", "2027Q1", 1), ("k", "r", "2027Q3", 1)]
+    new = [("f", "r", "2027Q3", 6), ("f", "r", "2027Q4", 5), ("g", "r", "2027Q1", 4), ("h", "r", "2027Q2", 3),
+           ("h", "r", "2027Q3", 1), ("k", "r", "2027Q2", 2)]
+    changes = compare(snapshot(previous), snapshot(new))
+    moved = changes.orders.set_index(["factory", "order_quarter"])["moved"]
+    assert moved[("f", "2027Q2")] == moved[("f", "2027Q3")] == "later" and moved[("f", "2027Q4")] == ""
+    assert moved[("g", "2027Q1")] == moved[("g", "2027Q2")] == "earlier"
+    # only gained, or lost and gained around the same mean quarter: no way to say it moved
+    assert (moved.loc[["h", "k"]] == "").all()
+    assert "Moved between quarters: 6 r racks at f later (net -4); 4 r racks at g earlier (total unchanged)." in changes.summary
 
 
 def test_the_change_report_names_the_streams_whose_forecast_scale_changed():
