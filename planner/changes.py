@@ -87,9 +87,9 @@ def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
                   else "more" if after > before else "fewer")
         rows.append((*key, before, after, after - before, change, ""))
     table = pd.DataFrame(rows, columns=ORDER_COLUMNS)
-    direction = order_shifts(table).set_index(["factory", "rack_type"])["direction"]
-    keyed = pd.MultiIndex.from_frame(table[["factory", "rack_type"]])
-    label = pd.Series(direction.reindex(keyed).to_numpy(), index=table.index).fillna("")
+    direction = {(shift.factory, shift.rack_type): shift.direction for shift in order_shifts(table).itertuples()}
+    label = pd.Series([direction.get(key, "") for key in zip(table["factory"], table["rack_type"])],
+                      index=table.index, dtype=str)
     table["moved"] = label.where(table["difference"] != 0, "")
     return table
 
