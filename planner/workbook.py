@@ -27,6 +27,7 @@ TITLE_FONT = Font(bold=True, size=14)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
+RECORD_SHEET = "Actuals record"  # after a re-forecast: actuals_vs_forecast.csv as a sheet
 
 # CSV column -> (header shown in Excel, number format). Reading a sheet back maps headers to columns.
 HEADERS = {
@@ -60,8 +61,10 @@ HEADERS = {
     "year": ("Year", None),
     "actual": ("Actual (units)", NUMBER), "previous_planned": ("Planned for before (units)", NUMBER),
     "previous_deals": ("Known deals before (units)", NUMBER),
-    "previous_p50": ("P50 before (units)", NUMBER), "band": ("Band", None), "previous_low": ("Band low (units)", NUMBER),
-    "previous_high": ("Band high (units)", NUMBER), "position": ("Where the actual fell", None),
+    # the forecast as the plan used it: quantiles plus its known deals (the record's sheet has no title to say so)
+    "previous_p50": ("P50 before, with deals (units)", NUMBER), "band": ("Band", None),
+    "previous_low": ("Band low before, with deals (units)", NUMBER),
+    "previous_high": ("Band high before, with deals (units)", NUMBER), "position": ("Where the actual fell", None),
     "above_planned_units": ("Above planned (units)", NUMBER), "quarters_ahead": ("Quarters ahead", WHOLE),
     "actuals": ("Actuals scored", WHOLE), "below_band": ("Below the band", WHOLE), "above_band": ("Above the band", WHOLE),
     "above_p50": ("Above P50", WHOLE), "share_below": ("Below the band (%)", PERCENT),
@@ -102,6 +105,8 @@ def write_roadmap(path, context: dict) -> None:
         write_table(book.create_sheet("Shadow prices"), prices)
     if context.get("changes") is not None:
         _changes(book.create_sheet("Changes", 1), context["changes"])
+        if _has_record(context["changes"]):
+            _actuals_record(book.create_sheet(RECORD_SHEET, 2), context["changes"].actuals)
     _assumptions(book.create_sheet("Assumptions"), scenario)
     _charts(book, summary, plan)
     for sheet in book.worksheets:
@@ -323,10 +328,14 @@ def _cash_by_year(sheet, plan) -> None:
 SUMMARY_ROWS = 5  # the Changes sheet's summary is merged over A2:H6
 
 
+def _has_record(changes) -> bool:
+    return changes.actuals is not None and len(changes.actuals) > 0
+
+
 def _changes(sheet, changes) -> None:
     """Plain-language summary on top, then order lines that changed, then the forecast per stream,
-    costs and (after a re-forecast) how often actuals fell outside the band per quarters ahead and
-    each actual against the forecasts made before it."""
+    costs and (after a re-forecast) how often actuals fell outside the band per quarters ahead; each
+    actual against the forecasts made before it is on the record's own sheet."""
     sheet["A1"] = "What changed since the previous plan"
     sheet["A1"].font = TITLE_FONT
     sheet["A2"] = changes.summary
@@ -337,15 +346,20 @@ def _changes(sheet, changes) -> None:
     row = write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
     if len(changes.costs):
         row = write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
-    if changes.actuals is not None and len(changes.actuals):
+    if _has_record(changes):
         shares = band_shares(changes.actuals)
-        if len(shares):  # the record's verdict on the bands first: its rows grow by a stream per forecast each roll
+        if len(shares):
             row = write_table(sheet, shares, start_row=row, title="Actuals outside the band over the whole record, "
                               "by quarters ahead the forecast was made")
-        latest = changes.actuals.sort_values("quarter", ascending=False, kind="stable")  # the quarter just ended first
-        write_table(sheet, latest, start_row=row, title="Actual demand against the forecasts made before it, "
-                    "quarters_ahead before (with known deals)")
+        sheet.cell(row, 1, f"Each actual against the forecasts made before it: the {RECORD_SHEET} sheet.")
     _summary_height(sheet, len(changes.summary))
+
+
+def _actuals_record(sheet, record: pd.DataFrame) -> None:
+    """Every actual against the forecasts made before it, the quarter just ended first. A sheet of
+    its own, with the header frozen and a filter: it grows by a row per stream and forecast each
+    roll (a year of nine streams is 90 rows), and a planner filters it to one stream or position."""
+    write_table(sheet, record.sort_values("quarter", ascending=False, kind="stable"))
 
 
 def _summary_height(sheet, characters: int) -> None:

@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter
 
 from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extended_record, forecasts_on_record,
                                     plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
+from planner.workbook import HEADERS
 from tests.conftest import EXAMPLES, QUARTERS, ROOT
 
 ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
@@ -198,8 +200,34 @@ def test_the_changes_sheet_is_tall_enough_for_its_summary(four_quarters):
     height = sum(sheet.row_dimensions[row].height or 15 for row in range(2, 7))
     assert len(sheet["A2"].value) > 5 * width  # more than five lines' worth: the rows had to grow
     assert height >= 15 * math.ceil(len(sheet["A2"].value) / width)
-    titles = [row[0] for row in sheet.iter_rows(values_only=True) if row[0]]
-    assert "Actual demand against the forecasts made before it, quarters_ahead before (with known deals)" in titles
+
+
+def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_points_to_it(four_quarters):
+    """On the Changes sheet the record grew below the other tables by a row per stream and forecast
+    each roll, with no filter (a sheet filters one range) and no header in view."""
+    import openpyxl
+
+    assert "Changes" not in openpyxl.load_workbook(four_quarters / "initial" / "plan" / "roadmap.xlsx",
+                                                   read_only=True).sheetnames  # a first plan has no record
+    for quarter, rows in zip(QUARTERS, (9, 27, 54, 90)):
+        plan = four_quarters / quarter / "plan"
+        book = openpyxl.load_workbook(plan / "roadmap.xlsx")
+        assert book.sheetnames.index("Actuals record") == book.sheetnames.index("Changes") + 1
+        sheet = book["Actuals record"]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:{get_column_letter(len(COLUMNS))}{rows + 1}"
+        assert sheet.print_title_rows == "$1:$1"  # its header on every printed page
+        shown = pd.read_excel(plan / "roadmap.xlsx", sheet_name="Actuals record")
+        record = pd.read_csv(plan / "actuals_vs_forecast.csv")
+        assert len(shown) == len(record) == rows
+        assert shown["Quarter"].tolist() == sorted(shown["Quarter"], reverse=True)  # the quarter just ended first
+        assert shown["Quarter"].iloc[0] == quarter
+        keys = ["quarter", "region", "workload", "quarters_ahead"]
+        by_key = shown.rename(columns={HEADERS[c][0]: c for c in COLUMNS}).sort_values(keys, ignore_index=True)
+        pd.testing.assert_frame_equal(by_key[COLUMNS], record.sort_values(keys, ignore_index=True)[COLUMNS],
+                                      check_dtype=False)
+        changes = [row[0] for row in book["Changes"].iter_rows(values_only=True) if row[0]]
+        assert "Each actual against the forecasts made before it: the Actuals record sheet." in changes
+        assert quarter not in changes  # no record row is left on the Changes sheet
 
 
 def _shares_by_hand(plan) -> pd.DataFrame:
@@ -229,7 +257,7 @@ def test_the_changes_sheet_and_the_example_script_give_the_records_shares_per_qu
     assert table["Above the band"].tolist() == by_hand["above"].tolist()
     assert table["Above P50"].tolist() == by_hand["above_p50"].tolist()
     assert np.allclose(table["Above the band (%)"], by_hand["above"] / by_hand["actuals"])
-    assert rows[title + 6][0] is None  # four rows, then the gap before the record itself
+    assert rows[title + 6][0] is None  # four rows, then the gap before the pointer to the record's sheet
     printed = (four_quarters / "stdout.txt").read_text()
     for ahead, row in by_hand.iterrows():
         made = "a quarter before" if ahead == 1 else f"{ahead} quarters before"
