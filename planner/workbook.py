@@ -16,6 +16,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from planner.actuals_record import band_shares
 from planner.pipeline import BACKTEST_MASE
@@ -351,7 +352,9 @@ def _changes(sheet, changes) -> None:
         if len(shares):
             row = write_table(sheet, shares, start_row=row, title="Actuals outside the band over the whole record, "
                               "by quarters ahead the forecast was made")
-        sheet.cell(row, 1, f"Each actual against the forecasts made before it: the {RECORD_SHEET} sheet.")
+        pointer = sheet.cell(row, 1, f"Each actual against the forecasts made before it: the {RECORD_SHEET} sheet.")
+        pointer.hyperlink = Hyperlink(ref="", location=f"'{RECORD_SHEET}'!A1")  # a link within the workbook
+        pointer.style = "Hyperlink"
     _summary_height(sheet, len(changes.summary))
 
 

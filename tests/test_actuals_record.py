@@ -227,6 +227,8 @@ def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_po
                                       check_dtype=False)
         changes = [row[0] for row in book["Changes"].iter_rows(values_only=True) if row[0]]
         assert "Each actual against the forecasts made before it: the Actuals record sheet." in changes
+        pointer = next(cell for cell in book["Changes"]["A"] if cell.value == changes[-1])
+        assert pointer.hyperlink.location == "'Actuals record'!A1" and not pointer.hyperlink.target  # within the book
         assert quarter not in changes  # no record row is left on the Changes sheet
 
 
