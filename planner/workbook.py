@@ -13,7 +13,7 @@ import math
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -25,6 +25,7 @@ from planner.reference import yaml_text
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
+RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or outside a band)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
@@ -255,9 +256,16 @@ def _power(sheet, plan) -> None:
     column = get_column_letter(list(frame.columns).index("utilization") + 1)
     cells = f"{column}2:{column}{max(last, 2)}"
     sheet.conditional_formatting.add(cells, CellIsRule(operator="greaterThanOrEqual", formula=["0.95"],
-                                                       fill=PatternFill("solid", fgColor="F8696B")))
+                                                       fill=_rule_fill(RED)))
     sheet.conditional_formatting.add(cells, CellIsRule(operator="between", formula=["0.8", "0.95"],
-                                                       fill=PatternFill("solid", fgColor="FFEB84")))
+                                                       fill=_rule_fill(AMBER)))
+
+
+def _rule_fill(colour: str) -> PatternFill:
+    """A conditional format's fill. Excel paints a rule's solid fill in its background colour and
+    LibreOffice in its foreground one, so both are set, as openpyxl's own example does (with the
+    foreground alone Excel is reported to show no colour: randym/axlsx#218)."""
+    return PatternFill("solid", fgColor=colour, bgColor=colour)
 
 
 def _demand(sheet, plan, demand, scenario) -> None:
@@ -358,11 +366,20 @@ def _changes(sheet, changes) -> None:
     _summary_height(sheet, len(changes.summary))
 
 
+# an actual above the band risks a shortfall (red, as a site at its power limit); one below it, idle racks (amber)
+OUTSIDE_BAND_FILLS = {"above": RED, "below": AMBER}
+
+
 def _actuals_record(sheet, record: pd.DataFrame) -> None:
     """Every actual against the forecasts made before it, the quarter just ended first. A sheet of
     its own, with the header frozen and a filter: it grows by a row per stream and forecast each
-    roll (a year of nine streams is 90 rows), and a planner filters it to one stream or position."""
-    write_table(sheet, record.sort_values("quarter", ascending=False, kind="stable"))
+    roll (a year of nine streams is 90 rows), and a planner filters it to one stream or position.
+    Positions outside the band are coloured, in the Power sheet's red and amber."""
+    last = write_table(sheet, record.sort_values("quarter", ascending=False, kind="stable")) - 2
+    column = get_column_letter(list(record.columns).index("position") + 1)
+    for word, colour in OUTSIDE_BAND_FILLS.items():  # 'above P90', 'below P10' (or the scenario's outer quantiles)
+        sheet.conditional_formatting.add(f"{column}2:{column}{max(last, 2)}", FormulaRule(
+            formula=[f'LEFT({column}2,{len(word)})="{word}"'], fill=_rule_fill(colour)))
 
 
 def _summary_height(sheet, characters: int) -> None:

@@ -230,6 +230,37 @@ def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_po
         pointer = next(cell for cell in book["Changes"]["A"] if cell.value == changes[-1])
         assert pointer.hyperlink.location == "'Actuals record'!A1" and not pointer.hyperlink.target  # within the book
         assert quarter not in changes  # no record row is left on the Changes sheet
+        coloured = _coloured_by_rules(sheet)
+        positions = {row: sheet.cell(row, 4).value for row in range(2, rows + 2)}
+        assert sheet.cell(1, 4).value == HEADERS["position"][0]
+        assert {row for row, colour in coloured.items() if colour == "above"} == {
+            row for row, position in positions.items() if position.startswith("above")}
+        assert {row for row, colour in coloured.items() if colour == "below"} == {
+            row for row, position in positions.items() if position.startswith("below")}
+    assert set(coloured.values()) == {"above", "below"}  # a year of the example has actuals on both sides
+
+
+def _coloured_by_rules(sheet) -> dict[int, str]:
+    """Row -> 'above' or 'below' for the cells the sheet's formula rules colour, each rule of the
+    form LEFT(D2,n)="word" applied as Excel does, its reference moving down the range with the row;
+    the fill must be the one that word is given."""
+    import re
+
+    from planner.workbook import OUTSIDE_BAND_FILLS
+
+    coloured = {}
+    for formatting in sheet.conditional_formatting:
+        for rule in formatting.rules:
+            column, first, length, word = re.fullmatch(r'LEFT\(([A-Z]+)(\d+),(\d+)\)="(\w+)"', rule.formula[0]).groups()
+            fill = rule.dxf.fill  # Excel paints it in the background colour, LibreOffice in the foreground one
+            assert fill.fgColor.rgb.endswith(OUTSIDE_BAND_FILLS[word]) and fill.bgColor.rgb.endswith(OUTSIDE_BAND_FILLS[word])
+            for cell_range in formatting.sqref.ranges:
+                assert get_column_letter(cell_range.min_col) == column and cell_range.min_row == int(first)
+                for row in range(cell_range.min_row, cell_range.max_row + 1):
+                    value = str(sheet[f"{column}{row}"].value)
+                    if value[:int(length)] == word:
+                        coloured[row] = word
+    return coloured
 
 
 def _shares_by_hand(plan) -> pd.DataFrame:

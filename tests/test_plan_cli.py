@@ -84,6 +84,9 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
         assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0), sheet.title
         assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
     assert book["Orders"].print_title_rows == "$1:$1" and book["Demand"].print_title_rows == "$1:$1"
+    fills = [rule.dxf.fill for formatting in book["Power"].conditional_formatting for rule in formatting.rules]
+    assert len(fills) == 2  # power used at 95% and from 80%: Excel paints a rule's solid fill in its background
+    assert all(fill.fill_type == "solid" and fill.bgColor.rgb == fill.fgColor.rgb != "00000000" for fill in fills)
 
 
 def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(planned):
