@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
@@ -22,9 +23,17 @@ from planner.actuals_record import band_shares
 from planner.pipeline import BACKTEST_MASE
 from planner.reference import yaml_text
 
+
+def _bold(**options) -> Font:
+    """A bold font in the workbook's own typeface (openpyxl's default, Calibri). A Font without a
+    name leaves the typeface to the reader: LibreOffice set such headers in a wider serif face, and
+    the labels were cut off in their cells."""
+    return Font(name=DEFAULT_FONT.name, bold=True, **options)
+
+
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-TITLE_FONT = Font(bold=True, size=14)
+HEADER_FONT = _bold(color="FFFFFF")
+TITLE_FONT = _bold(size=14)
 RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or outside a band)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
@@ -160,7 +169,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
     """Write a DataFrame as a formatted table; return the next free row."""
     row = start_row
     if title:
-        sheet.cell(row, 1, title).font = Font(bold=True, size=12)
+        sheet.cell(row, 1, title).font = _bold(size=12)
         _text_safe(sheet.cell(row, 1))
         row += 1
     header_row = row
@@ -226,7 +235,7 @@ def _summary(sheet, context: dict) -> None:
     rows += [(f"Peak facility MW: {site}", mw) for site, mw in kpis["peak_facility_mw_by_site"].items()]
     for index, (label, value) in enumerate(rows, start=3):
         label_cell, value_cell = sheet.cell(index, 1, label), sheet.cell(index, 2, value)
-        label_cell.font = Font(bold=True)
+        label_cell.font = _bold()
         _text_safe(label_cell)
         _text_safe(value_cell)
         if isinstance(value, float):
@@ -311,7 +320,7 @@ def _costs(sheet, plan) -> None:
     totals = costs.groupby(["category", "in_objective"], as_index=False)[["usd", "usd_discounted"]].sum()
     sheet_row = sheet.max_row + 2
     write_table_at = write_table(sheet, totals, start_row=sheet_row, title="Totals by category")
-    sheet.cell(write_table_at, 1, "NPV (discounted, rows in NPV)").font = Font(bold=True)
+    sheet.cell(write_table_at, 1, "NPV (discounted, rows in NPV)").font = _bold()
     cell = sheet.cell(write_table_at, 4, float(costs.loc[costs["in_objective"], "usd_discounted"].sum()))
     cell.number_format = USD
 

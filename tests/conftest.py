@@ -74,3 +74,10 @@ def append_row(directory: Path, file: str, values: dict[str, str]) -> None:
     header = list(rows[0]) if rows else list(values)
     rows.append({name: values.get(name, "") for name in header})
     write_rows(path, rows, header)
+
+
+def cells_without_a_typeface(book) -> list[str]:
+    """'Sheet!A1' for each filled cell whose font names no typeface: the reader then picks one
+    (LibreOffice a wider serif, which cut the header labels off in their cells)."""
+    return [f"{sheet.title}!{cell.coordinate}" for sheet in book.worksheets for row in sheet.iter_rows()
+            for cell in row if cell.value is not None and not cell.font.name]

@@ -15,7 +15,7 @@ from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extende
                                     plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
 from planner.workbook import HEADERS
-from tests.conftest import EXAMPLES, QUARTERS, ROOT
+from tests.conftest import EXAMPLES, QUARTERS, ROOT, cells_without_a_typeface
 
 ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
 
@@ -230,6 +230,7 @@ def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_po
         pointer = next(cell for cell in book["Changes"]["A"] if cell.value == changes[-1])
         assert pointer.hyperlink.location == "'Actuals record'!A1" and not pointer.hyperlink.target  # within the book
         assert quarter not in changes  # no record row is left on the Changes sheet
+        assert not cells_without_a_typeface(book)
         coloured = _coloured_by_rules(sheet)
         positions = {row: sheet.cell(row, 4).value for row in range(2, rows + 2)}
         assert sheet.cell(1, 4).value == HEADERS["position"][0]

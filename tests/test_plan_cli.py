@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from planner.cli import main
 from planner.workbook import HEADERS
-from tests.conftest import EXAMPLES, read_rows, set_cell, write_rows
+from tests.conftest import EXAMPLES, cells_without_a_typeface, read_rows, set_cell, write_rows
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
            "forecast.csv", "forecast_models.csv", "plan.json", "plan.png", "forecast.png"]
@@ -87,6 +87,7 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     fills = [rule.dxf.fill for formatting in book["Power"].conditional_formatting for rule in formatting.rules]
     assert len(fills) == 2  # power used at 95% and from 80%: Excel paints a rule's solid fill in its background
     assert all(fill.fill_type == "solid" and fill.bgColor.rgb == fill.fgColor.rgb != "00000000" for fill in fills)
+    assert not cells_without_a_typeface(book)
 
 
 def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(planned):
