@@ -165,16 +165,19 @@ def _header(name: str) -> tuple[str, str | None]:
     return name, None
 
 
-def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | None = None, filters: bool = True) -> int:
-    """Write a DataFrame as a formatted table; return the next free row."""
+def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | None = None, filters: bool = True,
+                as_named: bool = False) -> int:
+    """Write a DataFrame as a formatted table; return the next free row. as_named: headed by the
+    frame's own column names, as an input file spells them, not by the labels of the plan's columns
+    (demand_history.csv's demand is what was used, not the 'Demand planned for')."""
     row = start_row
     if title:
         sheet.cell(row, 1, title).font = _bold(size=12)
         _text_safe(sheet.cell(row, 1))
         row += 1
     header_row = row
-    for col, name in enumerate(frame.columns, start=1):
-        label = _header(name)[0]
+    labels = list(frame.columns) if as_named else [_header(name)[0] for name in frame.columns]
+    for col, (name, label) in enumerate(zip(frame.columns, labels), start=1):
         cell = sheet.cell(row, col, label)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         # over a column of numbers (right-aligned) the header sits right too, not over the column before
@@ -193,13 +196,12 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         sheet.freeze_panes = sheet.cell(header_row + 1, 1)
         if filters and len(frame.columns):
             sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(frame.columns))}{max(row, header_row)}"
-    _fit_widths(sheet, frame, header_row)
+    _fit_widths(sheet, frame, labels)
     return row + 2
 
 
-def _fit_widths(sheet, frame: pd.DataFrame, header_row: int) -> None:
-    for col, name in enumerate(frame.columns, start=1):
-        label = _header(name)[0]
+def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str]) -> None:
+    for col, (name, label) in enumerate(zip(frame.columns, labels), start=1):
         sample = [len(f"{_cell_value(v):,.0f}" if isinstance(_cell_value(v), float) else str(_cell_value(v)))
                   for v in frame[name].head(200)]
         width = min(45, max([len(label) * 0.9] + sample) + 2)
@@ -406,7 +408,7 @@ def _assumptions(sheet, scenario) -> None:
     frame = pd.DataFrame(_flat_settings(scenario.settings.model_dump()), columns=["setting", "value"])
     row = write_table(sheet, frame, title="scenario.yaml")
     for name, table in scenario.tables.items():
-        row = write_table(sheet, table.reset_index(drop=True), start_row=row, title=f"{name}.csv")
+        row = write_table(sheet, table.reset_index(drop=True), start_row=row, title=f"{name}.csv", as_named=True)
 
 
 def _flat_settings(settings: dict, prefix: str = "") -> list[tuple[str, str]]:

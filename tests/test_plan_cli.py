@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -88,6 +89,22 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert len(fills) == 2  # power used at 95% and from 80%: Excel paints a rule's solid fill in its background
     assert all(fill.fill_type == "solid" and fill.bgColor.rgb == fill.fgColor.rgb != "00000000" for fill in fills)
     assert not cells_without_a_typeface(book)
+
+
+def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(planned):
+    """It was headed with the plan's labels: demand_history.csv's demand read 'Demand planned for
+    (units)', and capex_usd 'Capex (USD)', names an auditor finds in no input file."""
+    _, out = planned["global-enterprise"]
+    rows = list(load_workbook(out / "roadmap.xlsx")["Assumptions"].iter_rows(values_only=True))
+    titles = {row[0]: number for number, row in enumerate(rows) if isinstance(row[0], str) and row[0].endswith(".csv")}
+    files = sorted((EXAMPLES / "global-enterprise").glob("*.csv"))
+    assert {path.name for path in files} <= set(titles) and len(files) >= 8
+    for path in files:
+        header = next(csv.reader(path.open()))
+        assert [value for value in rows[titles[path.name] + 1] if value is not None] == header, path.name
+    history = read_rows(EXAMPLES / "global-enterprise" / "demand_history.csv")[0]
+    first = dict(zip(rows[titles["demand_history.csv"] + 1], rows[titles["demand_history.csv"] + 2]))
+    assert float(first["demand"]) == float(history["demand"]) and first["region"] == history["region"]
 
 
 def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(planned):
