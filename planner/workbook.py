@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import textwrap
 
 import pandas as pd
 from openpyxl import Workbook
@@ -36,6 +37,8 @@ HEADER_FONT = _bold(color="FFFFFF")
 TITLE_FONT = _bold(size=14)
 RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or outside a band)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
+HEADER_LINES = 2  # a header label may wrap onto two lines, so a column of short numbers is not as wide as its label
+HEADER_CHAR = 0.9  # column-width units (a body-font '0') per character of bold header text: seen to fit in LibreOffice
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
 RECORD_SHEET = "Actuals record"  # after a re-forecast: actuals_vs_forecast.csv as a sheet
@@ -196,17 +199,52 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         sheet.freeze_panes = sheet.cell(header_row + 1, 1)
         if filters and len(frame.columns):
             sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(frame.columns))}{max(row, header_row)}"
-    _fit_widths(sheet, frame, labels)
+    _fit_widths(sheet, frame, labels, header_row)
     return row + 2
 
 
-def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str]) -> None:
+def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], header_row: int) -> None:
+    """Each column as wide as its values as shown, or its label on HEADER_LINES lines, whichever is
+    wider (at most 45); the header row as tall as its most wrapped label. With one-line labels the
+    record printed at half size, most of its width the labels over short numbers."""
+    lines = 1
     for col, (name, label) in enumerate(zip(frame.columns, labels), start=1):
-        sample = [len(f"{_cell_value(v):,.0f}" if isinstance(_cell_value(v), float) else str(_cell_value(v)))
-                  for v in frame[name].head(200)]
-        width = min(45, max([len(label) * 0.9] + sample) + 2)
+        number_format = _header(name)[1]
+        shown = max((len(_shown(value, number_format)) for value in frame[name].head(200)), default=0)
         letter = get_column_letter(col)
-        sheet.column_dimensions[letter].width = max(sheet.column_dimensions[letter].width or 0, width)
+        width = max(sheet.column_dimensions[letter].width or 0, min(45, max(_label_width(label), shown + 2)))
+        sheet.column_dimensions[letter].width = width
+        lines = max(lines, len(_label_lines(label, width)))
+    if lines > 1:  # neither Excel nor LibreOffice grows a row for the wrapped text openpyxl writes
+        sheet.row_dimensions[header_row].height = 15 * lines
+
+
+def _label_lines(label: str, width: float) -> list[str]:
+    """The label broken at spaces as it wraps in a column this wide."""
+    return textwrap.wrap(label, max(1, math.floor((width - 2) / HEADER_CHAR + 1e-9)), break_long_words=False)
+
+
+def _label_width(label: str) -> float:
+    """The narrowest column width that shows the label on at most HEADER_LINES lines."""
+    for characters in range(1, len(label) + 1):
+        lines = textwrap.wrap(label, characters, break_long_words=False)  # a word longer than a line stays whole
+        if len(lines) <= HEADER_LINES and all(len(line) <= characters for line in lines):
+            return characters * HEADER_CHAR + 2
+    return 2.0
+
+
+def _shown(value, number_format: str | None) -> str:
+    """A value as its number format shows it (2,749.50, 86.8%), to size its column by: a column
+    narrower than a formatted number shows ### in Excel."""
+    value = _cell_value(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if number_format is None:
+        return f"{value:,.0f}"  # General: Excel drops decimals to fit
+    decimals = len(number_format.split(".")[1].rstrip("%")) if "." in number_format else 0
+    if number_format.endswith("%"):
+        return f"{value * 100:.{decimals}f}%"
+    return f"{value:,.{decimals}f}"
 
 
 def _summary(sheet, context: dict) -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,36 @@ def cells_without_a_typeface(book) -> list[str]:
     (LibreOffice a wider serif, which cut the header labels off in their cells)."""
     return [f"{sheet.title}!{cell.coordinate}" for sheet in book.worksheets for row in sheet.iter_rows()
             for cell in row if cell.value is not None and not cell.font.name]
+
+
+def cut_off_cells(book) -> list[str]:
+    """'Sheet!A1 ...' for each header label that does not fit its cell in the lines its row is tall,
+    and each formatted number wider than its column (Excel shows ###). A header character is taken
+    at 0.9 column-width units and a digit at one, with 2 units of padding for a label and 1 for a
+    number: what LibreOffice was seen to show whole, set in Carlito (Calibri's metrics)."""
+    cut = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in (cell for cell in row if cell.value is not None):  # not a merged cell's hidden part
+                width = sheet.column_dimensions[cell.column_letter].width or 8.43
+                where = f"{sheet.title}!{cell.coordinate}"
+                if cell.fill.fgColor.rgb == "001F4E78":  # a table header
+                    characters = int((width - 2) / 0.9 + 1e-9)
+                    lines = textwrap.wrap(str(cell.value), characters, break_long_words=False)
+                    rows_tall = (sheet.row_dimensions[cell.row].height or 15) / 15
+                    if len(lines) > rows_tall or max(map(len, lines)) > characters:
+                        cut.append(f"{where} {cell.value!r}: {len(lines)} lines of {characters} characters")
+                elif isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                    shown = _as_formatted(cell.value, cell.number_format)
+                    if shown is not None and len(shown) + 1 > width:
+                        cut.append(f"{where} {shown} in a column {width:.1f} wide")
+    return cut
+
+
+def _as_formatted(value: float, number_format: str) -> str | None:
+    """The text of a number in the formats the workbook uses; None for General, which Excel rounds to fit."""
+    formats = {"#,##0": "{:,.0f}", "#,##0.0": "{:,.1f}", "#,##0.00": "{:,.2f}", "0.0%": "{:.1%}", "0%": "{:.0%}",
+               "0": "{:.0f}", "0.00": "{:.2f}", "0.0": "{:.1f}"}
+    if number_format == "General":
+        return None
+    return formats[number_format].format(value)

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from planner.cli import main
 from planner.workbook import HEADERS
-from tests.conftest import EXAMPLES, cells_without_a_typeface, read_rows, set_cell, write_rows
+from tests.conftest import EXAMPLES, cells_without_a_typeface, cut_off_cells, read_rows, set_cell, write_rows
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
            "forecast.csv", "forecast_models.csv", "plan.json", "plan.png", "forecast.png"]
@@ -63,12 +63,12 @@ def _sheet(path: Path, name: str) -> pd.DataFrame:
 @pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
 def test_workbook_reads_back_as_the_csvs(planned, name):
     _, out = planned[name]
-    for sheet, csv, columns in [("Orders", "orders.csv", ["order_quarter", "online_quarter", "factory", "site",
-                                                          "rack_type", "racks", "locked", "capex_usd"]),
-                                ("Costs", "costs.csv", ["quarter", "category", "usd", "usd_discounted", "in_objective"])]:
+    for sheet, csv_name, columns in [("Orders", "orders.csv", ["order_quarter", "online_quarter", "factory", "site",
+                                                               "rack_type", "racks", "locked", "capex_usd"]),
+                                     ("Costs", "costs.csv", ["quarter", "category", "usd", "usd_discounted", "in_objective"])]:
         from_book = _sheet(out / "roadmap.xlsx", sheet)
         from_book = from_book.dropna(subset=[columns[0]])
-        from_csv = pd.read_csv(out / csv)
+        from_csv = pd.read_csv(out / csv_name)
         from_book = from_book[columns].iloc[: len(from_csv)].reset_index(drop=True)
         pd.testing.assert_frame_equal(from_book.astype(str).replace(r"\.0$", "", regex=True),
                                       from_csv[columns].astype(str).replace(r"\.0$", "", regex=True), check_dtype=False) \
@@ -89,6 +89,7 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert len(fills) == 2  # power used at 95% and from 80%: Excel paints a rule's solid fill in its background
     assert all(fill.fill_type == "solid" and fill.bgColor.rgb == fill.fgColor.rgb != "00000000" for fill in fills)
     assert not cells_without_a_typeface(book)
+    assert not cut_off_cells(book)
 
 
 def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(planned):
