@@ -14,6 +14,8 @@ import textwrap
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.fonts import DEFAULT_FONT
@@ -39,6 +41,7 @@ RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or 
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
 HEADER_LINES = 2  # a header label may wrap onto two lines, so a column of short numbers is not as wide as its label
 HEADER_CHAR = 0.9  # column-width units (a body-font '0') per character of bold header text: seen to fit in LibreOffice
+QUARTER_LABEL_ROTATION = -45  # degrees: the charts' quarter labels, so a horizon of quarters never overlaps
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
 RECORD_SHEET = "Actuals record"  # after a re-forecast: actuals_vs_forecast.csv as a sheet
@@ -468,7 +471,15 @@ def _finish(chart, number_format: str) -> None:
     chart.y_axis.numFmt = number_format
     chart.y_axis.delete = False
     chart.x_axis.delete = False
+    chart.x_axis.txPr = _rotated(QUARTER_LABEL_ROTATION)
     chart.legend.position = "b"
+
+
+def _rotated(degrees: int) -> RichText:
+    """Axis label text turned by `degrees` (negative: reading upwards). LibreOffice turns crowded
+    labels of a bar chart but not of a line chart, where 16 quarters ran into one another."""
+    return RichText(bodyPr=RichTextProperties(rot=degrees * 60000, vert="horz"),  # in 1/60000 of a degree
+                    p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties()), endParaRPr=CharacterProperties())])
 
 
 def _charts(book, summary, plan) -> None:
