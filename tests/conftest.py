@@ -89,13 +89,15 @@ def cut_off_cells(book) -> list[str]:
     and each formatted number wider than its column (Excel shows ###). A header character is taken
     at 0.9 column-width units and a digit at one, with 2 units of padding for a label and 1 for a
     number: what LibreOffice was seen to show whole, set in Carlito (Calibri's metrics)."""
+    from planner.workbook import HEADER_FILL  # here: the BLAS settings at the top must come before numpy loads
+
     cut = []
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in (cell for cell in row if cell.value is not None):  # not a merged cell's hidden part
                 width = sheet.column_dimensions[cell.column_letter].width or 8.43
                 where = f"{sheet.title}!{cell.coordinate}"
-                if cell.fill.fgColor.rgb == "001F4E78":  # a table header
+                if cell.fill == HEADER_FILL:  # a table header
                     characters = int((width - 2) / 0.9 + 1e-9)
                     lines = textwrap.wrap(str(cell.value), characters, break_long_words=False)
                     rows_tall = (sheet.row_dimensions[cell.row].height or 15) / 15
