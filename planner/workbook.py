@@ -217,20 +217,20 @@ def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], header_row: int) 
         letter = get_column_letter(col)
         width = max(sheet.column_dimensions[letter].width or 0, min(45, max(_label_width(label), shown + 2)))
         sheet.column_dimensions[letter].width = width
-        lines = max(lines, len(_label_lines(label, width)))
+        lines = max(lines, len(_label_lines(label, max(1, math.floor((width - 2) / HEADER_CHAR + 1e-9)))))
     if lines > 1:  # neither Excel nor LibreOffice grows a row for the wrapped text openpyxl writes
         sheet.row_dimensions[header_row].height = 15 * lines
 
 
-def _label_lines(label: str, width: float) -> list[str]:
-    """The label broken at spaces as it wraps in a column this wide."""
-    return textwrap.wrap(label, max(1, math.floor((width - 2) / HEADER_CHAR + 1e-9)), break_long_words=False)
+def _label_lines(label: str, characters: int) -> list[str]:
+    """The label broken at spaces into lines of at most `characters`; a longer word stays whole."""
+    return textwrap.wrap(label, characters, break_long_words=False)
 
 
 def _label_width(label: str) -> float:
     """The narrowest column width that shows the label on at most HEADER_LINES lines."""
     for characters in range(1, len(label) + 1):
-        lines = textwrap.wrap(label, characters, break_long_words=False)  # a word longer than a line stays whole
+        lines = _label_lines(label, characters)
         if len(lines) <= HEADER_LINES and all(len(line) <= characters for line in lines):
             return characters * HEADER_CHAR + 2
     return 2.0
