@@ -41,6 +41,8 @@ RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or 
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
 HEADER_LINES = 2  # a header label may wrap onto two lines, so a column of short numbers is not as wide as its label
 HEADER_CHAR = 0.9  # column-width units (a body-font '0') per character of bold header text: seen to fit in LibreOffice
+TEXT_INDENT = 1  # a text column right of a number column starts 3 spaces in: "69 the racks online ..." read as one phrase
+INDENT_WIDTH = 1.5  # column-width units the indent takes (3 spaces of about half a '0' each)
 QUARTER_LABEL_ROTATION = -45  # degrees: the charts' quarter labels, so a horizon of quarters never overlaps
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
@@ -183,12 +185,12 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         row += 1
     header_row = row
     labels = list(frame.columns) if as_named else [_header(name)[0] for name in frame.columns]
-    for col, (name, label) in enumerate(zip(frame.columns, labels), start=1):
+    alignments = _column_alignments(frame)
+    for col, (label, (horizontal, indent)) in enumerate(zip(labels, alignments), start=1):
         cell = sheet.cell(row, col, label)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        # over a column of numbers (right-aligned) the header sits right too, not over the column before
-        cell.alignment = Alignment(wrap_text=True, vertical="center",
-                                   horizontal="right" if _header(name)[1] else None)
+        # each header sits as its column's values do: over numbers (right-aligned) right, not over the column before
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal=horizontal, indent=indent)
         _text_safe(cell)
     for values in frame.itertuples(index=False):
         row += 1
@@ -198,26 +200,58 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
             number_format = _header(frame.columns[col - 1])[1]
             if number_format and isinstance(cell.value, (int, float)):
                 cell.number_format = number_format
+            horizontal, indent = alignments[col - 1]
+            if horizontal == "center" or indent:
+                cell.alignment = Alignment(horizontal=horizontal, indent=indent)
     if start_row == 1 and not title:
         sheet.freeze_panes = sheet.cell(header_row + 1, 1)
         if filters and len(frame.columns):
             sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(frame.columns))}{max(row, header_row)}"
-    _fit_widths(sheet, frame, labels, header_row)
+    _fit_widths(sheet, frame, labels, header_row, [INDENT_WIDTH * indent for _, indent in alignments])
     return row + 2
 
 
-def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], header_row: int) -> None:
+def _column_alignments(frame: pd.DataFrame) -> list[tuple[str | None, int]]:
+    """(horizontal, indent) per column, for its header and its cells. Numbers stay right-aligned
+    (None: as the reader aligns them) and their header right; True/False centred, header too (they
+    sat right under a left header); text left, starting TEXT_INDENT in where a number column is
+    left of it, or LibreOffice showed "69" and "the racks online ..." as one line (an indent needs
+    an explicit 'left': LibreOffice ignores it on the default alignment)."""
+    kinds = [_kind(frame[name]) for name in frame.columns]
+    return [("right", 0) if kind == "number" else ("center", 0) if kind == "flag"
+            else ("left", TEXT_INDENT) if col and kinds[col - 1] == "number" else (None, 0)
+            for col, kind in enumerate(kinds)]
+
+
+def _kind(column: pd.Series) -> str:
+    """'flag' (True/False), 'number' or 'text', from the values where the dtype does not say (an
+    input file's column of numbers read as objects)."""
+    if pd.api.types.is_bool_dtype(column):
+        return "flag"
+    if pd.api.types.is_numeric_dtype(column):
+        return "number"
+    values = [_cell_value(value) for value in column.head(200)]
+    values = [value for value in values if value is not None]
+    if values and all(isinstance(value, bool) for value in values):
+        return "flag"
+    if values and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
+        return "number"
+    return "text"
+
+
+def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], header_row: int, indents: list[float]) -> None:
     """Each column as wide as its values as shown, or its label on HEADER_LINES lines, whichever is
-    wider (at most 45); the header row as tall as its most wrapped label. With one-line labels the
-    record printed at half size, most of its width the labels over short numbers."""
+    wider (at most 45), plus any indent; the header row as tall as its most wrapped label. With
+    one-line labels the record printed at half size, most of its width the labels over short numbers."""
     lines = 1
-    for col, (name, label) in enumerate(zip(frame.columns, labels), start=1):
+    for col, (name, label, indent) in enumerate(zip(frame.columns, labels, indents), start=1):
         number_format = _header(name)[1]
         shown = max((len(_shown(value, number_format)) for value in frame[name].head(200)), default=0)
         letter = get_column_letter(col)
-        width = max(sheet.column_dimensions[letter].width or 0, min(45, max(_label_width(label), shown + 2)))
+        width = max(sheet.column_dimensions[letter].width or 0,
+                    min(45, max(_label_width(label), shown + 2)) + indent)
         sheet.column_dimensions[letter].width = width
-        lines = max(lines, len(_label_lines(label, max(1, math.floor((width - 2) / HEADER_CHAR + 1e-9)))))
+        lines = max(lines, len(_label_lines(label, max(1, math.floor((width - 2 - indent) / HEADER_CHAR + 1e-9)))))
     if lines > 1:  # neither Excel nor LibreOffice grows a row for the wrapped text openpyxl writes
         sheet.row_dimensions[header_row].height = 15 * lines
 
@@ -351,7 +385,8 @@ def _wrapped(sheet, column: int) -> None:
     sheet.column_dimensions[letter].width = REASONS_WIDTH
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            cell.alignment = Alignment(wrap_text=cell.column_letter == letter, vertical="top")
+            cell.alignment = Alignment(wrap_text=cell.column_letter == letter, vertical="top",
+                                       horizontal=cell.alignment.horizontal, indent=cell.alignment.indent)
         # LibreOffice does not grow a row for wrapped text that openpyxl wrote: set the height
         text = str(row[column - 1].value or "")
         sheet.row_dimensions[row[0].row].height = 15 * max(1, math.ceil(len(text) / REASONS_WIDTH))

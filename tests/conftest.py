@@ -97,8 +97,8 @@ def cut_off_cells(book) -> list[str]:
             for cell in (cell for cell in row if cell.value is not None):  # not a merged cell's hidden part
                 width = sheet.column_dimensions[cell.column_letter].width or 8.43
                 where = f"{sheet.title}!{cell.coordinate}"
-                if cell.fill == HEADER_FILL:  # a table header
-                    characters = int((width - 2) / 0.9 + 1e-9)
+                if cell.fill == HEADER_FILL:  # a table header; an indent is 3 spaces, half a digit each
+                    characters = int((width - 2 - 1.5 * cell.alignment.indent) / 0.9 + 1e-9)
                     lines = textwrap.wrap(str(cell.value), characters, break_long_words=False)
                     rows_tall = (sheet.row_dimensions[cell.row].height or 15) / 15
                     if len(lines) > rows_tall or max(map(len, lines)) > characters:
@@ -108,6 +108,43 @@ def cut_off_cells(book) -> list[str]:
                     if shown is not None and len(shown) + 1 > width:
                         cut.append(f"{where} {shown} in a column {width:.1f} wide")
     return cut
+
+
+def misaligned_cells(book) -> list[str]:
+    """'Sheet!A1 ...' for each table cell aligned apart from its column, or run into the number left
+    of it. Numbers sit right (the reader's default) and so must their header; True/False centred,
+    header too; text left, starting indented where the cell left of it is a right-aligned number, as
+    "69" and "the racks online ..." read as one phrase."""
+    from planner.workbook import HEADER_FILL
+
+    def side(cell) -> str:
+        value, horizontal = cell.value, cell.alignment.horizontal
+        if horizontal in (None, "general"):  # as the reader aligns the value
+            return "center" if isinstance(value, bool) else "right" if isinstance(value, (int, float)) else "left"
+        return horizontal
+
+    wrong = []
+    for sheet in book.worksheets:
+        for header in (cell for row in sheet.iter_rows() for cell in row if cell.fill == HEADER_FILL):
+            where = f"{sheet.title}!{header.coordinate}"
+            below = []
+            for row in range(header.row + 1, sheet.max_row + 1):
+                if sheet.cell(row, header.column).value is None:
+                    break
+                below.append(sheet.cell(row, header.column))
+            wrong += [f"{where}: {cell.coordinate} True/False not centred" for cell in below
+                      if isinstance(cell.value, bool) and side(cell) != "center"]
+            sides = {side(cell) for cell in below}
+            if len(sides) == 1 and sides != {side(header)}:
+                wrong.append(f"{where} {header.value!r} aligned {side(header)} over a column aligned {sides.pop()}")
+        for row in sheet.iter_rows(min_col=2):
+            for cell in row:
+                left = sheet.cell(cell.row, cell.column - 1)
+                indented = cell.alignment.indent and cell.alignment.horizontal == "left"  # LibreOffice's rule
+                if isinstance(cell.value, str) and side(cell) == "left" and not indented \
+                        and left.value is not None and side(left) == "right":
+                    wrong.append(f"{sheet.title}!{cell.coordinate} {cell.value[:30]!r} runs on from {left.value!r}")
+    return wrong
 
 
 def _as_formatted(value: float, number_format: str) -> str | None:
