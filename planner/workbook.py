@@ -121,7 +121,7 @@ def write_roadmap(path, context: dict) -> None:
     _cash_by_year(book.create_sheet("Cash by year"), plan)
     prices = context.get("shadow_prices")
     if prices is not None:
-        write_table(book.create_sheet("Shadow prices"), prices)
+        _shadow_prices(book.create_sheet("Shadow prices"), prices)
     if context.get("changes") is not None:
         _changes(book.create_sheet("Changes", 1), context["changes"])
         if _has_record(context["changes"]):
@@ -174,13 +174,18 @@ def _header(name: str) -> tuple[str, str | None]:
 
 
 def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | None = None, filters: bool = True,
-                as_named: bool = False) -> int:
+                as_named: bool = False, note: str | None = None) -> int:
     """Write a DataFrame as a formatted table; return the next free row. as_named: headed by the
     frame's own column names, as an input file spells them, not by the labels of the plan's columns
-    (demand_history.csv's demand is what was used, not the 'Demand planned for')."""
+    (demand_history.csv's demand is what was used, not the 'Demand planned for'). note: a line in
+    italics above the header, which a sheet's first table keeps in its frozen and printed rows."""
     row = start_row
     if title:
         sheet.cell(row, 1, title).font = _bold(size=12)
+        _text_safe(sheet.cell(row, 1))
+        row += 1
+    if note:
+        sheet.cell(row, 1, note).font = Font(name=DEFAULT_FONT.name, italic=True)
         _text_safe(sheet.cell(row, 1))
         row += 1
     header_row = row
@@ -390,6 +395,17 @@ def _wrapped(sheet, column: int) -> None:
         # LibreOffice does not grow a row for wrapped text that openpyxl wrote: set the height
         text = str(row[column - 1].value or "")
         sheet.row_dimensions[row[0].row].height = 15 * max(1, math.ceil(len(text) / REASONS_WIDTH))
+
+
+def _shadow_prices(sheet, prices: pd.DataFrame) -> None:
+    """The prices, with the condition they hold under said once above them: as a column it was the
+    same 95-character sentence on every row, cut off at the printed page's edge (shadow_prices.csv
+    keeps the column, for scripts)."""
+    conditions = prices["condition"].unique()
+    if len(conditions) != 1:
+        write_table(sheet, prices)
+        return
+    write_table(sheet, prices.drop(columns="condition"), note=f"Every value is {conditions[0]}.")
 
 
 def _costs(sheet, plan) -> None:

@@ -112,6 +112,22 @@ def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(p
     assert float(first["demand"]) == float(history["demand"]) and first["region"] == history["region"]
 
 
+def test_the_shadow_prices_sheet_says_its_condition_once_above_the_table_on_every_printed_page(planned):
+    """It was a Condition column holding the same 95-character sentence on every row, cut off at
+    the printed page's edge; the CSV keeps the column for scripts."""
+    _, out = planned["global-enterprise"]
+    prices = pd.read_csv(out / "shadow_prices.csv")
+    assert prices["condition"].nunique() == 1 and len(prices) > 50
+    sheet = load_workbook(out / "roadmap.xlsx")["Shadow prices"]
+    assert sheet["A1"].value == f"Every value is {prices['condition'].iloc[0]}."
+    assert sheet["A1"].font.italic and sheet["A1"].font.name
+    assert (sheet.freeze_panes, sheet.print_title_rows) == ("A3", "$1:$2")
+    assert sheet.auto_filter.ref == f"A2:G{len(prices) + 2}"
+    from_book = pd.read_excel(out / "roadmap.xlsx", sheet_name="Shadow prices", header=1)
+    from_book = from_book.rename(columns={label: column for column, (label, _) in HEADERS.items()})
+    pd.testing.assert_frame_equal(from_book, prices.drop(columns="condition"), check_dtype=False)
+
+
 def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(planned):
     _, out = planned["global-enterprise"]
     costs = pd.read_csv(out / "costs.csv")
