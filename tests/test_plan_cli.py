@@ -55,8 +55,9 @@ def test_plan_writes_every_file_and_checks_clean(planned, name):
     assert {"p10", "p50", "p90", "kind"} <= set(forecast.columns) and set(forecast["kind"]) == {"history", "forecast"}
 
 
-def _sheet(path: Path, name: str) -> pd.DataFrame:
-    frame = pd.read_excel(path, sheet_name=name)
+def _sheet(path: Path, name: str, header_row: int = 1) -> pd.DataFrame:
+    """A sheet's table with the CSV's column names; header_row as a spreadsheet counts it."""
+    frame = pd.read_excel(path, sheet_name=name, header=header_row - 1)
     labels = {label: column for column, (label, _) in HEADERS.items()}
     return frame.rename(columns=labels)
 
@@ -123,8 +124,7 @@ def test_the_shadow_prices_sheet_says_its_condition_once_above_the_table_on_ever
     assert sheet["A1"].font.italic and sheet["A1"].font.name
     assert (sheet.freeze_panes, sheet.print_title_rows) == ("A3", "$1:$2")
     assert sheet.auto_filter.ref == f"A2:G{len(prices) + 2}"
-    from_book = pd.read_excel(out / "roadmap.xlsx", sheet_name="Shadow prices", header=1)
-    from_book = from_book.rename(columns={label: column for column, (label, _) in HEADERS.items()})
+    from_book = _sheet(out / "roadmap.xlsx", "Shadow prices", header_row=2)
     pd.testing.assert_frame_equal(from_book, prices.drop(columns="condition"), check_dtype=False)
 
 
