@@ -217,11 +217,11 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
 
 
 def _column_alignments(frame: pd.DataFrame) -> list[tuple[str | None, int]]:
-    """(horizontal, indent) per column, for its header and its cells. Numbers stay right-aligned
-    (None: as the reader aligns them) and their header right; True/False centred, header too (they
-    sat right under a left header); text left, starting TEXT_INDENT in where a number column is
-    left of it, or LibreOffice showed "69" and "the racks online ..." as one line (an indent needs
-    an explicit 'left': LibreOffice ignores it on the default alignment)."""
+    """(horizontal, indent) per column, for its header and its cells. Numbers right: their cells as
+    the reader aligns them, their header set so; True/False centred, header too (they sat right
+    under a left header); text left, starting TEXT_INDENT in where a number column is left of it,
+    or LibreOffice showed "69" and "the racks online ..." as one line (an indent needs an explicit
+    'left': LibreOffice ignores it on the default alignment)."""
     kinds = [_kind(frame[name]) for name in frame.columns]
     return [("right", 0) if kind == "number" else ("center", 0) if kind == "flag"
             else ("left", TEXT_INDENT) if col and kinds[col - 1] == "number" else (None, 0)
