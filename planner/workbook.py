@@ -150,6 +150,13 @@ def _text_safe(cell) -> None:
         cell.data_type = "s"  # never a formula, whatever the text begins with
 
 
+def _text_line(sheet, row: int, text: str, font: Font) -> None:
+    """A line of text in column A (a title or a note above a table), written as text whatever it begins with."""
+    cell = sheet.cell(row, 1, text)
+    cell.font = font
+    _text_safe(cell)
+
+
 def _cell_value(value):
     if isinstance(value, pd.Period):
         return f"{value.year}Q{value.quarter}"
@@ -181,12 +188,10 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
     italics above the header, which a sheet's first table keeps in its frozen and printed rows."""
     row = start_row
     if title:
-        sheet.cell(row, 1, title).font = _bold(size=12)
-        _text_safe(sheet.cell(row, 1))
+        _text_line(sheet, row, title, _bold(size=12))
         row += 1
     if note:
-        sheet.cell(row, 1, note).font = Font(name=DEFAULT_FONT.name, italic=True)
-        _text_safe(sheet.cell(row, 1))
+        _text_line(sheet, row, note, Font(name=DEFAULT_FONT.name, italic=True))
         row += 1
     header_row = row
     labels = list(frame.columns) if as_named else [_header(name)[0] for name in frame.columns]
@@ -292,9 +297,7 @@ def _shown(value, number_format: str | None) -> str:
 def _summary(sheet, context: dict) -> None:
     scenario, plan, run = context["scenario"], context["plan"], context["run"]
     settings = scenario.settings
-    sheet["A1"] = f"Procurement roadmap: {settings.name}"
-    _text_safe(sheet["A1"])
-    sheet["A1"].font = TITLE_FONT
+    _text_line(sheet, 1, f"Procurement roadmap: {settings.name}", TITLE_FONT)
     kpis = plan.kpis
     rows = [
         ("Created", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
@@ -448,8 +451,7 @@ def _changes(sheet, changes) -> None:
     """Plain-language summary on top, then order lines that changed, then the forecast per stream,
     costs and (after a re-forecast) how often actuals fell outside the band per quarters ahead; each
     actual against the forecasts made before it is on the record's own sheet."""
-    sheet["A1"] = "What changed since the previous plan"
-    sheet["A1"].font = TITLE_FONT
+    _text_line(sheet, 1, "What changed since the previous plan", TITLE_FONT)
     sheet["A2"] = changes.summary
     _text_safe(sheet["A2"])
     sheet["A2"].alignment = Alignment(wrap_text=True, vertical="top")
