@@ -195,7 +195,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         row += 1
     header_row = row
     labels = list(frame.columns) if as_named else [_header(name)[0] for name in frame.columns]
-    alignments = _column_alignments(frame)
+    formats, alignments = [_header(name)[1] for name in frame.columns], _column_alignments(frame)
     for col, (label, (horizontal, indent)) in enumerate(zip(labels, alignments), start=1):
         cell = sheet.cell(row, col, label)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
@@ -207,7 +207,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         for col, value in enumerate(values, start=1):
             cell = sheet.cell(row, col, _cell_value(value))
             _text_safe(cell)
-            number_format = _header(frame.columns[col - 1])[1]
+            number_format = formats[col - 1]
             if number_format and isinstance(cell.value, (int, float)):
                 cell.number_format = number_format
             horizontal, indent = alignments[col - 1]
@@ -217,7 +217,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         sheet.freeze_panes = sheet.cell(header_row + 1, 1)
         if filters and len(frame.columns):
             sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(frame.columns))}{max(row, header_row)}"
-    _fit_widths(sheet, frame, labels, header_row, [INDENT_WIDTH * indent for _, indent in alignments])
+    _fit_widths(sheet, frame, labels, formats, header_row, [INDENT_WIDTH * indent for _, indent in alignments])
     return row + 2
 
 
@@ -249,13 +249,13 @@ def _kind(column: pd.Series) -> str:
     return "text"
 
 
-def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], header_row: int, indents: list[float]) -> None:
+def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], formats: list[str | None], header_row: int,
+                indents: list[float]) -> None:
     """Each column as wide as its values as shown, or its label on HEADER_LINES lines, whichever is
     wider (at most 45), plus any indent; the header row as tall as its most wrapped label. With
     one-line labels the record printed at half size, most of its width the labels over short numbers."""
     lines = 1
-    for col, (name, label, indent) in enumerate(zip(frame.columns, labels, indents), start=1):
-        number_format = _header(name)[1]
+    for col, (name, label, number_format, indent) in enumerate(zip(frame.columns, labels, formats, indents), start=1):
         shown = max((len(_shown(value, number_format)) for value in frame[name].head(200)), default=0)
         letter = get_column_letter(col)
         width = max(sheet.column_dimensions[letter].width or 0,
