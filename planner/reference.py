@@ -57,13 +57,16 @@ def _settings_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def yaml_text(value: object) -> str:
-    """A setting's value as scenario.yaml would spell it: [0.1, 0.5, 0.9], not a Python tuple."""
+    """A setting's value as scenario.yaml would spell it: [0.1, 0.5, 0.9], not a Python tuple, and
+    a penalty of 80000, not the 80000.0 it is parsed to."""
     if value == {}:
         return "none"
     if value is None:
         return "blank"
     if isinstance(value, tuple):
-        return "[" + ", ".join(str(v) for v in value) + "]"
+        return "[" + ", ".join(yaml_text(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 

@@ -111,6 +111,10 @@ def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(p
     history = read_rows(EXAMPLES / "global-enterprise" / "demand_history.csv")[0]
     first = dict(zip(rows[titles["demand_history.csv"] + 1], rows[titles["demand_history.csv"] + 2]))
     assert float(first["demand"]) == float(history["demand"]) and first["region"] == history["region"]
+    settings = {row[0]: row[1] for row in rows[1:titles["racks.csv"]] if row[0]}
+    # as scenario.yaml spells them: the penalty of 60000 read 60000.0
+    assert (settings["unmet_penalty_per_unit_quarter"], settings["solver.time_limit_s"]) == ("60000", "120")
+    assert settings["forecast.quantiles"] == "[0.1, 0.5, 0.9]" and settings["discount_rate"] == "0.09"
 
 
 def test_the_shadow_prices_sheet_says_its_condition_once_above_the_table_on_every_printed_page(planned):
