@@ -181,11 +181,13 @@ def _header(name: str) -> tuple[str, str | None]:
 
 
 def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | None = None, filters: bool = True,
-                as_named: bool = False, note: str | None = None) -> int:
+                as_named: bool = False, note: str | None = None, number_format: str | None = None) -> int:
     """Write a DataFrame as a formatted table; return the next free row. as_named: headed by the
     frame's own column names, as an input file spells them, not by the labels of the plan's columns
-    (demand_history.csv's demand is what was used, not the 'Demand planned for'). note: a line in
-    italics above the header, which a sheet's first table keeps in its frozen and printed rows."""
+    (demand_history.csv's demand is what was used, not the 'Demand planned for'), and its numbers
+    formatted by their values (_input_format). note: a line in italics above the header, which a
+    sheet's first table keeps in its frozen and printed rows. number_format: for the number columns
+    the plan's labels do not format (a chart's columns, named by site or cost category)."""
     row = start_row
     if title:
         _text_line(sheet, row, title, _bold(size=12))
@@ -195,7 +197,8 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         row += 1
     header_row = row
     labels = list(frame.columns) if as_named else [_header(name)[0] for name in frame.columns]
-    formats, alignments = [_header(name)[1] for name in frame.columns], _column_alignments(frame)
+    formats = [_input_format(frame[name]) if as_named else _header(name)[1] or number_format for name in frame.columns]
+    alignments = _column_alignments(frame)
     for col, (label, (horizontal, indent)) in enumerate(zip(labels, alignments), start=1):
         cell = sheet.cell(row, col, label)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
@@ -208,7 +211,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
             cell = sheet.cell(row, col, _cell_value(value))
             _text_safe(cell)
             number_format = formats[col - 1]
-            if number_format and isinstance(cell.value, (int, float)):
+            if number_format and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                 cell.number_format = number_format
             horizontal, indent = alignments[col - 1]
             if horizontal == "center" or indent:
@@ -247,6 +250,16 @@ def _kind(column: pd.Series) -> str:
     if values and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
         return "number"
     return "text"
+
+
+def _input_format(column: pd.Series) -> str | None:
+    """Thousands separators for an input file's column of whole numbers (a price of 3,800,000, a
+    commitment of 200,000,000 read as 200000000 beside a capex_usd of 15,000,000); General for
+    fractions, which shows a PUE of 1.15 or a tariff of 0.085 as the file gives it."""
+    if _kind(column) != "number":
+        return None
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    return WHOLE if (values == values.round()).all() else None
 
 
 def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], formats: list[str | None], header_row: int,
@@ -539,26 +552,27 @@ def _charts(book, summary, plan) -> None:
     """Three native Excel charts on the Summary sheet, fed from a 'Chart data' sheet."""
     data = book.create_sheet("Chart data")
     demand = plan.demand.groupby("quarter")[["demand", "served_factory", "served_cloud", "unmet"]].sum().reset_index()
-    row = _chart(data, summary, demand, 1, LineChart(), "Demand vs served", "compute units", "#,##0", "D3")
+    row = _chart(data, summary, demand, 1, LineChart(), "Demand vs served", "compute units", WHOLE, "D3")
 
     power = plan.power.assign(used=plan.power["facility_kw"] / 1000, available=plan.power["capacity_kw"] / 1000)
     wide = power.pivot_table(index="quarter", columns="site", values=["used", "available"]).sort_index()
     wide.columns = [f"{site} {kind} MW" for kind, site in wide.columns]
     row = _chart(data, summary, wide.reset_index(), row, LineChart(), "Facility MW used vs available", "MW",
-                 "#,##0.0", "D22")
+                 MW, "D22")
 
     costs = plan.costs[plan.costs["in_objective"]]
     spend = costs.pivot_table(index="quarter", columns="category", values="usd", aggfunc="sum", fill_value=0.0).reset_index()
     bars = BarChart()
     bars.type, bars.grouping, bars.overlap = "col", "stacked", 100
-    _chart(data, summary, spend, row, bars, "Spend per quarter by category (NPV basis)", "USD", "#,##0", "D41")
+    _chart(data, summary, spend, row, bars, "Spend per quarter by category (NPV basis)", "USD", USD, "D41")
 
 
 def _chart(data, summary, frame: pd.DataFrame, start: int, chart, title: str, axis_title: str,
            number_format: str, anchor: str) -> int:
-    """Write `frame` (first column = categories) at `start` on the data sheet, chart every other
-    column on the summary at `anchor`; return the next free row of the data sheet."""
-    next_row = write_table(data, frame, start_row=start, filters=False)
+    """Write `frame` (first column = categories) at `start` on the data sheet, its numbers shown as
+    the axis shows them, chart every other column on the summary at `anchor`; return the next free
+    row of the data sheet."""
+    next_row = write_table(data, frame, start_row=start, filters=False, number_format=number_format)
     end = start + len(frame)
     chart.title, chart.y_axis.title, chart.height, chart.width = title, axis_title, 9, 22
     chart.add_data(Reference(data, min_col=2, max_col=len(frame.columns), min_row=start, max_row=end),
