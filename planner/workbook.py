@@ -39,6 +39,9 @@ HEADER_FONT = _bold(color="FFFFFF")
 TITLE_FONT = _bold(size=14)
 RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or outside a band)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
+# LibreOffice imports a boolean as a number and spells it TRUE only under this format (Assumptions'
+# liquid_cooled read 1, Orders' Locked TRUE, the XML the same); Excel keeps number formats off booleans
+FLAG = '"TRUE";"TRUE";"FALSE"'
 HEADER_LINES = 2  # a header label may wrap onto two lines, so a column of short numbers is not as wide as its label
 HEADER_CHAR = 0.9  # column-width units (a body-font '0') per character of bold header text: seen to fit in LibreOffice
 TEXT_INDENT = 1  # a text column right of a number column starts 3 spaces in: "69 the racks online ..." read as one phrase
@@ -211,7 +214,9 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
             cell = sheet.cell(row, col, _cell_value(value))
             _text_safe(cell)
             number_format = formats[col - 1]
-            if number_format and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+            if isinstance(cell.value, bool):
+                cell.number_format = FLAG
+            elif number_format and isinstance(cell.value, (int, float)):
                 cell.number_format = number_format
             horizontal, indent = alignments[col - 1]
             if horizontal == "center" or indent:

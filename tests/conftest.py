@@ -156,6 +156,14 @@ def _as_formatted(value: float, number_format: str) -> str | None:
     return formats[number_format].format(value)
 
 
+def flags_shown_as_numbers(book) -> list[str]:
+    """'Sheet!A1' for each True/False cell whose number format does not spell it out. LibreOffice
+    imports a boolean as a number and showed Assumptions' liquid_cooled True as 1 (Orders' Locked,
+    written the same, as TRUE); Excel shows a boolean as TRUE/FALSE whatever its format."""
+    return [f"{sheet.title}!{cell.coordinate}" for sheet in book.worksheets for row in sheet.iter_rows()
+            for cell in row if isinstance(cell.value, bool) and cell.number_format != '"TRUE";"TRUE";"FALSE"']
+
+
 def hard_to_read_numbers(book) -> list[str]:
     """'Sheet!A1 ...' for each number left in General format that a reader has to count the digits
     of (200000000 for a $200M commitment, beside a capex_usd of 15,000,000) or that shows a

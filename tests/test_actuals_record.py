@@ -15,8 +15,8 @@ from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extende
                                     plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
 from planner.workbook import HEADERS
-from tests.conftest import (EXAMPLES, QUARTERS, ROOT, cells_without_a_typeface, cut_off_cells, hard_to_read_numbers,
-                            misaligned_cells)
+from tests.conftest import (EXAMPLES, QUARTERS, ROOT, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
+                            hard_to_read_numbers, misaligned_cells)
 
 ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
 
@@ -235,6 +235,7 @@ def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_po
         assert not cut_off_cells(book)
         assert not misaligned_cells(book)
         assert not hard_to_read_numbers(book)
+        assert not flags_shown_as_numbers(book)
         # long labels over short numbers wrap onto two lines rather than widen the sheet: on one
         # line each, the record printed one page wide at about half size
         band_low = COLUMNS.index("previous_low") + 1

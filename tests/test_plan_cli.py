@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 
 from planner.cli import main
 from planner.workbook import HEADERS
-from tests.conftest import (EXAMPLES, cells_without_a_typeface, cut_off_cells, hard_to_read_numbers,
-                            misaligned_cells, read_rows, set_cell, write_rows)
+from tests.conftest import (EXAMPLES, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
+                            hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
            "forecast.csv", "forecast_models.csv", "plan.json", "plan.png", "forecast.png"]
@@ -96,6 +96,7 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert not cut_off_cells(book)
     assert not misaligned_cells(book)
     assert not hard_to_read_numbers(book)
+    assert not flags_shown_as_numbers(book)
 
 
 def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(planned):
