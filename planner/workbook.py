@@ -574,15 +574,18 @@ def _charts(book, summary, plan) -> None:
 
 def _chart(data, summary, frame: pd.DataFrame, start: int, chart, title: str, axis_title: str,
            number_format: str, anchor: str) -> int:
-    """Write `frame` (first column = categories) at `start` on the data sheet, its numbers shown as
-    the axis shows them, chart every other column on the summary at `anchor`; return the next free
-    row of the data sheet."""
-    next_row = write_table(data, frame, start_row=start, filters=False, number_format=number_format)
-    end = start + len(frame)
+    """Write `frame` (first column = categories) at `start` on the data sheet under the chart's
+    title, its numbers shown as the axis shows them, chart every other column on the summary at
+    `anchor`; return the next free row of the data sheet. Titled, the sheet repeats no header on
+    its printed pages: the first table's header had headed the MW table's columns."""
+    next_row = write_table(data, frame, start_row=start, title=f"{title} (the Summary sheet's chart)", filters=False,
+                           number_format=number_format)
+    header = start + 1
+    end = header + len(frame)
     chart.title, chart.y_axis.title, chart.height, chart.width = title, axis_title, 9, 22
-    chart.add_data(Reference(data, min_col=2, max_col=len(frame.columns), min_row=start, max_row=end),
+    chart.add_data(Reference(data, min_col=2, max_col=len(frame.columns), min_row=header, max_row=end),
                    titles_from_data=True)
-    chart.set_categories(Reference(data, min_col=1, min_row=start + 1, max_row=end))
+    chart.set_categories(Reference(data, min_col=1, min_row=header + 1, max_row=end))
     _finish(chart, number_format)
     summary.add_chart(chart, anchor)
     return next_row

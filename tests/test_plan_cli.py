@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from planner.cli import main
-from planner.workbook import HEADERS
+from planner.workbook import HEADER_FILL, HEADERS
 from tests.conftest import (EXAMPLES, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
 
@@ -97,6 +97,37 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert not misaligned_cells(book)
     assert not hard_to_read_numbers(book)
     assert not flags_shown_as_numbers(book)
+
+
+def test_the_summary_charts_draw_the_plan_from_titled_tables_on_the_chart_data_sheet(planned):
+    """Each chart's series are the plan's CSVs, read from a table titled with the chart's name. The
+    three tables had stood untitled under one repeated header, which printed over the MW table's
+    columns as 'Demand planned for (units)'."""
+    _, out = planned["global-enterprise"]
+    book = load_workbook(out / "roadmap.xlsx")
+    data = book["Chart data"]
+
+    def series(chart) -> dict[str, list[float]]:
+        drawn = {}
+        for line in chart.series:
+            label = data[line.tx.strRef.f.split("!")[1]]
+            assert label.fill == HEADER_FILL, label.coordinate
+            title = data.cell(label.row - 1, 1).value if label.row > 1 else None
+            assert title == f"{chart.title.tx.rich.p[0].r[0].t} (the Summary sheet's chart)", label.coordinate
+            first, last = line.val.numRef.f.split("!")[1].replace("$", "").split(":")
+            drawn[label.value] = [cell.value for (cell,) in data[first:last]]
+        return drawn
+
+    demand_chart, power_chart, spend_chart = book["Summary"]._charts
+    demand = pd.read_csv(out / "demand.csv").groupby("quarter")["demand"].sum()
+    assert series(demand_chart)[HEADERS["demand"][0]] == pytest.approx(demand.tolist(), abs=0.01)
+    power = pd.read_csv(out / "power.csv")
+    used = power[power["site"] == "us-va-1"].sort_values("quarter")["facility_kw"] / 1000
+    assert series(power_chart)["us-va-1 used MW"] == pytest.approx(used.tolist())
+    costs = pd.read_csv(out / "costs.csv")
+    spend = costs[costs["in_objective"]].groupby("category")["usd"].sum()
+    assert {name: sum(values) for name, values in series(spend_chart).items()} == pytest.approx(spend.to_dict())
+    assert data.print_title_rows is None and data.freeze_panes is None
 
 
 def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(planned):
