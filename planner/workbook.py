@@ -575,9 +575,9 @@ def _charts(book, summary, plan) -> None:
 def _chart(data, summary, frame: pd.DataFrame, start: int, chart, title: str, axis_title: str,
            number_format: str, anchor: str) -> int:
     """Write `frame` (first column = categories) at `start` on the data sheet under the chart's
-    title, its numbers shown as the axis shows them, chart every other column on the summary at
-    `anchor`; return the next free row of the data sheet. Titled, the sheet repeats no header on
-    its printed pages: the first table's header had headed the MW table's columns."""
+    title, the columns named by site or cost category shown as the axis shows them, chart every
+    other column on the summary at `anchor`; return the next free row of the data sheet. Titled,
+    the sheet repeats no header on its printed pages: the first table's had headed the MW table's."""
     next_row = write_table(data, frame, start_row=start, title=f"{title} (the Summary sheet's chart)", filters=False,
                            number_format=number_format)
     header = start + 1
