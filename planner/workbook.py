@@ -46,6 +46,7 @@ HEADER_LINES = 2  # a header label may wrap onto two lines, so a column of short
 HEADER_CHAR = 0.9  # column-width units (a body-font '0') per character of bold header text: seen to fit in LibreOffice
 TEXT_INDENT = 1  # a text column right of a number column starts 3 spaces in: "69 the racks online ..." read as one phrase
 INDENT_WIDTH = 1.5  # column-width units the indent takes (3 spaces of about half a '0' each)
+INPUT_DECIMALS = 6  # at most, for an input's fractions on the Assumptions sheet: past that, a float's own noise
 QUARTER_LABEL_ROTATION = -45  # degrees: the charts' quarter labels, so a horizon of quarters never overlaps
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
@@ -258,13 +259,14 @@ def _kind(column: pd.Series) -> str:
 
 
 def _input_format(column: pd.Series) -> str | None:
-    """Thousands separators for an input file's column of whole numbers (a price of 3,800,000, a
-    commitment of 200,000,000 read as 200000000 beside a capex_usd of 15,000,000); General for
-    fractions, which shows a PUE of 1.15 or a tariff of 0.085 as the file gives it."""
+    """An input file's numbers with thousands separators (a commitment of 200,000,000 had read
+    200000000 beside a capex_usd of 15,000,000) and as many decimals as the column's values have,
+    at most INPUT_DECIMALS: PUEs of 1.15 and 1.20 line up on the point, 0.085 keeps its 5."""
     if _kind(column) != "number":
         return None
     values = pd.to_numeric(column, errors="coerce").dropna()
-    return WHOLE if (values == values.round()).all() else None
+    decimals = next((d for d in range(INPUT_DECIMALS) if (values.round(d) == values).all()), INPUT_DECIMALS)
+    return f"#,##0.{'0' * decimals}" if decimals else WHOLE
 
 
 def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], formats: list[str | None], header_row: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def cut_off_cells(book) -> list[str]:
                     if len(lines) > rows_tall or max(map(len, lines)) > characters:
                         cut.append(f"{where} {cell.value!r}: {len(lines)} lines of {characters} characters")
                 elif isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                    shown = _as_formatted(cell.value, cell.number_format)
+                    shown = as_formatted(cell.value, cell.number_format)
                     if shown is not None and len(shown) + 1 > width:
                         cut.append(f"{where} {shown} in a column {width:.1f} wide")
     return cut
@@ -147,12 +148,14 @@ def misaligned_cells(book) -> list[str]:
     return wrong
 
 
-def _as_formatted(value: float, number_format: str) -> str | None:
+def as_formatted(value: float, number_format: str) -> str | None:
     """The text of a number in the formats the workbook uses; None for General, which Excel rounds to fit."""
     formats = {"#,##0": "{:,.0f}", "#,##0.0": "{:,.1f}", "#,##0.00": "{:,.2f}", "0.0%": "{:.1%}", "0%": "{:.0%}",
                "0": "{:.0f}", "0.00": "{:.2f}", "0.0": "{:.1f}"}
     if number_format == "General":
         return None
+    if re.fullmatch(r"#,##0\.0+", number_format):  # an input's fractions, to as many decimals as they have
+        return f"{value:,.{len(number_format) - len('#,##0.')}f}"
     return formats[number_format].format(value)
 
 

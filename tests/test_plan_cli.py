@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from planner.cli import main
 from planner.workbook import HEADER_FILL, HEADERS
-from tests.conftest import (EXAMPLES, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
+from tests.conftest import (EXAMPLES, as_formatted, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
@@ -148,6 +148,14 @@ def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(p
     # as scenario.yaml spells them: the penalty of 60000 read 60000.0
     assert (settings["unmet_penalty_per_unit_quarter"], settings["solver.time_limit_s"]) == ("60000", "120")
     assert settings["forecast.quantiles"] == "[0.1, 0.5, 0.9]" and settings["discount_rate"] == "0.09"
+    # every input number shown exactly, to the digit: a tariff of 0.085 and a price of 3,400,000
+    sheet = load_workbook(out / "roadmap.xlsx")["Assumptions"]
+    numbers = [cell for row in sheet.iter_rows() for cell in row
+               if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)]
+    assert len(numbers) > 300
+    for cell in numbers:
+        shown = as_formatted(cell.value, cell.number_format)
+        assert shown is not None and float(shown.replace(",", "")) == cell.value, (cell.coordinate, shown)
 
 
 def test_the_shadow_prices_sheet_says_its_condition_once_above_the_table_on_every_printed_page(planned):
