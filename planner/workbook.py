@@ -226,7 +226,7 @@ def write_table(sheet, frame: pd.DataFrame, start_row: int = 1, title: str | Non
         sheet.freeze_panes = sheet.cell(header_row + 1, 1)
         if filters and len(frame.columns):
             sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(frame.columns))}{max(row, header_row)}"
-    _fit_widths(sheet, frame, labels, formats, header_row, [INDENT_WIDTH * indent for _, indent in alignments])
+    _fit_widths(sheet, frame, labels, formats, [INDENT_WIDTH * indent for _, indent in alignments])
     return row + 2
 
 
@@ -269,21 +269,36 @@ def _input_format(column: pd.Series) -> str | None:
     return f"#,##0.{'0' * decimals}" if decimals else WHOLE
 
 
-def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], formats: list[str | None], header_row: int,
+def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], formats: list[str | None],
                 indents: list[float]) -> None:
     """Each column as wide as its values as shown, or its label on HEADER_LINES lines, whichever is
-    wider (at most 45), plus any indent; the header row as tall as its most wrapped label. With
-    one-line labels the record printed at half size, most of its width the labels over short numbers."""
-    lines = 1
+    wider (at most 45), plus any indent; then every header row on the sheet as tall as its most
+    wrapped label. With one-line labels the record printed at half size, most of its width the
+    labels over short numbers."""
     for col, (name, label, number_format, indent) in enumerate(zip(frame.columns, labels, formats, indents), start=1):
         shown = max((len(_shown(value, number_format)) for value in frame[name].head(200)), default=0)
         letter = get_column_letter(col)
-        width = max(sheet.column_dimensions[letter].width or 0,
-                    min(45, max(_label_width(label), shown + 2)) + indent)
-        sheet.column_dimensions[letter].width = width
-        lines = max(lines, len(_label_lines(label, max(1, math.floor((width - 2 - indent) / HEADER_CHAR + 1e-9)))))
-    if lines > 1:  # neither Excel nor LibreOffice grows a row for the wrapped text openpyxl writes
-        sheet.row_dimensions[header_row].height = 15 * lines
+        sheet.column_dimensions[letter].width = max(sheet.column_dimensions[letter].width or 0,
+                                                    min(45, max(_label_width(label), shown + 2)) + indent)
+    _size_header_rows(sheet)
+
+
+def _size_header_rows(sheet) -> None:
+    """Each table header on the sheet (a row whose first cell has the header fill) as tall as its
+    most wrapped label in its columns' widths now: neither Excel nor LibreOffice grows a row for the
+    wrapped text openpyxl writes, and a header sized when its table was written kept a blank line
+    once a later table widened a column."""
+    for (first,) in sheet.iter_rows(min_col=1, max_col=1):
+        if first.fill != HEADER_FILL:
+            continue
+        lines = 1
+        for cell in sheet[first.row]:
+            if cell.fill == HEADER_FILL and cell.value:
+                indent = INDENT_WIDTH * (cell.alignment.indent or 0)
+                width = sheet.column_dimensions[cell.column_letter].width or 8.43  # Excel's default
+                characters = math.floor((width - 2 - indent) / HEADER_CHAR + 1e-9)
+                lines = max(lines, len(_label_lines(str(cell.value), max(1, characters))))
+        sheet.row_dimensions[first.row].height = 15 * lines if lines > 1 else None
 
 
 def _label_lines(label: str, characters: int) -> list[str]:

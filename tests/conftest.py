@@ -111,6 +111,27 @@ def cut_off_cells(book) -> list[str]:
     return cut
 
 
+def blank_header_lines(book) -> list[str]:
+    """'Sheet!row ...' for each table header row taller than its most wrapped label needs, by
+    cut_off_cells' measure: a row sized when its table was written kept a blank line once a later
+    table on the sheet widened a column."""
+    from planner.workbook import HEADER_FILL
+
+    blank = []
+    for sheet in book.worksheets:
+        needed: dict[int, int] = {}
+        for cell in (cell for row in sheet.iter_rows() for cell in row if cell.fill == HEADER_FILL and cell.value):
+            width = sheet.column_dimensions[cell.column_letter].width or 8.43
+            characters = int((width - 2 - 1.5 * cell.alignment.indent) / 0.9 + 1e-9)
+            lines = len(textwrap.wrap(str(cell.value), characters, break_long_words=False))
+            needed[cell.row] = max(needed.get(cell.row, 1), lines)
+        for row, lines in needed.items():
+            rows_tall = (sheet.row_dimensions[row].height or 15) / 15
+            if rows_tall > lines:
+                blank.append(f"{sheet.title}!{row}: {rows_tall:g} lines tall, its labels need {lines}")
+    return blank
+
+
 def misaligned_cells(book) -> list[str]:
     """'Sheet!A1 ...' for each table cell aligned apart from its column, or run into the number left
     of it. Numbers sit right (the reader's default) and so must their header; True/False centred,

@@ -15,7 +15,7 @@ from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extende
                                     plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
 from planner.workbook import HEADERS
-from tests.conftest import (EXAMPLES, QUARTERS, ROOT, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
+from tests.conftest import (EXAMPLES, QUARTERS, ROOT, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells)
 
 ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
@@ -233,6 +233,7 @@ def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_po
         assert quarter not in changes  # no record row is left on the Changes sheet
         assert not cells_without_a_typeface(book)
         assert not cut_off_cells(book)
+        assert not blank_header_lines(book)
         assert not misaligned_cells(book)
         assert not hard_to_read_numbers(book)
         assert not flags_shown_as_numbers(book)

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from planner.cli import main
-from planner.workbook import HEADER_FILL, HEADERS
-from tests.conftest import (EXAMPLES, as_formatted, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
+from planner.workbook import HEADER_FILL, HEADERS, write_table
+from tests.conftest import (EXAMPLES, as_formatted, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
@@ -94,6 +94,7 @@ def test_workbook_reads_back_as_the_csvs(planned, name):
     assert all(fill.fill_type == "solid" and fill.bgColor.rgb == fill.fgColor.rgb != "00000000" for fill in fills)
     assert not cells_without_a_typeface(book)
     assert not cut_off_cells(book)
+    assert not blank_header_lines(book)
     assert not misaligned_cells(book)
     assert not hard_to_read_numbers(book)
     assert not flags_shown_as_numbers(book)
@@ -128,6 +129,20 @@ def test_the_summary_charts_draw_the_plan_from_titled_tables_on_the_chart_data_s
     spend = costs[costs["in_objective"]].groupby("category")["usd"].sum()
     assert {name: sum(values) for name, values in series(spend_chart).items()} == pytest.approx(spend.to_dict())
     assert data.print_title_rows is None and data.freeze_panes is None
+
+
+def test_a_header_is_resized_when_a_later_table_on_its_sheet_widens_its_columns():
+    """A long label over short numbers wraps onto two lines; once a later table's text widens that
+    column, the label fits on one and its row must shrink, or it shows a blank second line."""
+    sheet = openpyxl.Workbook().active
+    label = "racks ordered in the quarter, before deferral"
+    next_row = write_table(sheet, pd.DataFrame({label: [1, 2]}), as_named=True)
+    assert sheet.row_dimensions[1].height == 30  # two lines at first
+    write_table(sheet, pd.DataFrame({"why": ["a reason as long as this line, which widens column A"]}),
+                start_row=next_row, title="Reasons", as_named=True)
+    assert sheet.column_dimensions["A"].width >= len(label) * 0.9 + 2
+    assert sheet.row_dimensions[1].height is None  # one line now
+    assert not blank_header_lines(sheet.parent) and not cut_off_cells(sheet.parent)
 
 
 def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(planned):
