@@ -98,9 +98,8 @@ def cut_off_cells(book) -> list[str]:
             for cell in (cell for cell in row if cell.value is not None):  # not a merged cell's hidden part
                 width = sheet.column_dimensions[cell.column_letter].width or 8.43
                 where = f"{sheet.title}!{cell.coordinate}"
-                if cell.fill == HEADER_FILL:  # a table header; an indent is 3 spaces, half a digit each
-                    characters = int((width - 2 - 1.5 * cell.alignment.indent) / 0.9 + 1e-9)
-                    lines = textwrap.wrap(str(cell.value), characters, break_long_words=False)
+                if cell.fill == HEADER_FILL:  # a table header
+                    characters, lines = _header_lines(cell, width)
                     rows_tall = (sheet.row_dimensions[cell.row].height or 15) / 15
                     if len(lines) > rows_tall or max(map(len, lines)) > characters:
                         cut.append(f"{where} {cell.value!r}: {len(lines)} lines of {characters} characters")
@@ -109,6 +108,13 @@ def cut_off_cells(book) -> list[str]:
                     if shown is not None and len(shown) + 1 > width:
                         cut.append(f"{where} {shown} in a column {width:.1f} wide")
     return cut
+
+
+def _header_lines(cell, width: float) -> tuple[int, list[str]]:
+    """The characters a header line holds in a column this wide, and the label broken into such
+    lines: 0.9 width units a bold character, 2 of padding, an indent's 3 spaces half a digit each."""
+    characters = int((width - 2 - 1.5 * cell.alignment.indent) / 0.9 + 1e-9)
+    return characters, textwrap.wrap(str(cell.value), characters, break_long_words=False)
 
 
 def blank_header_lines(book) -> list[str]:
@@ -121,10 +127,8 @@ def blank_header_lines(book) -> list[str]:
     for sheet in book.worksheets:
         needed: dict[int, int] = {}
         for cell in (cell for row in sheet.iter_rows() for cell in row if cell.fill == HEADER_FILL and cell.value):
-            width = sheet.column_dimensions[cell.column_letter].width or 8.43
-            characters = int((width - 2 - 1.5 * cell.alignment.indent) / 0.9 + 1e-9)
-            lines = len(textwrap.wrap(str(cell.value), characters, break_long_words=False))
-            needed[cell.row] = max(needed.get(cell.row, 1), lines)
+            _, lines = _header_lines(cell, sheet.column_dimensions[cell.column_letter].width or 8.43)
+            needed[cell.row] = max(needed.get(cell.row, 1), len(lines))
         for row, lines in needed.items():
             rows_tall = (sheet.row_dimensions[row].height or 15) / 15
             if rows_tall > lines:
