@@ -133,6 +133,7 @@ def write_roadmap(path, context: dict) -> None:
     _assumptions(book.create_sheet("Assumptions"), scenario)
     _charts(book, summary, plan)
     for sheet in book.worksheets:
+        fit_header_rows(sheet)
         _print_setup(sheet)
     book.save(path)
 
@@ -272,22 +273,21 @@ def _input_format(column: pd.Series) -> str | None:
 def _fit_widths(sheet, frame: pd.DataFrame, labels: list[str], formats: list[str | None],
                 indents: list[float]) -> None:
     """Each column as wide as its values as shown, or its label on HEADER_LINES lines, whichever is
-    wider (at most 45), plus any indent; then every header row on the sheet as tall as its most
-    wrapped label. With one-line labels the record printed at half size, most of its width the
-    labels over short numbers."""
+    wider (at most 45), plus any indent (fit_header_rows then sizes the header rows, once the sheet
+    is done). With one-line labels the record printed at half size, most of its width the labels
+    over short numbers."""
     for col, (name, label, number_format, indent) in enumerate(zip(frame.columns, labels, formats, indents), start=1):
         shown = max((len(_shown(value, number_format)) for value in frame[name].head(200)), default=0)
         letter = get_column_letter(col)
         sheet.column_dimensions[letter].width = max(sheet.column_dimensions[letter].width or 0,
                                                     min(45, max(_label_width(label), shown + 2)) + indent)
-    _size_header_rows(sheet)
 
 
-def _size_header_rows(sheet) -> None:
-    """Each table header on the sheet (a row whose first cell has the header fill) as tall as its
-    most wrapped label in its columns' widths now: neither Excel nor LibreOffice grows a row for the
-    wrapped text openpyxl writes, and a header sized when its table was written kept a blank line
-    once a later table widened a column."""
+def fit_header_rows(sheet) -> None:
+    """Each table header on a finished sheet (a row whose first cell has the header fill) as tall
+    as its most wrapped label in its columns' final widths: neither Excel nor LibreOffice grows a
+    row for the wrapped text openpyxl writes, and a header sized as its table was written kept a
+    blank line once a later table widened a column."""
     for (first,) in sheet.iter_rows(min_col=1, max_col=1):
         if first.fill != HEADER_FILL:
             continue
