@@ -46,8 +46,9 @@ class ServiceGap:
     @property
     def text(self) -> str:
         how = "unmet" if self.served_by == UNMET else "on cloud"
+        units = span(self.units, ',.0f')
         return (f"{self.region}/{self.workload} {when(self.first_quarter, self.last_quarter, self.quarters)}: "
-                f"{span(self.units, ',.0f')} units {how}: " + "; ".join(self.reasons))
+                f"{units} {'unit' if units == '1' else 'units'} {how}: " + "; ".join(self.reasons))
 
     def record(self) -> dict:
         return {"served_by": self.served_by, "region": self.region, "workload": self.workload,

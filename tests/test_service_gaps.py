@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.index import build_index
 from models.run import run_model
-from models.service_gaps import explain_service_gaps
+from models.service_gaps import CLOUD, ServiceGap, explain_service_gaps
 from models.solve import OPTIMAL
 from tests.builders import FAST, START, factory, inputs, rack, site
 
@@ -38,6 +38,15 @@ def test_lead_time_and_residency_are_named_for_the_first_quarters():
     assert any("before 2027Q3" in r and "a at f1, ordered 2027Q1 with 2 quarters' lead time" in r for r in run.reasons)
     assert "cloud not allowed (residency.csv)" in run.reasons
     assert "from 2027Q1 to 2027Q2 (2 quarters): 72 units unmet" in run.text
+
+
+def test_one_unit_reads_as_a_unit_and_any_other_figure_as_units():
+    """The plan summary once read '1 units on cloud' for a stream a fraction of a rack short."""
+    def text(units):
+        return ServiceGap(CLOUD, "r1", "train", START, START + len(units) - 1, len(units), units, ("why",)).text
+    assert "in 2027Q1: 1 unit on cloud: why" in text((1.2,))
+    assert "in 2027Q1: 2 units on cloud" in text((1.6,))
+    assert "(2 quarters): 1 to 3 units on cloud" in text((1.0, 3.0))
 
 
 def test_a_full_cloud_cap_is_named():
