@@ -24,6 +24,11 @@ def span(values, form: str) -> str:
     return format(low, form) if format(low, form) == format(high, form) else f"{format(low, form)} to {format(high, form)}"
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 rack', '3 racks': a count with its noun, singular for one (a report read '1 order lines')."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 def when(first, last, count: int) -> str:
     """'in 2027Q1' or 'from 2027Q1 to 2027Q4 (4 quarters)'."""
     return f"in {first}" if count == 1 else f"from {first} to {last} ({count} quarters)"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.runs import counted
 from planner.plan_files import read_plan_files
 
 ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
@@ -190,12 +191,13 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
         words = [f"{counts.get(kind, 0)} {label}" for kind, label in
                  (("added", "added"), ("cancelled", "cancelled"), ("more", "increased"), ("fewer", "reduced"))
                  if counts.get(kind, 0)]
-        parts.append(f"{len(changed)} order lines changed ({', '.join(words)}); net "
-                     f"{int(changed['difference'].sum()):+d} racks.")
+        net = int(changed['difference'].sum())
+        parts.append(f"{counted(len(changed), 'order line')} changed ({', '.join(words)}); net "
+                     f"{net:+d} {'rack' if abs(net) == 1 else 'racks'}.")
         shifts = order_shifts(orders)
         if len(shifts):
             parts.append("Moved between quarters: " + "; ".join(
-                f"{row.racks} {row.rack_type} racks at {row.factory} {row.direction} "
+                f"{row.racks} {row.rack_type} {'rack' if row.racks == 1 else 'racks'} at {row.factory} {row.direction} "
                 + ("(total unchanged)" if row.net == 0 else f"(net {row.net:+d})") for row in shifts.itertuples()) + ".")
     if len(forecast):
         largest = forecast.loc[forecast["change_pct"].abs().idxmax()]
@@ -208,7 +210,7 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
     if npv_previous is not None and npv_new is not None:
         parts.append(f"NPV {npv_new / 1e6:,.1f} M vs {npv_previous / 1e6:,.1f} M before ({(npv_new - npv_previous) / 1e6:+,.1f} M"
                      + ("; the horizons differ by the quarter rolled)." if rolled else ")."))
-    return " ".join(parts)
+    return " ".join(filter(None, parts))  # a part with nothing to say (no model changed) leaves no double space
 
 
 def _model_changes(forecast: pd.DataFrame, named: int = 5) -> str:

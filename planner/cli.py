@@ -338,6 +338,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from planner.actuals_record import extended_record, forecasts_on_record, quarter_against_forecasts, record_summary
     from planner.changes import PlanSnapshot, compare
     from planner.export import write_plan_outputs
+    from models.runs import counted
     from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
 
     say = _progress(quiet)
@@ -356,7 +357,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     with atomic_directory(out_dir) as staging:
         (staging / "scenario").mkdir()
         roll_forward(scenario, actuals, locked, staging / "scenario")
-        say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {len(locked)} order lines locked")
+        say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
         ended = scenario.settings.start

@@ -356,6 +356,22 @@ def test_a_deferral_with_a_cut_is_read_as_a_move_not_as_unrelated_cancels_and_ad
     assert "Moved between quarters: 6 r racks at f later (net -4); 4 r racks at g earlier (total unchanged)." in changes.summary
 
 
+def test_the_change_summary_says_one_order_line_and_one_rack_in_the_singular():
+    """It read '2 order lines changed' and '1 r racks at f later' for one rack deferred a quarter."""
+    from planner.changes import PlanSnapshot, compare
+
+    def snapshot(lines):
+        orders = pd.DataFrame(lines, columns=["factory", "rack_type", "order_quarter", "racks"])
+        return PlanSnapshot(orders, _snapshot({"a": "theta"}).forecast, 1e9)
+
+    one_rack_later = compare(snapshot([("f", "r", "2027Q2", 1)]), snapshot([("f", "r", "2027Q3", 1)])).summary
+    assert "2 order lines changed (1 added, 1 cancelled); net +0 racks." in one_rack_later
+    assert "Moved between quarters: 1 r rack at f later (total unchanged)." in one_rack_later
+    one_more = compare(snapshot([("f", "r", "2027Q2", 1)]), snapshot([("f", "r", "2027Q2", 2)])).summary
+    assert "1 order line changed (1 increased); net +1 rack." in one_more
+    assert "  " not in one_more  # no model changed: that part of the summary leaves no double space
+
+
 def test_the_change_report_names_the_streams_whose_forecast_scale_changed():
     """`auto` moves a stream from the log scale to demand's units once a quarter at zero arrives:
     its planned demand may move with the same models, and the report said nothing of why."""
