@@ -179,8 +179,9 @@ class _Facts:
                     "(lead times, orderable windows, factory set-up, supply caps)")
         first, (f, r) = arrivals[0]
         lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+        quarters = "quarter's" if lead == 1 else "quarters'"
         return (f"no new rack that may serve it can arrive before {self.inputs.start + first} (soonest: {r} at {f}, "
-                f"ordered {self.inputs.start + first - lead} with {lead} quarter{'s' if lead != 1 else ''}' lead time)")
+                f"ordered {self.inputs.start + first - lead} with {lead} {quarters} lead time)")
 
     def _full_sites(self, pairs, t: int) -> dict[str, str]:
         """Sites where no further rack that may serve the stream fits in quarter t, with what ran out

@@ -49,6 +49,12 @@ def test_one_unit_reads_as_a_unit_and_any_other_figure_as_units():
     assert "(2 quarters): 1 to 3 units on cloud" in text((1.0, 3.0))
 
 
+def test_a_lead_time_of_one_quarter_reads_in_the_singular():
+    run = only(unmet_runs(inputs([rack("a", lead=1)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
+                                 residency=NO_CLOUD)))
+    assert any("before 2027Q2 (soonest: a at f1, ordered 2027Q1 with 1 quarter's lead time)" in r for r in run.reasons), run.reasons
+
+
 def test_a_full_cloud_cap_is_named():
     runs = unmet_runs(inputs([rack("a", lead=2)], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
                              cloud_max=30.0))
