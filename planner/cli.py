@@ -131,9 +131,10 @@ STREAM_BAR_MIN = 8  # from this many streams (~0.5 s each) the forecast shows a 
 
 def _forecast(scenario, say, quiet: bool = False):
     from forecasts import ForecastError
+    from models.runs import counted
     from planner.pipeline import forecast_demand
 
-    say(f"forecast: {len(scenario.streams)} streams, {scenario.settings.horizon_quarters} quarters")
+    say(f"forecast: {counted(len(scenario.streams), 'stream')}, {scenario.settings.horizon_quarters} quarters")
     bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar("forecasting streams")
     try:
         demand = forecast_demand(scenario, bar)
@@ -334,11 +335,11 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     """
     from pathlib import Path
 
+    from models.runs import counted
     from planner.atomic import atomic_directory
     from planner.actuals_record import extended_record, forecasts_on_record, quarter_against_forecasts, record_summary
     from planner.changes import PlanSnapshot, compare
     from planner.export import write_plan_outputs
-    from models.runs import counted
     from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
 
     say = _progress(quiet)
@@ -357,7 +358,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     with atomic_directory(out_dir) as staging:
         (staging / "scenario").mkdir()
         roll_forward(scenario, actuals, locked, staging / "scenario")
-        say(f"rolled to {scenario.settings.start + 1}: {len(actuals)} actuals appended, {counted(len(locked), 'order line')} locked")
+        say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, {counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
         ended = scenario.settings.start
