@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -81,8 +82,13 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
     plt.close(figure)
 
 
+LEGEND_ROWS = 20  # entries in one legend column that fit the panel's height at the legend's size
+
+
 def plan_chart(plan, compute_unit: str, path: Path) -> None:
-    """Left: demand and how it is served per quarter. Right: facility MW used vs available per site."""
+    """Left: demand and how it is served per quarter. Right: facility MW used (solid) vs available
+    (dashed) per site, a colour per site; a site the plan never uses says so in the legend, as its
+    used line lies hidden on the axis at zero."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5))
     demand = plan.demand.groupby("quarter")[["demand", "served_factory", "served_cloud", "unmet"]].sum()
     x = [q.to_timestamp() for q in demand.index]
@@ -91,14 +97,20 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     left.plot(x, demand["demand"], color="black", linewidth=1.5, label="demand planned for")
     left.set_title(f"Demand and how it is served ({compute_unit})")
     left.legend(fontsize=8, loc="upper left")
-    power = plan.power
-    for index, (site, rows) in enumerate(power.groupby("site")):
-        color = f"C{index % 10}"
+    by_site = list(plan.power.groupby("site"))
+    colors = _site_colors(len(by_site))
+    handles = []
+    for color, (site, rows) in zip(colors, by_site):
         xs = [q.to_timestamp() for q in rows["quarter"]]
-        right.plot(xs, rows["facility_kw"] / 1000, color=color, linewidth=1.8, label=f"{site} used")
-        right.plot(xs, rows["capacity_kw"] / 1000, color=color, linewidth=1, linestyle="--", label=f"{site} available")
+        unused = " (none in the plan)" if (rows["facility_kw"] <= 0).all() else ""
+        handles += right.plot(xs, rows["facility_kw"] / 1000, color=color, linewidth=1.8, label=f"{site}{unused}")
+        right.plot(xs, rows["capacity_kw"] / 1000, color=color, linewidth=1, linestyle="--")
+    handles += [Line2D([], [], color="grey", linewidth=1.8, label="used"),
+                Line2D([], [], color="grey", linewidth=1, linestyle="--", label="available")]
     right.set_title("Facility power per site (MW)")
-    right.legend(fontsize=7, ncol=2, loc="upper left")
+    # beside the panel: inside it, the legend hid the lines running near the top
+    right.legend(handles=handles, fontsize=7, ncol=math.ceil(len(handles) / LEGEND_ROWS), loc="upper left",
+                 bbox_to_anchor=(1.01, 1))
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.set_ylim(bottom=0)
@@ -107,6 +119,14 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _site_colors(count: int) -> list:
+    """A colour of its own for each site: the default ten repeat from the eleventh site on."""
+    if count <= 10:
+        return [f"C{index}" for index in range(count)]
+    palette = plt.get_cmap("tab20" if count <= 20 else "turbo")
+    return [palette(index if count <= 20 else index / (count - 1)) for index in range(count)]
 
 
 def _inner_bands(quantiles) -> list[tuple[str, str]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import matplotlib.colors
 import matplotlib.dates
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -112,3 +115,42 @@ def test_a_level_break_is_a_dotted_line_at_its_quarter_in_its_own_panel_only(tmp
     assert len(lines) == 1 and list(lines[0].get_xdata()) == [pd.Period("2026Q3", freq="Q").to_timestamp()] * 2
     assert not [line for line in other.get_lines() if line.get_label() == "level break"]
     assert "level break" in [t.get_text() for t in with_break.get_legend().get_texts()]
+
+
+def test_a_site_the_plan_never_uses_says_so_in_the_power_legend(tmp_path, monkeypatch):
+    """Its used line lay on the axis at zero, hidden, so the legend seemed to name a line not drawn."""
+    quarters = list(pd.period_range("2027Q1", periods=3, freq="Q"))
+    demand = pd.DataFrame({"quarter": quarters, "demand": 10.0, "served_factory": 10.0, "served_cloud": 0.0, "unmet": 0.0})
+    power = pd.DataFrame({"quarter": quarters * 2, "site": ["a"] * 3 + ["b"] * 3,
+                          "facility_kw": [500.0, 800.0, 900.0, 0.0, 0.0, 0.0], "capacity_kw": 1000.0})
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.plan_chart(SimpleNamespace(demand=demand, power=power), "units", tmp_path / "p.png")
+    labels = [t.get_text() for t in figures[0].axes[1].get_legend().get_texts()]
+    plt.close(figures[0])
+    assert labels == ["a", "b (none in the plan)", "used", "available"]
+
+
+def test_the_power_legend_sits_beside_the_panel_inside_the_picture(tmp_path, monkeypatch):
+    """Inside the panel's top left, the legend of six sites hid a site's lines running near its top."""
+    quarters = list(pd.period_range("2027Q1", periods=4, freq="Q"))
+    sites = [f"site-{n}" for n in range(6)]
+    demand = pd.DataFrame({"quarter": quarters, "demand": 10.0, "served_factory": 10.0, "served_cloud": 0.0, "unmet": 0.0})
+    power = pd.DataFrame([{"quarter": q, "site": s, "facility_kw": 39_000.0, "capacity_kw": 40_000.0}
+                          for s in sites for q in quarters])
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.plan_chart(SimpleNamespace(demand=demand, power=power), "units", tmp_path / "p.png")
+    figure = figures[0]
+    figure.canvas.draw()
+    panel, legend = figure.axes[1].get_window_extent(), figure.axes[1].get_legend().get_window_extent()
+    plt.close(figure)
+    assert legend.x0 >= panel.x1  # beside the panel, over none of its lines
+    assert legend.x1 <= figure.bbox.x1 and legend.y0 >= figure.bbox.y0  # and not cut off by the picture's edge
+
+
+def test_each_site_has_a_colour_of_its_own_however_many_sites():
+    """The default ten colours repeated: an eleventh site's lines looked like the first site's."""
+    for count in (3, 10, 11, 20, 35):
+        colors = [matplotlib.colors.to_rgba(color) for color in charts._site_colors(count)]
+        assert len(set(colors)) == count, count
