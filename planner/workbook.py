@@ -578,7 +578,9 @@ def _charts(book, summary, plan) -> None:
 
     power = plan.power.assign(used=plan.power["facility_kw"] / 1000, available=plan.power["capacity_kw"] / 1000)
     wide = power.pivot_table(index="quarter", columns="site", values=["used", "available"]).sort_index()
-    wide.columns = [f"{site} {kind} MW" for kind, site in wide.columns]
+    never_used = set(power.groupby("site")["used"].max().pipe(lambda most: most[most <= 0].index))
+    wide.columns = [f"{site} {kind} MW" + (" (none in the plan)" if kind == "used" and site in never_used else "")
+                    for kind, site in wide.columns]  # its line lies hidden on the axis at zero
     row = _chart(data, summary, wide.reset_index(), row, LineChart(), "Facility MW used vs available", "MW",
                  MW, "D22")
 

@@ -131,6 +131,25 @@ def test_the_summary_charts_draw_the_plan_from_titled_tables_on_the_chart_data_s
     assert data.print_title_rows is None and data.freeze_panes is None
 
 
+def test_a_site_the_plan_never_uses_says_so_in_the_power_charts_legend():
+    """Its used line lay on the axis at zero, hidden, so the legend seemed to name a line not drawn."""
+    from types import SimpleNamespace
+
+    from planner.workbook import _charts
+
+    quarters = list(pd.period_range("2027Q1", periods=3, freq="Q"))
+    plan = SimpleNamespace(
+        demand=pd.DataFrame({"quarter": quarters, "demand": 10.0, "served_factory": 10.0, "served_cloud": 0.0, "unmet": 0.0}),
+        power=pd.DataFrame({"quarter": quarters * 2, "site": ["a"] * 3 + ["b"] * 3,
+                            "facility_kw": [500.0, 800.0, 900.0, 0.0, 0.0, 0.0], "capacity_kw": 1000.0}),
+        costs=pd.DataFrame({"quarter": quarters, "category": "opex", "usd": 1e6, "in_objective": True}))
+    book = openpyxl.Workbook()
+    _charts(book, book.active, plan)
+    power_chart = book.active._charts[1]
+    labels = [book["Chart data"][line.tx.strRef.f.split("!")[1]].value for line in power_chart.series]
+    assert sorted(labels) == ["a available MW", "a used MW", "b available MW", "b used MW (none in the plan)"]
+
+
 def test_a_header_is_as_tall_as_its_label_in_the_widths_its_sheet_ends_with():
     """A long label over short numbers wraps onto two lines; once a later table's text widens that
     column, the label fits on one and its row must be one line tall, or it shows a blank second line."""
