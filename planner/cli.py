@@ -239,8 +239,10 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
     """Forecast demand and compute the cheapest feasible procurement roadmap.
 
     Writes roadmap.xlsx, orders.csv, fleet.csv, assignments.csv, power.csv,
-    demand.csv, costs.csv, forecast.csv, plan.json and PNG charts into --out, all
-    at once: an interrupted run leaves the previous contents of --out intact.
+    demand.csv, costs.csv, expansions.csv, factories.csv, shadow_prices.csv,
+    forecast.csv, forecast_models.csv, plan.json, plan.png and forecast.png into
+    --out (--format picks which kinds), all at once: an interrupted run leaves the
+    previous contents of --out intact.
 
     Exit codes: 0 plan written; 2 invalid input; 3 infeasible (with the reason);
     4 no solution within the time limit.

@@ -62,6 +62,14 @@ def _sheet(path: Path, name: str, header_row: int = 1) -> pd.DataFrame:
     return frame.rename(columns=labels)
 
 
+def test_plan_help_names_every_file_a_plan_writes(planned):
+    """The help listed eight of the fifteen files, without shadow_prices.csv or forecast_models.csv."""
+    _, out = planned["sovereign-eu"]
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    shown = CliRunner().invoke(main, ["plan", "--help"]).output
+    assert len(written) >= len(OUTPUTS) and [name for name in written if name not in shown] == []
+
+
 @pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
 def test_workbook_reads_back_as_the_csvs(planned, name):
     _, out = planned[name]
