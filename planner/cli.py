@@ -332,8 +332,11 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
 
     Appends the actuals, locks the previous plan's orders placed in the quarter that
     has just ended and in the frozen window, writes OUT/scenario (the rolled scenario;
-    the original is left untouched) and OUT/plan (the new plan, with changes.csv and a
-    Changes sheet against the previous plan).
+    the original is left untouched) and OUT/plan: the new plan's files (see `plan
+    --help`), what changed against the previous plan in changes.csv,
+    forecast_changes.csv and cost_changes.csv, each actual against the forecasts
+    made of it in actuals_vs_forecast.csv, the forecasts still to be scored in
+    earlier_forecasts.csv, and the workbook's Changes and Actuals record sheets.
     """
     from pathlib import Path
 

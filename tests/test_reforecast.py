@@ -79,6 +79,14 @@ def test_each_quarter_leaves_a_checked_roadmap_and_changes(four_quarters):
         assert "Changes" in book.sheet_names
 
 
+def test_reforecast_help_names_every_file_it_adds_to_a_plan(four_quarters):
+    """The help named changes.csv alone of the five files a re-forecast adds to a plan."""
+    rolled, planned = four_quarters / QUARTERS[0] / "plan", four_quarters / "initial" / "plan"
+    added = sorted({p.name for p in rolled.iterdir()} - {p.name for p in planned.iterdir()})
+    shown = CliRunner().invoke(main, ["reforecast", "--help"]).output
+    assert len(added) >= 5 and [name for name in added if name not in shown] == []
+
+
 def test_cost_changes_add_up_from_the_two_plans_costs(four_quarters):
     """The NPVs of two plans are discounted to different starts over different horizons; the
     report compares nominal costs in the NPV per category over the quarters both cover."""
