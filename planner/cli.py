@@ -383,7 +383,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
 @click.argument("plan_b", type=click.Path(file_okay=False, exists=True, path_type=str))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Also write the order changes as CSV.")
 def diff_command(plan_a, plan_b, out_file) -> None:
-    """Report what changed from PLAN_A to PLAN_B: orders, planned demand, NPV."""
+    """Report what changed from PLAN_A to PLAN_B: orders, planned demand, costs and NPV."""
     from pathlib import Path
 
     from planner.changes import compare_plans
