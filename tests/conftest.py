@@ -90,7 +90,7 @@ def cut_off_cells(book) -> list[str]:
     and each formatted number wider than its column (Excel shows ###). A header character is taken
     at 0.9 column-width units and a digit at one, with 2 units of padding for a label and 1 for a
     number: what LibreOffice was seen to show whole, set in Carlito (Calibri's metrics)."""
-    from planner.workbook import HEADER_FILL  # here: the BLAS settings at the top must come before numpy loads
+    from planner.xlsx_tables import HEADER_FILL  # here: the BLAS settings at the top must come before numpy loads
 
     cut = []
     for sheet in book.worksheets:
@@ -121,7 +121,7 @@ def blank_header_lines(book) -> list[str]:
     """'Sheet!row ...' for each table header row taller than its most wrapped label needs, by
     cut_off_cells' measure: a row sized when its table was written kept a blank line once a later
     table on the sheet widened a column."""
-    from planner.workbook import HEADER_FILL
+    from planner.xlsx_tables import HEADER_FILL
 
     blank = []
     for sheet in book.worksheets:
@@ -141,7 +141,7 @@ def misaligned_cells(book) -> list[str]:
     of it. Numbers sit right (the reader's default) and so must their header; True/False centred,
     header too; text left, starting indented where the cell left of it is a right-aligned number, as
     "69" and "the racks online ..." read as one phrase."""
-    from planner.workbook import HEADER_FILL
+    from planner.xlsx_tables import HEADER_FILL
 
     def side(cell) -> str:
         value, horizontal = cell.value, cell.alignment.horizontal

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extended_record, forecasts_on_record,
                                     plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
-from planner.workbook import HEADERS
+from planner.xlsx_tables import HEADERS
 from tests.conftest import (EXAMPLES, QUARTERS, ROOT, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells)
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from planner.cli import main
-from planner.workbook import HEADER_FILL, HEADERS, fit_header_rows, write_table
+from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
 from tests.conftest import (EXAMPLES, as_formatted, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
 
