@@ -262,6 +262,7 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
     context = _solve(scenario, overrides, say, verbose, quiet)
     say(f"write: {out_dir} ({', '.join(wanted)})")
     from planner.export import write_plan_outputs
+    from planner.terminal import summary_text
 
     write_plan_outputs(out_dir, context, wanted)
     click.echo(summary_text(context))
@@ -300,6 +301,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
+    from planner.terminal import gap_text
 
     demand = _forecast(scenario, say, quiet)
     options = solver_options(scenario, **overrides)
@@ -314,7 +316,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     if run.plan is None:
         click.echo(f"No plan found within the time limit of {options.time_limit_s:g} s; raise --time-limit.", err=True)
         sys.exit(EXIT_NO_SOLUTION)
-    say(f"solved: {result.status}, {_gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
+    say(f"solved: {result.status}, {gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
     return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
             "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
 
@@ -346,6 +348,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from planner.changes import PlanSnapshot, compare
     from planner.export import write_plan_outputs
     from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
+    from planner.terminal import summary_text
 
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
@@ -388,6 +391,7 @@ def diff_command(plan_a, plan_b, out_file) -> None:
 
     from planner.changes import compare_plans
     from planner.export import write_csv_file
+    from planner.terminal import text_table
 
     if out_file:
         _check_out(out_file, plan_a, plan_b, directory=False)
@@ -395,57 +399,6 @@ def diff_command(plan_a, plan_b, out_file) -> None:
     click.echo(changes.summary)
     moved = changes.orders[changes.orders["change"] != "unchanged"]
     if len(moved):
-        click.echo(_text_table(moved))
+        click.echo(text_table(moved))
     if out_file:
         write_csv_file(changes.orders, out_file)
-
-
-def _text_table(frame) -> str:
-    """The frame as plain text for the terminal, names left-aligned so a factory or rack type reads
-    down its column, numbers right-aligned (pandas' to_string right-aligns every column)."""
-    import pandas as pd
-    from pandas.api.types import is_numeric_dtype
-
-    columns = []
-    for name in frame.columns:
-        cells = [name] + frame[name].map(lambda value: "" if pd.isna(value) else str(value)).tolist()
-        width = max(len(cell) for cell in cells)
-        align = str.rjust if is_numeric_dtype(frame[name]) else str.ljust
-        columns.append([align(cell, width) for cell in cells])
-    return "\n".join("  ".join(row).rstrip() for row in zip(*columns))
-
-
-def _gap_text(gap: float | None) -> str:
-    """A plan stopped by the watchdog may have no valid bound, so no gap to report."""
-    return "gap unknown (no bound)" if gap is None else f"gap {gap:.3%}"
-
-
-GAP_LINES_SHOWN = 8
-
-
-def _gap_lines(title: str, gaps, key: str) -> list[str]:
-    """Why demand is left unmet or served from cloud, a line per stream and run of quarters; the
-    rest in plan.json and the workbook."""
-    if not gaps:
-        return []
-    lines = [f"  {title}:"] + [f"    {gap.text}" for gap in gaps[:GAP_LINES_SHOWN]]
-    if len(gaps) > GAP_LINES_SHOWN:
-        lines.append(f"    ... and {len(gaps) - GAP_LINES_SHOWN} more (plan.json '{key}', workbook sheet Cloud and unmet)")
-    return lines
-
-
-def summary_text(context: dict) -> str:
-    plan, run, settings = context["plan"], context["run"], context["scenario"].settings
-    kpis = plan.kpis
-    lines = [
-        f"Plan for '{settings.name}' ({settings.quarters[0]} to {settings.quarters[-1]}, P{settings.planning_quantile * 100:g} demand)",
-        f"  status: {run.result.status}, {_gap_text(run.result.gap)} ({run.result.solver})",
-        f"  NPV: {kpis['npv_usd'] / 1e6:,.1f} M{settings.currency}; capex paid in horizon {kpis['capex_paid_usd'] / 1e6:,.1f} M",
-        f"  cloud spend: {kpis['cloud_spend_usd'] / 1e6:,.1f} M; unmet demand: {kpis['unmet_unit_quarters']:,.0f} unit-quarters",
-    ]
-    lines += _gap_lines("why demand is unmet", run.unmet, "unmet") + _gap_lines("why cloud is used", run.cloud, "cloud")
-    lines.append("  racks ordered by type and year:")
-    lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]
-    lines.append("  peak facility MW per site:")
-    lines += [f"    {site}: {mw:,.1f}" for site, mw in kpis["peak_facility_mw_by_site"].items()]
-    return "\n".join(lines)

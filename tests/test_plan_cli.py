@@ -437,10 +437,10 @@ def test_quantile_option_changes_the_demand_planned_for(sovereign, tmp_path):
 
 
 def test_gap_is_reported_as_unknown_when_the_solver_left_no_bound():
-    from planner.cli import _gap_text
+    from planner.terminal import gap_text
 
-    assert _gap_text(None) == "gap unknown (no bound)"
-    assert _gap_text(0.004) == "gap 0.400%"
+    assert gap_text(None) == "gap unknown (no bound)"
+    assert gap_text(0.004) == "gap 0.400%"
 
 
 def _keep_last(scenario: Path, region: str, workload: str, quarters: int) -> None:
