@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.colors  # noqa: E402
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -98,7 +99,7 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     left.set_title(f"Demand and how it is served ({compute_unit})")
     left.legend(fontsize=8, loc="upper left")
     by_site = list(plan.power.groupby("site"))
-    colors = _site_colors(len(by_site))
+    colors = site_colors(len(by_site))
     handles = []
     for color, (site, rows) in zip(colors, by_site):
         xs = [q.to_timestamp() for q in rows["quarter"]]
@@ -121,12 +122,13 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     plt.close(figure)
 
 
-def _site_colors(count: int) -> list:
-    """A colour of its own for each site: the default ten repeat from the eleventh site on."""
+def site_colors(count: int) -> list[str]:
+    """A colour of its own for each site, in site order, as hex: the default ten repeated from the
+    eleventh site on. The workbook's power chart takes the same, so a site reads alike in both."""
     if count <= 10:
-        return [f"C{index}" for index in range(count)]
+        return [matplotlib.colors.to_hex(f"C{index}") for index in range(count)]
     palette = plt.get_cmap("tab20" if count <= 20 else "turbo")
-    return [palette(index if count <= 20 else index / (count - 1)) for index in range(count)]
+    return [matplotlib.colors.to_hex(palette(index if count <= 20 else index / (count - 1))) for index in range(count)]
 
 
 def _inner_bands(quantiles) -> list[tuple[str, str]]:

@@ -152,5 +152,5 @@ def test_the_power_legend_sits_beside_the_panel_inside_the_picture(tmp_path, mon
 def test_each_site_has_a_colour_of_its_own_however_many_sites():
     """The default ten colours repeated: an eleventh site's lines looked like the first site's."""
     for count in (3, 10, 11, 20, 35):
-        colors = [matplotlib.colors.to_rgba(color) for color in charts._site_colors(count)]
+        colors = [matplotlib.colors.to_rgba(color) for color in charts.site_colors(count)]
         assert len(set(colors)) == count, count

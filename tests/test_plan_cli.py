@@ -139,8 +139,9 @@ def test_the_summary_charts_draw_the_plan_from_titled_tables_on_the_chart_data_s
     assert data.print_title_rows is None and data.freeze_panes is None
 
 
-def test_a_site_the_plan_never_uses_says_so_in_the_power_charts_legend():
-    """Its used line lay on the axis at zero, hidden, so the legend seemed to name a line not drawn."""
+def test_the_power_chart_draws_a_site_in_one_colour_and_marks_one_the_plan_never_uses(tmp_path):
+    """A never-used site's line lay on the axis at zero, hidden, so the legend seemed to name a line
+    not drawn; and twelve lines in twelve colours left a reader matching each to the legend."""
     from types import SimpleNamespace
 
     from planner.workbook import _charts
@@ -153,9 +154,21 @@ def test_a_site_the_plan_never_uses_says_so_in_the_power_charts_legend():
         costs=pd.DataFrame({"quarter": quarters, "category": "opex", "usd": 1e6, "in_objective": True}))
     book = openpyxl.Workbook()
     _charts(book, book.active, plan)
+    book.save(tmp_path / "charts.xlsx")
+    book = load_workbook(tmp_path / "charts.xlsx")  # the series as written to the file
     power_chart = book.active._charts[1]
     labels = [book["Chart data"][line.tx.strRef.f.split("!")[1]].value for line in power_chart.series]
     assert sorted(labels) == ["a available MW", "a used MW", "b available MW", "b used MW (none in the plan)"]
+    # each site's two lines in one colour, used solid and available dashed, as plan.png draws them
+    drawn = {label.split(" ")[1]: {} for label in labels}
+    for label, line in zip(labels, power_chart.series):
+        drawn[label.split(" ")[1]][label[0]] = (line.graphicalProperties.line.solidFill.srgbClr,
+                                                line.graphicalProperties.line.prstDash)
+    assert {kind: {site: dash for site, (_, dash) in sites.items()} for kind, sites in drawn.items()} == {
+        "used": {"a": "solid", "b": "solid"}, "available": {"a": "dash", "b": "dash"}}
+    colours = {site: {kind: drawn[kind][site][0] for kind in drawn} for site in "ab"}
+    assert all(len(set(by_kind.values())) == 1 for by_kind in colours.values())  # a site's lines alike
+    assert colours["a"]["used"] != colours["b"]["used"]
 
 
 def test_a_header_is_as_tall_as_its_label_in_the_widths_its_sheet_ends_with():
