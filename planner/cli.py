@@ -366,7 +366,8 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     with atomic_directory(out_dir) as staging:
         (staging / "scenario").mkdir()
         roll_forward(scenario, actuals, locked, staging / "scenario")
-        say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, {counted(len(locked), 'order line')} locked")
+        say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, "
+            f"{counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, {}, say, quiet=quiet)
         ended = scenario.settings.start
