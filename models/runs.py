@@ -24,9 +24,10 @@ def span(values, form: str) -> str:
     return format(low, form) if format(low, form) == format(high, form) else f"{format(low, form)} to {format(high, form)}"
 
 
-def counted(count: int, noun: str) -> str:
-    """'1 rack', '3 racks': a count with its noun, singular for one (a report read '1 order lines')."""
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
+def counted(count: int, noun: str, form: str = ",") -> str:
+    """'1 rack', '3 racks', '-1 rack' (form '+d'): a count with its noun, singular for one either
+    way (a report read '1 order lines')."""
+    return f"{count:{form}} {noun if abs(count) == 1 else noun + 's'}"
 
 
 def when(first, last, count: int) -> str:

@@ -191,13 +191,12 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
         words = [f"{counts.get(kind, 0)} {label}" for kind, label in
                  (("added", "added"), ("cancelled", "cancelled"), ("more", "increased"), ("fewer", "reduced"))
                  if counts.get(kind, 0)]
-        net = int(changed['difference'].sum())
         parts.append(f"{counted(len(changed), 'order line')} changed ({', '.join(words)}); net "
-                     f"{net:+d} {'rack' if abs(net) == 1 else 'racks'}.")
+                     f"{counted(int(changed['difference'].sum()), 'rack', '+d')}.")
         shifts = order_shifts(orders)
         if len(shifts):
             parts.append("Moved between quarters: " + "; ".join(
-                f"{row.racks} {row.rack_type} {'rack' if row.racks == 1 else 'racks'} at {row.factory} {row.direction} "
+                f"{counted(row.racks, row.rack_type + ' rack')} at {row.factory} {row.direction} "
                 + ("(total unchanged)" if row.net == 0 else f"(net {row.net:+d})") for row in shifts.itertuples()) + ".")
     if len(forecast):
         largest = forecast.loc[forecast["change_pct"].abs().idxmax()]
