@@ -84,6 +84,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
 
 
 LEGEND_ROWS = 20  # entries in one legend column that fit the panel's height at the legend's size
+NEVER_USED = " (none in the plan)"  # after a site in a legend: its used line lies hidden on the axis at zero
 
 
 def plan_chart(plan, compute_unit: str, path: Path) -> None:
@@ -99,12 +100,12 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     left.set_title(f"Demand and how it is served ({compute_unit})")
     left.legend(fontsize=8, loc="upper left")
     by_site = list(plan.power.groupby("site"))
-    colors = site_colors(len(by_site))
+    colors, unused = site_colors(len(by_site)), never_used_sites(plan.power)
     handles = []
     for color, (site, rows) in zip(colors, by_site):
         xs = [q.to_timestamp() for q in rows["quarter"]]
-        unused = " (none in the plan)" if (rows["facility_kw"] <= 0).all() else ""
-        handles += right.plot(xs, rows["facility_kw"] / 1000, color=color, linewidth=1.8, label=f"{site}{unused}")
+        label = site + (NEVER_USED if site in unused else "")
+        handles += right.plot(xs, rows["facility_kw"] / 1000, color=color, linewidth=1.8, label=label)
         right.plot(xs, rows["capacity_kw"] / 1000, color=color, linewidth=1, linestyle="--")
     handles += [Line2D([], [], color="grey", linewidth=1.8, label="used"),
                 Line2D([], [], color="grey", linewidth=1, linestyle="--", label="available")]
@@ -120,6 +121,12 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def never_used_sites(power: pd.DataFrame) -> set[str]:
+    """Sites that draw no power in any quarter of the plan (power.csv's rows)."""
+    most = power.groupby("site")["facility_kw"].max()
+    return set(most[most <= 0].index)
 
 
 def site_colors(count: int) -> list[str]:

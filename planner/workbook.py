@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from planner.actuals_record import band_shares
-from planner.charts import site_colors
+from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
 from planner.xlsx_tables import (MW, PERCENT, TITLE_FONT, USD, WHOLE, bold, fit_header_rows, text_line, text_safe,
                                  write_table)
@@ -337,9 +337,8 @@ def _charts(book, summary, plan) -> None:
     power = plan.power.assign(used=plan.power["facility_kw"] / 1000, available=plan.power["capacity_kw"] / 1000)
     wide = power.pivot_table(index="quarter", columns="site", values=["used", "available"]).sort_index()
     lines = list(wide.columns)  # (kind, site), a series each
-    never_used = set(power.groupby("site")["used"].max().pipe(lambda most: most[most <= 0].index))
-    wide.columns = [f"{site} {kind} MW" + (" (none in the plan)" if kind == "used" and site in never_used else "")
-                    for kind, site in lines]  # its line lies hidden on the axis at zero
+    unused = never_used_sites(plan.power)
+    wide.columns = [f"{site} {kind} MW" + (NEVER_USED if kind == "used" and site in unused else "") for kind, site in lines]
     power_chart = LineChart()
     row = _chart(data, summary, wide.reset_index(), row, power_chart, "Facility MW used vs available", "MW", MW, "D22")
     _site_lines(power_chart, lines)
