@@ -54,3 +54,27 @@ def test_the_scale_choice_takes_the_scale_whose_backtest_was_better_and_scores_i
         mase = np.mean(np.abs(on_logs["actual"] - forecast_of["p50"].to_numpy())) / naive_error(on_logs["training"])
         assert table[("pick", "MASE")].iloc[row] == pytest.approx(mase, rel=1e-9)
     assert table["units picked"].tolist() != [table["units picked"].iloc[0]] * 2, "a stream for each scale"
+
+
+def test_the_pooled_growth_tilt_keeps_the_backtested_steps_and_reshapes_only_the_band_beyond_them():
+    from benchmarks.pooled_growth import pooled_growth, standardised_errors, tilt, tilted
+
+    rng = np.random.default_rng(7)
+    errors = [rng.normal(0, 1, (3, 4)) * [1, 1.3, 1.6, 2.0] for _ in range(300)]
+    assert pooled_growth(errors) == pytest.approx(2.0, rel=0.15)
+    multiplier = tilt(0.8, H)
+    assert np.prod(multiplier[:4]) == pytest.approx(1.0) and multiplier[3] / multiplier[0] == pytest.approx(0.8)
+    assert np.all(np.diff(multiplier) < 0), "a growth below one narrows step by step"
+
+    entry = cache_entry((SEASONAL_GROWTH * np.random.default_rng(5).lognormal(0, 0.05, 28), SEASONAL_GROWTH[-H:]))
+    assert standardised_errors(entry).shape == (3, 4)
+    shipped, _, _ = replay(entry)
+    with tilted(np.ones(H)):
+        unchanged, _, _ = replay(entry)
+    with tilted(multiplier):
+        narrowed, _, _ = replay(entry)
+    np.testing.assert_allclose(unchanged[0.9], shipped[0.9], rtol=1e-12)
+    np.testing.assert_allclose(narrowed[0.5], shipped[0.5], rtol=1e-12)
+    width = {name: quantiles[0.9] / quantiles[0.1] for name, quantiles in (("shipped", shipped), ("narrowed", narrowed))}
+    assert np.all(width["narrowed"][4:] <= width["shipped"][4:] * (1 + 1e-12))
+    assert np.any(width["narrowed"][4:] < width["shipped"][4:] * (1 - 1e-3)), "the far band narrows where the models set it"
