@@ -60,9 +60,10 @@ class ForecastSettings(_Strict):
                                           "lines (e.g. `eu-de/training: units`).")
     one_off_quarters: dict[str, Quarters] = Field(
         default_factory=dict, description="Per stream, history quarters the models take at the level of the quarters "
-                                          "either side (a typo, a double count, a burst that ended; "
-                                          "demand_history.csv keeps the actual), as `region/workload: [quarters]` "
-                                          "lines (e.g. `eu-de/training: [2026Q2, 2026Q3]`; one quarter may go "
+                                          "either side (a double count, a burst that ended; demand_history.csv keeps "
+                                          "the actual; a typo is fixed there instead), as "
+                                          "`region/workload: [quarters]` lines (e.g. "
+                                          "`eu-de/training: [2026Q2, 2026Q3]`; one quarter may go "
                                           "without brackets); not a stream's first quarter; quarters at the end "
                                           "take the stream's usual growth from the quarter before them.")
     history_start: dict[str, Quarter] = Field(

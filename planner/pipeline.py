@@ -105,9 +105,14 @@ def _irregular_warnings(choices: pd.DataFrame) -> list[str]:
             continue
         stream, advice = f"{choice.region}/{choice.workload}", []
         if choice.one_offs:
-            it, is_one = ("it", "it is a one-off") if len(choice.one_offs) == 1 else ("them", "they are one-offs")
-            advice.append(f"if {is_one} that will not recur (a typo, a double count, a burst that ended), name {it} in "
-                          f"scenario.yaml's forecast.one_off_quarters as the line "
+            # a typo is mended where it was written: named, the wrong figure would stay in the history for good
+            single = len(choice.one_offs) == 1
+            it, they_are = ("it", "it is") if single else ("them", "they are")
+            typo = "a typo, fix the figure where it came" if single else "typos, fix the figures where they came"
+            advice.append(f"if {they_are} {typo} from (demand_history.csv, or the actuals file a re-forecast appended "
+                          f"{it} from); if {they_are} {'a one-off' if single else 'one-offs'} that will not recur "
+                          "(a double count, a burst that ended), "
+                          f"name {it} in scenario.yaml's forecast.one_off_quarters as the line "
                           f"`{stream}: [{', '.join(map(str, choice.one_offs))}]` (demand_history.csv keeps the actual)")
         if choice.breaks:
             advice.append(f"if the level before the break will not come back (a customer left, a workload moved), "

@@ -136,6 +136,9 @@ def test_planner_forecast_warns_about_a_one_off_and_still_writes_its_files(sover
     assert "latest quarter" not in warnings[0]  # the fall from the spike into the last quarter is no jump
     assert warnings[0].endswith(f"name it in scenario.yaml's forecast.one_off_quarters as the line "
                                 f"`eu-de/training: [{rows[spiked]['quarter']}]` (demand_history.csv keeps the actual)")
+    # a typo is mended at its source, as the tenfold-jump warning on actuals says, not named and kept
+    assert "If it is a typo, fix the figure where it came from (demand_history.csv, or the actuals file" in warnings[0]
+    assert "typo" not in warnings[0].split("if it is a one-off that will not recur")[1]
     models = pd.read_csv(tmp_path / "f" / "forecast_models.csv").set_index(["region", "workload"])
     assert "one-off quarter" in models.loc[("eu-de", "training"), "why"]
 
@@ -158,6 +161,8 @@ def test_a_two_quarter_burst_is_weighed_named_in_the_advice_and_quiet_once_named
     result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
     assert f"`eu-de/training: [{quarters[0]}, {quarters[1]}]`" in result.stderr
+    assert "If they are typos, fix the figures where they came from" in result.stderr
+    assert "if they are one-offs that will not recur (a double count, a burst that ended), name them" in result.stderr
     name_one_off(sovereign, ", ".join(quarters))
     result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "g")])
     assert result.exit_code == 0 and "warning:" not in result.stderr, result.output
