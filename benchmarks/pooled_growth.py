@@ -46,7 +46,7 @@ def standardised_errors(entry: dict) -> np.ndarray | None:
     chosen = [name for name in choice.model.split("+") if name in entry["runs"]]
     if not chosen:
         return None
-    return np.array([(future - mean) / np.maximum(sd, 1e-9) for mean, sd, future, _ in core._combined(entry["runs"], chosen)])
+    return np.array(core.standardised_errors(entry["runs"], chosen))
 
 
 def pooled_growth(errors: list[np.ndarray]) -> float:

@@ -191,8 +191,7 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
         note = f"{'+'.join(ranked)} failed or exploded on the full history; fell back to drift"
     model = "+".join(used)
     chosen = [name for name in used if name in runs]
-    calibration = _calibration([((f - m) / np.maximum(sd, 1e-9)) for m, sd, f, _ in _combined(runs, chosen)]
-                               if chosen else [])
+    calibration = _calibration(standardised_errors(runs, chosen) if chosen else [])
     floor, ceiling = _spread_bounds(work, horizon, calibration)
     spread = _spread(path.sd, calibration, floor, ceiling)
     # where the ceiling set the band below the models' part (not where the floor then lifted it above the ceiling)
@@ -378,6 +377,12 @@ def _combined(runs: dict, names: list[str]) -> list:
         combined.append((np.mean([p[0] for p in parts], axis=0), np.mean([p[1] for p in parts], axis=0),
                          parts[0][2], parts[0][3]))
     return combined
+
+
+def standardised_errors(runs: dict, names: list[str]) -> list[np.ndarray]:
+    """Per backtest origin, the combination of `names`' errors, each over its spread at that step:
+    what the calibration scales (benchmarks/pooled_growth.py pools them over a set)."""
+    return [(future - mean) / np.maximum(sd, 1e-9) for mean, sd, future, _ in _combined(runs, names)]
 
 
 def naive_error(training: np.ndarray, season: int = SEASON) -> float:
