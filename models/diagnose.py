@@ -49,15 +49,15 @@ def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, 
     when_text = when(quarters[run[0][0]], quarters[run[-1][0]], len(run))
     amounts = [amount for _, amount in run]
     if family == "site_power":
-        available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], ",.1f")
-        return (f"site power: site {where} {when_text} needs {span(amounts, ',.2f')} {unit} more than it can have "
+        available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], 1)
+        return (f"site power: site {where} {when_text} needs {span(amounts, 2)} {unit} more than it can have "
                 f"({available} MW scheduled, plus any power blocks); racks installed or locked there draw too much")
     if family == "rack_positions":
-        return (f"rack positions: site {where} {when_text} needs {span(amounts, ',.0f')} more {unit} than its "
+        return (f"rack positions: site {where} {when_text} needs {span(amounts)} more {unit} than its "
                 f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks)")
     if family == "supply_cap":
-        return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {span(amounts, ',.0f')} {unit}"
+        return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {span(amounts)} {unit}"
     if family == "min_size":
-        return (f"minimum size: factory {where} {when_text} is {span(amounts, ',.0f')} {unit} short of its "
+        return (f"minimum size: factory {where} {when_text} is {span(amounts)} {unit} short of its "
                 f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators'])})")
-    return f"{family} {where} {when_text}: short by {span(amounts, ',.2f')} {unit}"
+    return f"{family} {where} {when_text}: short by {span(amounts, 2)} {unit}"

@@ -18,10 +18,22 @@ def consecutive(points: list[tuple[int, float]]) -> list[list[tuple[int, float]]
     return runs
 
 
-def span(values, form: str) -> str:
-    """'5' or '3 to 5': the range of a figure over a run of quarters."""
-    low, high = min(values), max(values)
-    return format(low, form) if format(low, form) == format(high, form) else f"{format(low, form)} to {format(high, form)}"
+def figure(amount: float, decimals: int = 0) -> str:
+    """'1,234' (decimals 0) or '0.2': an amount rounded for a report, except that an amount which is
+    not zero never reads as zero (a summary once said '0 units on cloud' for 0.2 of a unit): it gets
+    up to three more decimals, enough to show its first digit, and one smaller still reads
+    'under 0.001'."""
+    for places in range(decimals, decimals + 4):
+        text = f"{amount:,.{places}f}"
+        if amount == 0 or any(c in "123456789" for c in text):
+            return text
+    return f"under {10.0 ** -(decimals + 3):.{decimals + 3}f}"
+
+
+def span(values, decimals: int = 0) -> str:
+    """'5' or '3 to 5': the range of a figure over a run of quarters, each end as figure() writes it."""
+    low, high = figure(min(values), decimals), figure(max(values), decimals)
+    return low if low == high else f"{low} to {high}"
 
 
 def counted(count: int, noun: str, form: str = ",") -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.index import ModelIndex
 from models.inputs import PlanInputs, capex_annuity
-from models.runs import consecutive, span, when
+from models.runs import consecutive, figure, span, when
 
 UNITS_TOLERANCE = 1e-3   # compute units: less than this is solver round-off
 RACKS_TOLERANCE = 1e-4   # racks: assignment within this of the usable capacity is "fully used"
@@ -46,7 +46,7 @@ class ServiceGap:
     @property
     def text(self) -> str:
         how = "unmet" if self.served_by == UNMET else "on cloud"
-        units = span(self.units, ',.0f')
+        units = span(self.units)
         return (f"{self.region}/{self.workload} {when(self.first_quarter, self.last_quarter, self.quarters)}: "
                 f"{units} {'unit' if units == '1' else 'units'} {how}: " + "; ".join(self.reasons))
 
@@ -102,7 +102,7 @@ def _chosen(kind: str, cost_usd: float, gap_usd: float | None, price: float) -> 
     """Why the solver did not serve unforced demand from racks: cheaper, or not worth the search (inside the gap)."""
     if gap_usd is not None and cost_usd <= gap_usd:
         what = "penalty" if kind == UNMET else "cloud cost"
-        return (f"its {what} ({cost_usd / 1e6:,.2f} M discounted) is within the plan's optimality gap "
+        return (f"its {what} ({figure(cost_usd / 1e6, 2)} M discounted) is within the plan's optimality gap "
                 f"({gap_usd / 1e6:,.2f} M): a smaller solver.mip_gap (--mip-gap) may serve it from racks")
     doing = "leaving it unmet" if kind == UNMET else "cloud"
     return (f"{doing} at {_price_name(kind)} ({price:,.0f}) costs less than the racks, power or commitments "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from models.runs import figure
+
 
 def text_table(frame) -> str:
     """The frame as plain text for the terminal, names left-aligned so a factory or rack type reads
@@ -44,7 +46,8 @@ def summary_text(context: dict) -> str:
         f"Plan for '{settings.name}' ({settings.quarters[0]} to {settings.quarters[-1]}, P{settings.planning_quantile * 100:g} demand)",
         f"  status: {run.result.status}, {gap_text(run.result.gap)} ({run.result.solver})",
         f"  NPV: {kpis['npv_usd'] / 1e6:,.1f} M{settings.currency}; capex paid in horizon {kpis['capex_paid_usd'] / 1e6:,.1f} M",
-        f"  cloud spend: {kpis['cloud_spend_usd'] / 1e6:,.1f} M; unmet demand: {kpis['unmet_unit_quarters']:,.0f} unit-quarters",
+        f"  cloud spend: {figure(kpis['cloud_spend_usd'] / 1e6, 1)} M; "
+        f"unmet demand: {figure(kpis['unmet_unit_quarters'])} unit-quarters",
     ]
     lines += _gap_lines("why demand is unmet", run.unmet, "unmet") + _gap_lines("why cloud is used", run.cloud, "cloud")
     lines.append("  racks ordered by type and year:")

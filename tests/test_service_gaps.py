@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from models.index import build_index
 from models.run import run_model
-from models.service_gaps import CLOUD, ServiceGap, explain_service_gaps
+from models.runs import figure
+from models.service_gaps import CLOUD, ServiceGap, _chosen, explain_service_gaps
 from models.solve import OPTIMAL
 from tests.builders import FAST, START, factory, inputs, rack, site
 
@@ -47,6 +48,19 @@ def test_one_unit_reads_as_a_unit_and_any_other_figure_as_units():
     assert "in 2027Q1: 1 unit on cloud: why" in text((1.2,))
     assert "in 2027Q1: 2 units on cloud" in text((1.6,))
     assert "(2 quarters): 1 to 3 units on cloud" in text((1.0, 3.0))
+
+
+def test_a_fraction_of_a_unit_never_reads_as_none():
+    """sovereign-eu at P95 read '2030Q3: 0 units on cloud' for 0.2 units, and its cloud cost '0.00 M'."""
+    def text(units):
+        return ServiceGap(CLOUD, "r1", "train", START, START + len(units) - 1, len(units), units, ("why",)).text
+    assert "in 2027Q1: 0.2 units on cloud: why" in text((0.2,))
+    assert "(2 quarters): 0.04 to 3 units on cloud" in text((0.04, 3.0))
+    assert "in 2027Q1: 0.5 units on cloud" in text((0.5,))
+    assert figure(0.0039, 2) == "0.004" and figure(0.012, 2) == "0.01" and figure(0.0004, 2) == "0.0004"
+    assert figure(1234.5) == "1,234" and figure(0.0) == "0" and figure(2e-9) == "under 0.001"
+    assert "its cloud cost (0.004 M discounted) is within the plan's optimality gap (3.72 M)" in _chosen(
+        CLOUD, 3_900.0, 3.72e6, 26_000.0)
 
 
 def test_a_lead_time_of_one_quarter_reads_in_the_singular():
