@@ -332,15 +332,15 @@ def _costs(ctx: _Context) -> list[str]:
     usd = defaultdict(float)
     rack_paid = defaultdict(float)
     for o in ctx.plan.orders.itertuples():
-        if o.order_quarter not in ctx.discount:
-            continue
+        sunk = o.order_quarter < inputs.start  # paid before the plan: its annuity is reported, not in the NPV
         rack = ctx.racks.loc[o.rack_type]
-        rack_paid[o.order_quarter] += o.racks * float(rack.price_usd)
+        if not sunk:
+            rack_paid[o.order_quarter] += o.racks * float(rack.price_usd)
         payment = o.racks * _annuity(ctx, float(rack.price_usd), int(rack.lead_time_quarters), int(rack.lifetime_quarters))
         for k in range(int(rack.lifetime_quarters)):
             q = o.online_quarter + k
             if q in ctx.discount:
-                usd[(q, "capex_annuity")] += payment
+                usd[(q, "capex_annuity_sunk" if sunk else "capex_annuity")] += payment
     for q, value in rack_paid.items():
         usd[(q, "capex_paid")] += value
     hours = 8760 / 4
@@ -374,7 +374,7 @@ def _costs(ctx: _Context) -> list[str]:
             found.append(f"costs: {key[1]} in {key[0]} reported {got:,.2f}, recomputed {expected:,.2f}")
         elif row is not None and not _close(row.usd_discounted, got * ctx.discount[key[0]], scale):
             found.append(f"costs: {key[1]} in {key[0]} discounted wrongly")
-    npv = sum(v * ctx.discount[q] for (q, category), v in usd.items() if category != "capex_paid")
+    npv = sum(v * ctx.discount[q] for (q, category), v in usd.items() if category not in ("capex_paid", "capex_annuity_sunk"))
     if not _close(npv, ctx.plan.kpis.get("npv_usd", float("nan")), scale):
         found.append(f"costs: NPV {ctx.plan.kpis.get('npv_usd')} != recomputed {npv}")
     return found

@@ -3,7 +3,8 @@
 Assignments are solved per serving region and split here per factory in proportion to
 each factory's racks online of that type (each share then fits its own capacity).
 Costs are reported per quarter and category; `in_objective` marks the rows whose
-discounted sum is the objective (capex enters it as an annuity, `capex_paid` is the cash).
+discounted sum is the objective (capex enters it as an annuity, `capex_paid` is the cash, and
+`capex_annuity_sunk` is the annuity of racks ordered before the start, which the NPV leaves out).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.inputs import capex_annuity
+from models.inputs import CAPEX_PAID, NOT_IN_NPV, SUNK_ANNUITY, capex_annuity
 
 COLUMNS = {
     "orders": ["order_quarter", "online_quarter", "factory", "site", "rack_type", "racks", "locked", "capex_usd"],
@@ -167,14 +168,14 @@ def _costs(m, ix, inputs, quarters, orders, online, blocks, demand):
     usd = defaultdict(float)
     for o in orders.itertuples():
         t = inputs.index_of(o.order_quarter)
-        if t < 0:
-            continue  # paid before the horizon: sunk
         r = racks.loc[o.rack_type]
-        usd[(t, "capex_paid")] += o.capex_usd
         lead, life = int(r.lead_time_quarters), int(r.lifetime_quarters)
         payment = o.racks * capex_annuity(float(r.price_usd), inputs.discount_rate, lead, life)
-        for u in range(t + lead, min(t + lead + life, H)):
-            usd[(u, "capex_annuity")] += payment
+        category = "capex_annuity" if t >= 0 else SUNK_ANNUITY  # ordered before the horizon: paid, sunk
+        if t >= 0:
+            usd[(t, CAPEX_PAID)] += o.capex_usd
+        for u in range(max(t + lead, 0), min(t + lead + life, H)):
+            usd[(u, category)] += payment
     for (f, r, t), n in online.items():
         usd[(t, "opex")] += n * float(racks.at[r, "opex_usd_per_quarter"])
         usd[(t, "energy")] += n * ix.energy_usd[(f, r)]
@@ -198,7 +199,7 @@ def _costs(m, ix, inputs, quarters, orders, online, blocks, demand):
             spend = _commitment_spend(f, window["quarters"], orders, online, racks, inputs)
             usd[(window["pay_t"], "commitment_shortfall")] += shortfall
         status.append((f, ix.factories.at[f, "site"], ix.factories.at[f, "status"], is_open, required, spend, shortfall))
-    rows = [(quarters[t], category, value, value * discount[t], category != "capex_paid")
+    rows = [(quarters[t], category, value, value * discount[t], category not in NOT_IN_NPV)
             for (t, category), value in sorted(usd.items()) if abs(value) >= 0.005]  # drop sub-cent round-off
     costs = table("costs", rows)
     return costs, table("factories", status)
@@ -223,7 +224,7 @@ def kpis(plan: Plan, inputs) -> dict:
     by_year = new.assign(year=[q.year for q in new["order_quarter"]]).groupby(["rack_type", "year"])["racks"].sum()
     return {
         "npv_usd": npv,
-        "capex_paid_usd": float(costs.loc[costs["category"] == "capex_paid", "usd"].sum()),
+        "capex_paid_usd": float(costs.loc[costs["category"] == CAPEX_PAID, "usd"].sum()),
         "racks_ordered_by_type_and_year": {f"{r} {y}": int(n) for (r, y), n in by_year.items()},
         "racks_ordered": {r: int(n) for r, n in new.groupby("rack_type")["racks"].sum().items()},
         "peak_facility_mw_by_site": {s: float(v) / 1000 for s, v in power.groupby("site")["facility_kw"].max().items()},

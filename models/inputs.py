@@ -63,6 +63,13 @@ def discount_factors(annual_rate: float, quarters: int) -> list[float]:
     return [(1.0 + rate) ** -t for t in range(quarters)]
 
 
+# Cost categories not in the NPV: the cash paid for capex (the NPV charges its annuity), and the
+# annuity of racks ordered before the start (paid: sunk), reported so that two plans made a quarter
+# apart, whose NPVs differ by the orders the roll moved into the past, compare like with like.
+CAPEX_PAID, SUNK_ANNUITY = "capex_paid", "capex_annuity_sunk"
+NOT_IN_NPV = (CAPEX_PAID, SUNK_ANNUITY)
+
+
 def capex_annuity(price: float, annual_rate: float, lead: int, lifetime: int) -> float:
     """Quarterly payment, over the rack's life from arrival, worth `price` at the order quarter.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.inputs import SUNK_ANNUITY
 from models.runs import counted
 from planner.plan_files import read_plan_files
 
@@ -130,7 +131,10 @@ def forecast_changes(previous: PlanSnapshot, new: PlanSnapshot) -> pd.DataFrame:
 def cost_changes(previous: PlanSnapshot, new: PlanSnapshot) -> tuple[pd.DataFrame, dict]:
     """Nominal costs in the NPV per category over the quarters both plans cover, and the totals of
     the quarters only one covers: the two NPVs are discounted to different starts over different
-    horizons, so their difference alone does not say what changed."""
+    horizons, so their difference alone does not say what changed. A last row, capex_annuity_sunk,
+    holds the annuity of racks ordered before each plan's start: a roll moves the orders of the
+    quarter just ended out of the NPV's capex_annuity into it, a change of accounting, not of cost
+    (left out when a plan's files predate it: see `_reports_sunk`)."""
     if previous.costs is None or new.costs is None:
         return pd.DataFrame(columns=COST_COLUMNS), {}
     old_costs, new_costs = (c[c["in_objective"]] for c in (previous.costs, new.costs))
@@ -140,8 +144,24 @@ def cost_changes(previous: PlanSnapshot, new: PlanSnapshot) -> tuple[pd.DataFram
     table.insert(1, "quarters_compared", len(common))
     table["change_usd"] = table["new_usd"] - table["previous_usd"]
     table = table.sort_values("change_usd", key=abs, ascending=False, ignore_index=True)[COST_COLUMNS]
+    if _reports_sunk(previous) and _reports_sunk(new):
+        sunk = [_in(c, common, SUNK_ANNUITY)["usd"].sum() for c in (previous.costs, new.costs)]
+        if any(abs(usd) >= 0.005 for usd in sunk):
+            table.loc[len(table)] = [SUNK_ANNUITY, len(common), sunk[0], sunk[1], sunk[1] - sunk[0]]
     only = {"previous": old_costs[~old_costs["quarter"].isin(common)], "new": new_costs[~new_costs["quarter"].isin(common)]}
     return table, {side: (sorted(set(frame["quarter"])), float(frame["usd"].sum())) for side, frame in only.items()}
+
+
+def _in(costs: pd.DataFrame, quarters: set, category: str) -> pd.DataFrame:
+    return costs[costs["quarter"].isin(quarters) & (costs["category"] == category)]
+
+
+def _reports_sunk(plan: PlanSnapshot) -> bool:
+    """Whether the plan's costs carry the annuity of racks ordered before its start: those of a
+    version before it was reported carry none, though the plan has such orders."""
+    start = plan.first_planned_quarter()
+    ordered_before = start is not None and (plan.orders["order_quarter"] < start).any()  # quarters are text: they sort
+    return not ordered_before or (plan.costs["category"] == SUNK_ANNUITY).any()
 
 
 def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
@@ -161,13 +181,25 @@ def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
 def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:
     if costs.empty:
         return ""
-    moved = costs[costs["change_usd"].abs() >= 0.05e6].head(3)
-    total = costs["change_usd"].sum()
+    in_npv = costs[costs["category"] != SUNK_ANNUITY]
+    moved = in_npv[in_npv["change_usd"].abs() >= 0.05e6].head(3)
+    total = in_npv["change_usd"].sum()
     text = (f"Costs in the NPV over the {int(costs['quarters_compared'].iloc[0])} quarters both plans cover "
             f"(nominal): {total / 1e6:+,.1f} M")
     if len(moved):
         text += ", most in " + ", ".join(f"{row.category} ({row.change_usd / 1e6:+,.1f} M)" for row in moved.itertuples())
     text += "."
+    sunk = costs.loc[costs["category"] == SUNK_ANNUITY, "change_usd"].sum()
+    if abs(sunk) >= 0.05e6:
+        rolled = uncommon.get("previous", ([], 0.0))[0]
+        if sunk > 0:  # the usual way round: the new plan starts later
+            ordered = f"in {', '.join(rolled)}" if rolled else "before the new plan's start"
+            why = (f"is not a saving: the racks ordered {ordered} are paid before the new plan starts, so its NPV "
+                   "leaves out their capex annuity")
+        else:
+            why = "is not a cost: racks paid before the previous plan's start are in the new plan's NPV"
+        text += (f" Of that, {-sunk / 1e6:+,.1f} M {why} ({SUNK_ANNUITY} {sunk / 1e6:+,.1f} M); "
+                 f"like for like, {(total + sunk) / 1e6:+,.1f} M.")
     for side, label in (("previous", "only the previous plan covers"), ("new", "only the new plan covers")):
         quarters, usd = uncommon.get(side, ([], 0.0))
         if quarters:

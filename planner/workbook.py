@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from models.inputs import SUNK_ANNUITY
 from planner.actuals_record import band_shares
 from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
@@ -215,7 +216,8 @@ def _costs(sheet, plan) -> None:
     cell.number_format = USD
 
 
-NOT_CASH = ("capex_annuity", "unmet_penalty")  # how capex enters the NPV, and a penalty nobody pays
+# how capex enters the NPV (and would have, for racks ordered before the plan), and a penalty nobody pays
+NOT_CASH = ("capex_annuity", SUNK_ANNUITY, "unmet_penalty")
 
 
 def _cash_by_year(sheet, plan) -> None:
@@ -252,7 +254,10 @@ def _changes(sheet, changes) -> None:
     row = write_table(sheet, changes.orders, start_row=3 + SUMMARY_ROWS, title="Orders: previous vs new racks")
     row = write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
     if len(changes.costs):
-        row = write_table(sheet, changes.costs, start_row=row, title="Costs in the NPV per category (common quarters, nominal)")
+        sunk = " and, last, capex_annuity_sunk: racks ordered before each plan's start, not in the NPV" \
+            if (changes.costs["category"] == SUNK_ANNUITY).any() else ""
+        row = write_table(sheet, changes.costs, start_row=row,
+                          title=f"Costs in the NPV per category (common quarters, nominal){sunk}")
     if _has_record(changes):
         shares = band_shares(changes.actuals)
         if len(shares):

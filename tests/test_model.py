@@ -102,6 +102,22 @@ def test_locked_order_is_kept_even_when_not_optimal():
     assert online.to_dict() == {START + t: 3 for t in range(1, 6)}
 
 
+def test_an_order_placed_before_the_start_reports_its_annuity_outside_the_npv():
+    """Racks ordered before the plan are paid: their capex is not in the NPV, but its annuity is
+    reported (capex_annuity_sunk) so that a re-forecast a quarter later, which moves the orders of
+    the quarter just ended there, can compare its costs with the previous plan's like with like."""
+    plan = solved(inputs([rack("a", lead=2, life=4, price=1_000_000.0)], CAP, [site("s1")], [factory("f1", "s1")],
+                         {("r1", "train"): 0}, orders=[("2026Q4", "f1", "a", 3), ("2027Q1", "f1", "a", 1)]))
+    costs = plan.costs.set_index(["category", "quarter"])
+    sunk = costs.loc["capex_annuity_sunk"]  # 3 racks x 1 M over 4 quarters of life, at a zero rate
+    assert sunk["usd"].to_dict() == pytest.approx({q(x): 750_000.0 for x in ("2027Q2", "2027Q3", "2027Q4", "2028Q1")})
+    assert not sunk["in_objective"].any()
+    annuity = costs.loc["capex_annuity"]  # the rack ordered in the horizon: online 2027Q3 to 2028Q2
+    assert annuity["usd"].to_dict() == pytest.approx({q(x): 250_000.0 for x in ("2027Q3", "2027Q4", "2028Q1", "2028Q2")})
+    assert costs.loc["capex_paid", "usd"].to_dict() == {START: 1_000_000.0}
+    assert plan.kpis["npv_usd"] == pytest.approx(1_000_000.0)
+
+
 def test_candidate_factory_respects_set_up_lead_time():
     sites = [site("s1", mw=0.1), site("s2")]
     factories = [factory("f1", "s1"), factory("new", "s2", status="candidate", setup=3, fixed=100_000)]

@@ -113,6 +113,52 @@ def test_cost_changes_add_up_from_the_two_plans_costs(four_quarters):
         assert f"over the 15 quarters both plans cover (nominal): {(new[new['quarter'].isin(common)]['usd'].sum() - old[old['quarter'].isin(common)]['usd'].sum()) / 1e6:+,.1f} M" in summary
 
 
+def test_orders_of_the_quarter_rolled_are_reported_as_sunk_not_as_a_saving(four_quarters):
+    """A roll moves the orders placed in the quarter just ended before the new plan's start: paid,
+    out of its NPV. The cost report once showed their capex annuity as a fall in capex_annuity
+    (global-enterprise's first roll: -270 M, of which 238 M was these orders alone)."""
+    import yaml
+
+    stages = _stages(four_quarters)
+    for (scenario_dir, before), (_, after) in zip(stages, stages[1:]):
+        settings = yaml.safe_load((scenario_dir / "scenario.yaml").read_text())
+        start, rate = pd.Period(settings["start"], freq="Q"), (1 + settings["discount_rate"]) ** 0.25 - 1
+        racks = pd.read_csv(scenario_dir / "racks.csv").set_index("rack_type")
+        orders = pd.read_csv(before / "orders.csv")
+        common = pd.period_range(start + 1, start + settings["horizon_quarters"] - 1, freq="Q")
+        expected = 0.0
+        for o in orders[orders["order_quarter"] == str(start)].itertuples():
+            rack = racks.loc[o.rack_type]
+            life = int(rack["lifetime_quarters"])
+            payment = o.racks * rack["price_usd"] / sum((1 + rate) ** -(int(rack["lead_time_quarters"]) + k)
+                                                        for k in range(life))
+            online = pd.Period(o.online_quarter, freq="Q")
+            expected += payment * sum(online + k in common for k in range(life))
+        assert expected > 1e6
+        table = pd.read_csv(after / "cost_changes.csv").set_index("category")
+        assert table.loc["capex_annuity_sunk", "change_usd"] == pytest.approx(expected, rel=1e-9)
+        in_npv = table.drop(index="capex_annuity_sunk")["change_usd"].sum()
+        summary = str(pd.read_excel(after / "roadmap.xlsx", sheet_name="Changes", header=None).iloc[1, 0])
+        assert (f"Of that, {-expected / 1e6:+,.1f} M is not a saving: the racks ordered in {start} are paid before "
+                "the new plan starts") in summary
+        assert f"like for like, {(in_npv + expected) / 1e6:+,.1f} M." in summary
+
+
+def test_a_previous_plan_written_before_sunk_capex_was_reported_is_compared_as_before(four_quarters, tmp_path):
+    """Its costs.csv lacks the annuity of its own pre-start orders: reading that as zero would call
+    them a cost the roll added, so the report leaves the sunk row and its sentence out."""
+    before, after = four_quarters / "initial" / "plan", four_quarters / QUARTERS[0] / "plan"
+    old = tmp_path / "old"
+    shutil.copytree(before, old)
+    costs = pd.read_csv(old / "costs.csv")
+    assert (costs["category"] == "capex_annuity_sunk").any()  # global-enterprise has orders placed before 2027Q1
+    costs[costs["category"] != "capex_annuity_sunk"].to_csv(old / "costs.csv", index=False)
+    result = CliRunner().invoke(main, ["diff", str(old), str(after)])
+    assert result.exit_code == 0, result.output
+    assert "Costs in the NPV over the 15 quarters" in result.output and "capex_annuity_sunk" not in result.output
+    assert "capex_annuity_sunk" in CliRunner().invoke(main, ["diff", str(before), str(after)]).output
+
+
 def test_actuals_equal_to_p50_are_reported_and_change_arithmetic_holds(tmp_path):
     previous = tmp_path / "previous"
     assert CliRunner().invoke(main, ["plan", str(EXAMPLES / "global-enterprise"), "--out", str(previous), "--quiet"]).exit_code == 0
