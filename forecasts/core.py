@@ -124,7 +124,7 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
     n = len(series)
     name = f"{region}/{workload}"
     if n < MIN_QUARTERS:
-        raise ForecastError(f"stream {name} has {n} quarter(s) of history; at least {MIN_QUARTERS} are needed. "
+        raise ForecastError(f"stream {name} has {n} quarter{'' if n == 1 else 's'} of history; at least {MIN_QUARTERS} are needed. "
                             "Give its demand through demand_overrides.csv instead")
     if scale == "log" and not (series > 0).all():
         quarter, value = next(iter(series[~(series > 0)].items()))

@@ -12,6 +12,7 @@ from typing import Callable
 
 import pandas as pd
 
+from models.runs import counted
 from planner.config import ForecastSettings, ScenarioSettings
 from planner.problems import Problem, did_you_mean
 from planner.quarters import format_quarter
@@ -130,7 +131,7 @@ def history_shape(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
                                  f"{format_quarter(start - 1)}, the quarter before start"))
         if len(stream) < MIN_HISTORY_QUARTERS:
             found.append(Problem("demand_history.csv", int(stream.index[0]), "demand",
-                                 f"{region}/{workload} has {len(stream)} quarter(s) of history; at least "
+                                 f"{region}/{workload} has {counted(len(stream), 'quarter')} of history; at least "
                                  f"{MIN_HISTORY_QUARTERS} are needed to forecast. Remove its rows and give its demand "
                                  "through demand_overrides.csv instead"))
     return found
@@ -202,7 +203,7 @@ def modelled_quarters_inside(settings: ScenarioSettings, tables: Tables) -> list
         if start is not None:
             latest = last - (MIN_HISTORY_QUARTERS - 1)
             if not first <= start <= latest:
-                where = (f"leaves {(last - start).n + 1 if start <= last else 0} quarter(s) of {name}'s history to "
+                where = (f"leaves {counted((last - start).n + 1 if start <= last else 0, 'quarter')} of {name}'s history to "
                          f"forecast from; at least {MIN_HISTORY_QUARTERS} are needed" if start > first
                          else f"is before {name}'s history ({format_quarter(first)} to {format_quarter(last)})")
                 found.append(Problem("scenario.yaml", None, f"forecast.history_start.{name}",

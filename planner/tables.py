@@ -124,6 +124,7 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     problems, warnings = _check_header(table, header)
     if problems:
         return _unreadable(table), problems, warnings
+    warnings += _unnamed_columns_with_values(table, header, records[1:])
 
     known = {column.name for column in table.columns}
     model = row_model(table)
@@ -161,11 +162,19 @@ def _other_separator(table: Table, header: list[str]) -> str | None:
     return None
 
 
+def _unnamed_columns_with_values(table: Table, header: list[str], records: list[list[str]]) -> list[str]:
+    """A column with no name is ignored, as a spreadsheet's empty trailing columns should be; one
+    that holds values is named in a warning, since what was typed there is not read."""
+    unnamed = [index for index, name in enumerate(header) if not name]
+    filled = [index for index in unnamed if any(index < len(record) and record[index].strip() for record in records)]
+    return [f"{table.file}: column {index + 1} has values but no name in the header, and is ignored" for index in filled]
+
+
 def _check_header(table: Table, header: list[str]) -> tuple[list[Problem], list[str]]:
     problems, warnings = [], []
     seen = set()
     for name in header:
-        if name in seen:
+        if name and name in seen:  # unnamed columns (a spreadsheet's empty trailing ones) are ignored
             problems.append(Problem(table.file, 1, name, "column appears twice in the header"))
         seen.add(name)
     for column in table.columns:

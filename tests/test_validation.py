@@ -95,7 +95,7 @@ CASES = [
     ("one-off quarter outside its stream's history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: [2019Q3]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2019Q3 is outside the history the models read (2022Q1 to 2026Q4); expected a quarter between 2022Q2 and 2026Q4"),
     ("one-off quarters that are no list", lambda d: edit_yaml(d, "method: auto", "method: auto\n  one_off_quarters:\n    eu-de/training: {2025Q2: yes}"), "scenario.yaml", 18, "forecast.one_off_quarters.eu-de/training", "expected a list of quarters like [2026Q3] (got {'2025Q2': True})"),
     ("history start for an unknown stream", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/trainng: 2025Q2"), "scenario.yaml", None, "forecast.history_start.eu-de/trainng", "no stream eu-de/trainng in demand_history.csv (did you mean 'eu-de/training'?)"),
-    ("history start leaving too few quarters", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2026Q3"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2026Q3 leaves 2 quarter(s) of eu-de/training's history to forecast from; at least 3 are needed; expected a quarter between 2022Q1 and 2026Q2"),
+    ("history start leaving too few quarters", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2026Q3"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2026Q3 leaves 2 quarters of eu-de/training's history to forecast from; at least 3 are needed; expected a quarter between 2022Q1 and 2026Q2"),
     ("history start before the history", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2020Q1"), "scenario.yaml", None, "forecast.history_start.eu-de/training", "2020Q1 is before eu-de/training's history (2022Q1 to 2026Q4)"),
     ("one-off quarter at the history start", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2025Q1\n  one_off_quarters:\n    eu-de/training: [2025Q1]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2025Q1 is the first quarter the models read"),
     ("scale for two streams that read alike", _two_streams_read_alike, "scenario.yaml", None, "forecast.scale_by_stream.eu-de/x/y", "names 2 streams of demand_history.csv (region 'eu-de' with workload 'x/y', region 'eu-de/x' with workload 'y')"),
@@ -232,6 +232,20 @@ def test_unknown_column_is_a_warning_not_an_error(sovereign):
     write_rows(path, rows)
     scenario = load_scenario(sovereign)
     assert any("'notes'" in w for w in scenario.warnings)
+
+
+def test_a_spreadsheets_empty_trailing_columns_are_ignored_and_unnamed_values_warned_about(sovereign):
+    """Excel saves a sheet whose formatting runs past the data with empty columns: racks.csv with
+    two read 'column appears twice in the header', naming no column."""
+    path = sovereign / "racks.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(line + ",," for line in lines) + "\n")
+    assert load_scenario(sovereign).warnings == ()
+    lines[1] += ",,a note"
+    path.write_text("\n".join([lines[0] + ",,"] + [lines[1]] + [line + ",," for line in lines[2:]]) + "\n")
+    columns = len(lines[0].split(",")) + 2
+    assert load_scenario(sovereign).warnings == (
+        f"racks.csv: column {columns} has values but no name in the header, and is ignored",)
 
 
 def test_yaml_loads_safely(sovereign):
