@@ -8,6 +8,7 @@ import pandas as pd
 
 from forecasts import METHODS, forecast_with_choices, method_names, quantile_column
 from models.inputs import SolverOptions
+from models.runs import counted
 from models.run import ModelRun, run_model
 from planner.bridge import plan_inputs
 from planner.scenario import Scenario
@@ -87,7 +88,8 @@ def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
         ["region", "workload", "quarter"], ignore_index=True)
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
-    warnings = (*_irregular_warnings(choices), *_implausible_bands(forecast, quantiles))
+    warnings = (*_irregular_warnings(choices), *_implausible_bands(forecast, quantiles),
+                *_overrides_below_zero(forecast, scenario.demand_overrides, planning))
     streams = list(zip(choices["region"], choices["workload"]))
     # found or judged in the scenario, both are marked on the chart
     choices["one_offs"] = [found + tuple(judged.one_offs_of(*s)) for s, found in zip(streams, choices["one_offs"])]
@@ -161,6 +163,25 @@ def _implausible_bands(forecast: pd.DataFrame, quantiles) -> list[str]:
             "through demand_overrides.csv"
             for region, workload, quarter, high, middle in zip(wide["region"], wide["workload"], wide["quarter"],
                                                                wide[top], wide[median])]
+
+
+def _overrides_below_zero(forecast: pd.DataFrame, overrides: pd.DataFrame, planning: float) -> list[str]:
+    """Streams where a negative delta removes more than the forecast at the planning quantile: the
+    demand is floored at zero there, silently until this said so, and a digit too many in
+    demand_overrides.csv (-100,000 for -10,000) looks just the same. One line per stream, naming the
+    first such quarter's row."""
+    column = quantile_column(planning)
+    below = forecast[forecast[column] + forecast["override_delta"] < 0].sort_values(["region", "workload", "quarter"])
+    found = []
+    for (region, workload), quarters in below.groupby(["region", "workload"], sort=True):
+        first = quarters.iloc[0]
+        row = overrides.index[(overrides["region"] == region) & (overrides["workload"] == workload)
+                              & (overrides["quarter"] == first["quarter"])][0]  # one row per key (validated)
+        more = f" (and in {counted(len(quarters) - 1, 'later quarter')})" if len(quarters) > 1 else ""
+        found.append(f"demand_overrides.csv row {row}, column delta: {first['override_delta']:,.0f} for {region}/{workload} "
+                     f"in {first['quarter']} removes more than its {column.upper()} forecast ({first[column]:,.0f}), "
+                     f"so its demand is planned at 0 there{more}; check the figure")
+    return found
 
 
 def _with_override_only_streams(forecast: pd.DataFrame, overrides: pd.Series, quantiles, quarters) -> pd.DataFrame:

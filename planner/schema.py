@@ -229,7 +229,8 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("quarter", "region", "workload"),
         optional=True,
-        notes=("Forecast plus delta is floored at zero.",),
+        notes=("Forecast plus delta is floored at zero; where a delta removes more than the forecast at the planning "
+               "quantile, `plan`, `forecast` and `reforecast` warn, naming its row (a digit too many looks just the same).",),
     ),
     Table(
         "residency.csv",

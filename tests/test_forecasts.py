@@ -282,6 +282,25 @@ def test_overrides_are_added_after_forecasting(enterprise):
     assert quiet["override_delta"] == 0 and quiet["planning_demand"] == pytest.approx(quiet["p50"])
 
 
+def test_a_delta_removing_more_than_the_forecast_is_floored_at_zero_and_named_by_its_row(sovereign):
+    """-100,000 for -10,000 (a digit too many) took a stream's demand to zero without a word."""
+    from planner.pipeline import forecast_demand
+    from planner.scenario import load_scenario
+
+    (sovereign / "demand_overrides.csv").write_text("quarter,region,workload,delta\n2027Q4,eu-fr,inference,500\n"
+                                                    "2027Q3,eu-de,training,-100000\n2028Q1,eu-de,training,-100000\n"
+                                                    "2027Q2,eu-fr,training,-5\n")
+    demand = forecast_demand(load_scenario(sovereign))
+    table = demand.table[demand.table["kind"] == "forecast"].set_index(["region", "workload", "quarter"])
+    cut = table.loc[("eu-de", "training", pd.Period("2027Q3", freq="Q"))]
+    assert cut["p90"] < 100_000 and cut["planning_demand"] == 0.0  # sovereign-eu plans at P90
+    kept = table.loc[("eu-fr", "training", pd.Period("2027Q2", freq="Q"))]
+    assert kept["planning_demand"] == pytest.approx(kept["p90"] - 5)
+    assert [w for w in demand.warnings if "demand_overrides.csv" in w] == [
+        f"demand_overrides.csv row 3, column delta: -100,000 for eu-de/training in 2027Q3 removes more than its P90 "
+        f"forecast ({cut['p90']:,.0f}), so its demand is planned at 0 there (and in 1 later quarter); check the figure"]
+
+
 def test_arima_orders_are_chosen_once_and_the_backtested_model_is_the_one_forecast(monkeypatch):
     """The backtest chooses ARIMA's orders on its earliest origin and refits only those orders
     afterwards (one SARIMAX fit per later origin and for the forecast, not one per grid entry)."""
