@@ -198,7 +198,7 @@ def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:
                    "leaves out their capex annuity")
         else:
             why = "is not a cost: racks paid before the previous plan's start are in the new plan's NPV"
-        text += (f" Of that, {-sunk / 1e6:+,.1f} M {why} ({SUNK_ANNUITY} {sunk / 1e6:+,.1f} M); "
+        text += (f" It includes {-sunk / 1e6:+,.1f} M that {why} ({SUNK_ANNUITY} {sunk / 1e6:+,.1f} M); "
                  f"like for like, {(total + sunk) / 1e6:+,.1f} M.")
     for side, label in (("previous", "only the previous plan covers"), ("new", "only the new plan covers")):
         quarters, usd = uncommon.get(side, ([], 0.0))

@@ -139,7 +139,7 @@ def test_orders_of_the_quarter_rolled_are_reported_as_sunk_not_as_a_saving(four_
         assert table.loc["capex_annuity_sunk", "change_usd"] == pytest.approx(expected, rel=1e-9)
         in_npv = table.drop(index="capex_annuity_sunk")["change_usd"].sum()
         summary = str(pd.read_excel(after / "roadmap.xlsx", sheet_name="Changes", header=None).iloc[1, 0])
-        assert (f"Of that, {-expected / 1e6:+,.1f} M is not a saving: the racks ordered in {start} are paid before "
+        assert (f"It includes {-expected / 1e6:+,.1f} M that is not a saving: the racks ordered in {start} are paid before "
                 "the new plan starts") in summary
         assert f"like for like, {(in_npv + expected) / 1e6:+,.1f} M." in summary
 
