@@ -70,3 +70,16 @@ def level_breaks(series: pd.Series) -> list[Break]:
         if np.sign(shift) == np.sign(jump) and abs(shift) > np.log(BREAK_RATIO) and stayed > np.log(BREAK_EACH):
             found.append(Break(series.index[j], float(np.exp(shift))))
     return found
+
+
+def launch(series: pd.Series) -> pd.Period | None:
+    """The first quarter above zero of a stream whose history starts at zero, or None.
+
+    A workload that had not begun is often given as zeros from the file's first quarter:
+    `level_breaks` cannot judge such a history (zero has no ratio), and the models read the zeros
+    as demand. Named only with AFTER quarters from it on, enough to forecast from."""
+    values = series.to_numpy(float)
+    started = np.flatnonzero(values > 0)
+    if not started.size or started[0] == 0 or len(values) - started[0] < AFTER:
+        return None
+    return series.index[started[0]]

@@ -117,7 +117,8 @@ def _irregular_warnings(choices: pd.DataFrame) -> list[str]:
                           f"name {it} in scenario.yaml's forecast.one_off_quarters as the line "
                           f"`{stream}: [{', '.join(map(str, choice.one_offs))}]` (demand_history.csv keeps the actual)")
         if choice.breaks:
-            advice.append(f"if the level before the break will not come back (a customer left, a workload moved), "
+            advice.append(f"if the level before {choice.breaks[-1]} will not come back (a customer left, a workload moved, "
+                          "or the stream had not started), "
                           f"start the stream there with scenario.yaml's forecast.history_start as the line "
                           f"`{stream}: {choice.breaks[-1]}` (demand_history.csv keeps the earlier quarters)")
         said = "; ".join(advice)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from forecasts import forecast, forecast_with_choices
-from forecasts.breaks import level_breaks
+from forecasts.breaks import launch, level_breaks
 from planner.cli import main
 from tests.conftest import read_rows, write_rows
 from tests.test_one_offs import STREAMS
@@ -68,17 +68,64 @@ def test_a_burst_of_two_or_three_quarters_that_ended_is_no_break():
     assert read_as_breaks <= 2  # of 112; 1 when written, 88 before each quarter either side had to stay off
 
 
-def test_a_break_is_weighed_against_the_forecast_from_the_break_on():
-    history = pd.DataFrame({"quarter": QUARTERS, "region": "r", "workload": "w", "demand": CUSTOMER_LEFT.to_numpy()})
-    table, choices = forecast_with_choices(history, 8)
-    from_break = forecast(history.iloc[14:], 8)
-    warning = choices["warning"].iloc[0]
-    assert choices["breaks"].iloc[0] == (QUARTERS[14],)
-    assert warning.startswith(f"level break: from {QUARTERS[14]} the level moved to 1/")
-    assert (f"from {QUARTERS[14]} on, P90 {from_break['p90'].iloc[-1]:,.0f} instead of {table['p90'].iloc[-1]:,.0f} "
-            f"and P50 {from_break['p50'].iloc[-1]:,.0f} instead of {table['p50'].iloc[-1]:,.0f} in 2028Q4") in warning
-    assert from_break["p50"].iloc[-1] > table["p50"].iloc[-1]  # whole, the history's fall bends the forecast down
+def weighed_from(series: pd.Series, position: int, horizon: int) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """(warning, forecast from the whole history, forecast from `position` on) of a one-stream
+    history, after checking the warning names that quarter with both forecasts' last P90 and P50."""
+    history = pd.DataFrame({"quarter": series.index, "region": "r", "workload": "w", "demand": series.to_numpy()})
+    table, choices = forecast_with_choices(history, horizon)
+    later = forecast(history.iloc[position:], horizon)
+    warning, quarter = choices["warning"].iloc[0], series.index[position]
+    assert choices["breaks"].iloc[0] == (quarter,)
+    assert (f"from {quarter} on, P90 {later['p90'].iloc[-1]:,.0f} instead of {table['p90'].iloc[-1]:,.0f} "
+            f"and P50 {later['p50'].iloc[-1]:,.0f} instead of {table['p50'].iloc[-1]:,.0f} "
+            f"in {table['quarter'].iloc[-1]}") in warning
     assert warning in choices["note"].iloc[0]
+    return warning, table, later
+
+
+def test_a_break_is_weighed_against_the_forecast_from_the_break_on():
+    warning, table, from_break = weighed_from(CUSTOMER_LEFT, 14, 8)
+    assert warning.startswith(f"level break: from {QUARTERS[14]} the level moved to 1/")
+    assert table["quarter"].iloc[-1] == pd.Period("2028Q4", freq="Q")
+    assert from_break["p50"].iloc[-1] > table["p50"].iloc[-1]  # whole, the history's fall bends the forecast down
+
+
+# a workload launched in 2025Q1, given as zeros from the file's first quarter
+LAUNCHED = pd.Series(np.r_[np.zeros(12), [319, 390, 429, 506, 461, 569, 602, 684]], index=QUARTERS)
+
+
+def test_a_stream_that_starts_from_zero_is_named_at_its_first_quarter_of_demand():
+    assert launch(LAUNCHED) == QUARTERS[12]
+    assert level_breaks(LAUNCHED) == []  # zero has no ratio: the breaks cannot judge it
+    late = LAUNCHED.copy()
+    late.iloc[:-2] = 0.0  # two quarters of demand: too few to forecast from
+    paused = CUSTOMER_LEFT.copy()
+    paused.iloc[3:6] = 0.0  # zeros inside the history are no start
+    for series in (late, paused, CUSTOMER_LEFT, pd.Series(0.0, index=QUARTERS)):
+        assert launch(series) is None
+
+
+def test_a_start_from_zero_is_weighed_against_the_forecast_from_the_start_on():
+    """The models read the zeros as demand: a launch's P50 four years on was a third of its own trend's."""
+    warning, table, from_start = weighed_from(LAUNCHED, 12, 16)
+    assert warning.startswith(f"zero until {QUARTERS[11]}: the stream started in {QUARTERS[12]} (319)")
+    assert from_start["p50"].iloc[-1] > 2 * table["p50"].iloc[-1]
+
+
+def test_planner_warns_about_a_start_from_zero_with_the_line_that_starts_the_stream_there(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    stream = [row for row in rows if (row["region"], row["workload"]) == ("eu-fr", "inference")]
+    for row in stream[:12]:
+        row["demand"] = "0"
+    write_rows(sovereign / "demand_history.csv", rows)
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith("warning: eu-fr/inference: zero until 2024Q4: the stream started in 2025Q1")
+    assert ("If the level before 2025Q1 will not come back (a customer left, a workload moved, or the stream had not "
+            "started), start the stream there with scenario.yaml's forecast.history_start as the line "
+            "`eu-fr/inference: 2025Q1`") in warnings[0]
 
 
 def halve_from(directory, stream=("eu-fr", "inference"), position=12) -> str:
