@@ -83,3 +83,14 @@ def launch(series: pd.Series) -> pd.Period | None:
     if not started.size or started[0] == 0 or len(values) - started[0] < AFTER:
         return None
     return series.index[started[0]]
+
+
+def stop(series: pd.Series) -> pd.Period | None:
+    """The first quarter of a run of at least AFTER quarters at zero that ends a stream's history
+    after demand, or None: a customer that left, a workload that moved. The models read the
+    quarters before it too, and keep a band above zero."""
+    values = series.to_numpy(float)
+    demand = np.flatnonzero(values > 0)
+    if not demand.size or len(values) - 1 - demand[-1] < AFTER:
+        return None
+    return series.index[demand[-1] + 1]

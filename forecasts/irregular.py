@@ -1,11 +1,11 @@
 """Irregular quarters in a stream's history, weighed: one-offs and a jump into the latest quarter
-(forecasts/one_offs.py), breaks and a start from zero (forecasts/breaks.py), each with what the
-forecast would be without it.
+(forecasts/one_offs.py), breaks, a start from zero and a stop at it (forecasts/breaks.py), each
+with what the forecast would be without it.
 
 The forecaster takes every quarter of the history for real; this names the quarters a planner
 should look at, with the forecast's top quantile and median in the last quarter as they are and
 as a second forecast of the stream gives them with the one-off quarters at the level either side,
-or from the last break, or the start, on. It states the facts; what to do is the caller's to say (a script
+or from the last break, start or stop on. It states the facts; what to do is the caller's to say (a script
 forecasts from `smoothed_history` or a shorter history; the planner names the quarter in
 scenario.yaml).
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from forecasts.breaks import launch, level_breaks
+from forecasts.breaks import launch, level_breaks, stop
 from forecasts.inputs import quantile_column
 from forecasts.one_offs import OneOff, at_neighbours_level, latest_jump, one_off_quarters
 
@@ -52,6 +52,12 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
         said.append(f"zero until {started - 1}: the stream started in {started} ({series[started]:,.10g}); the "
                     f"forecast reads the quarters at zero as demand too; from {started} on, "
                     f"{_effect(table, without, quantiles)}")
+    stopped = stop(series)
+    if stopped is not None:
+        without = forecast_of(series.loc[stopped:])
+        choice.breaks += (stopped,)
+        said.append(f"zero since {stopped}, after {series[stopped - 1]:,.10g} in {stopped - 1}: the forecast reads the "
+                    f"quarters before too; from {stopped} on, {_effect(table, without, quantiles)}")
     breaks = level_breaks(series)
     if breaks:
         last = breaks[-1].quarter

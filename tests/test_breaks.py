@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from forecasts import forecast, forecast_with_choices
-from forecasts.breaks import launch, level_breaks
+from forecasts.breaks import launch, level_breaks, stop
 from planner.cli import main
 from tests.conftest import read_rows, write_rows
 from tests.test_one_offs import STREAMS
@@ -110,6 +110,21 @@ def test_a_start_from_zero_is_weighed_against_the_forecast_from_the_start_on():
     warning, table, from_start = weighed_from(LAUNCHED, 12, 16)
     assert warning.startswith(f"zero until {QUARTERS[11]}: the stream started in {QUARTERS[12]} (319)")
     assert from_start["p50"].iloc[-1] > 2 * table["p50"].iloc[-1]
+
+
+def test_a_stream_that_fell_to_zero_and_stayed_is_named_at_its_first_quarter_at_zero():
+    """A customer that left: the models kept a band above zero, and the plan bought for it."""
+    left = CUSTOMER_LEFT.copy()
+    left.iloc[-4:] = 0.0
+    assert stop(left) == QUARTERS[16] and level_breaks(left) == []
+    assert launch(left) is None and stop(LAUNCHED) is None
+    brief = CUSTOMER_LEFT.copy()
+    brief.iloc[-2:] = 0.0  # two quarters at zero: as likely a gap in the figures, warned about by validate
+    for series in (brief, CUSTOMER_LEFT, pd.Series(0.0, index=QUARTERS)):
+        assert stop(series) is None
+    warning, table, from_stop = weighed_from(left, 16, 8)
+    assert warning.startswith(f"zero since {QUARTERS[16]}, after {left.iloc[15]:,.10g} in {QUARTERS[15]}")
+    assert from_stop["p90"].iloc[-1] == 0.0 < table["p90"].iloc[-1]
 
 
 def test_planner_warns_about_a_start_from_zero_with_the_line_that_starts_the_stream_there(sovereign, tmp_path):
