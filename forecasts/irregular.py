@@ -48,7 +48,7 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
     started = launch(series)
     if started is not None:
         without = forecast_of(series.loc[started:])
-        choice.breaks = (started,)
+        choice.breaks += (started,)
         said.append(f"zero until {started - 1}: the stream started in {started} ({series[started]:,.10g}); the "
                     f"forecast reads the quarters at zero as demand too; from {started} on, "
                     f"{_effect(table, without, quantiles)}")
