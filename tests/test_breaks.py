@@ -127,6 +127,15 @@ def test_a_stream_that_fell_to_zero_and_stayed_is_named_at_its_first_quarter_at_
     assert from_stop["p90"].iloc[-1] == 0.0 < table["p90"].iloc[-1]
 
 
+def test_a_stream_that_started_and_stopped_is_named_at_both_quarters():
+    both = LAUNCHED.copy()
+    both.iloc[-4:] = 0.0
+    history = pd.DataFrame({"quarter": QUARTERS, "region": "r", "workload": "w", "demand": both.to_numpy()})
+    choice = forecast_with_choices(history, 8)[1].iloc[0]
+    assert choice["breaks"] == (QUARTERS[12], QUARTERS[16])
+    assert choice["warning"].startswith(f"zero until {QUARTERS[11]}") and f"zero since {QUARTERS[16]}" in choice["warning"]
+
+
 def test_planner_warns_about_a_start_from_zero_with_the_line_that_starts_the_stream_there(sovereign, tmp_path):
     rows = read_rows(sovereign / "demand_history.csv")
     stream = [row for row in rows if (row["region"], row["workload"]) == ("eu-fr", "inference")]
