@@ -45,19 +45,9 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
         said.append(f"{_since_jump(latest)}: a one-off or the start of a new level, which the next "
                     f"quarter will tell; the forecast takes {'it' if len(latest) == 1 else 'them'} for real; "
                     f"at that growth, {_effect(table, without, quantiles)}")
-    started = launch(series)
-    if started is not None:
-        without = forecast_of(series.loc[started:])
-        choice.breaks += (started,)
-        said.append(f"zero until {started - 1}: the stream started in {started} ({series[started]:,.10g}); the "
-                    f"forecast reads the quarters at zero as demand too; from {started} on, "
-                    f"{_effect(table, without, quantiles)}")
-    stopped = stop(series)
-    if stopped is not None:
-        without = forecast_of(series.loc[stopped:])
-        choice.breaks += (stopped,)
-        said.append(f"zero since {stopped}, after {series[stopped - 1]:,.10g} in {stopped - 1}: the forecast reads the "
-                    f"quarters before too; from {stopped} on, {_effect(table, without, quantiles)}")
+    for quarter, what in _zero_edges(series):
+        choice.breaks += (quarter,)
+        said.append(f"{what}; from {quarter} on, {_effect(table, forecast_of(series.loc[quarter:]), quantiles)}")
     breaks = level_breaks(series)
     if breaks:
         last = breaks[-1].quarter
@@ -71,6 +61,19 @@ def weigh_irregular_quarters(series: pd.Series, table: pd.DataFrame, choice, qua
     if said:
         choice.warning = ". ".join(said)
         choice.note += "; " + "; ".join(said)
+
+
+def _zero_edges(series: pd.Series) -> list[tuple[pd.Period, str]]:
+    """A start from zero and a stop at it (forecasts.breaks), each with what it is in words."""
+    found = []
+    started, stopped = launch(series), stop(series)
+    if started is not None:
+        found.append((started, f"zero until {started - 1}: the stream started in {started} ({series[started]:,.10g}); "
+                               "the forecast reads the quarters at zero as demand too"))
+    if stopped is not None:
+        found.append((stopped, f"zero since {stopped}, after {series[stopped - 1]:,.10g} in {stopped - 1}: the "
+                               "forecast reads the quarters before too"))
+    return found
 
 
 def _effect(table: pd.DataFrame, without: pd.DataFrame, quantiles) -> str:
