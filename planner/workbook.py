@@ -24,7 +24,7 @@ from models.inputs import SUNK_ANNUITY
 from planner.actuals_record import band_shares
 from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
-from planner.xlsx_tables import (MW, PERCENT, TITLE_FONT, USD, WHOLE, bold, fit_header_rows, text_line, text_safe,
+from planner.xlsx_tables import (GAP, MW, TITLE_FONT, USD, WHOLE, bold, fit_header_rows, text_line, text_safe,
                                  write_table)
 
 QUARTER_LABEL_ROTATION = -45  # degrees: the charts' quarter labels, so a horizon of quarters never overlaps
@@ -118,7 +118,7 @@ def _summary(sheet, context: dict) -> None:
         text_safe(label_cell)
         text_safe(value_cell)
         if isinstance(value, float):
-            value_cell.number_format = PERCENT if label == "Optimality gap" else (MW if "MW" in label else USD)
+            value_cell.number_format = GAP if label == "Optimality gap" else (MW if "MW" in label else USD)
     sheet.column_dimensions["A"].width = 38
     sheet.column_dimensions["B"].width = 70
 

@@ -30,6 +30,7 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = bold(color="FFFFFF")
 TITLE_FONT = bold(size=14)
 USD, NUMBER, MW, PERCENT, WHOLE = '#,##0', '#,##0.00', '#,##0.0', '0.0%', '#,##0'
+GAP = '0.00%'  # the optimality gap: 0.46% read as 0.5%, the default target, at '0.0%'
 # LibreOffice imports a boolean as a number and spells it TRUE only under this format (Assumptions'
 # liquid_cooled read 1, Orders' Locked TRUE, the XML the same); Excel keeps number formats off booleans
 FLAG = '"TRUE";"TRUE";"FALSE"'

@@ -175,7 +175,7 @@ def misaligned_cells(book) -> list[str]:
 
 def as_formatted(value: float, number_format: str) -> str | None:
     """The text of a number in the formats the workbook uses; None for General, which Excel rounds to fit."""
-    formats = {"#,##0": "{:,.0f}", "0.0%": "{:.1%}", "0%": "{:.0%}", "0": "{:.0f}", "0.00": "{:.2f}", "0.0": "{:.1f}"}
+    formats = {"#,##0": "{:,.0f}", "0.0%": "{:.1%}", "0.00%": "{:.2%}", "0%": "{:.0%}", "0": "{:.0f}", "0.00": "{:.2f}", "0.0": "{:.1f}"}
     if number_format == "General":
         return None
     if re.fullmatch(r"#,##0\.0+", number_format):  # MW, NUMBER, an input's fractions: any decimals

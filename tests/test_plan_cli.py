@@ -246,6 +246,16 @@ def test_cash_by_year_adds_up_the_payments_and_orders_show_the_power_they_draw(p
     assert orders["facility_mw"].tolist() == pytest.approx(drawn.tolist())
 
 
+def test_the_summary_sheet_gives_the_gap_as_the_terminal_does_not_rounded_to_the_target(planned):
+    """A gap of 0.462% read '0.5%' in the workbook, the default solver.mip_gap, while the terminal said 0.462%."""
+    result, out = planned["sovereign-eu"]
+    gap = json.loads((out / "plan.json").read_text())["mip_gap"]
+    cell = next(row[1] for row in load_workbook(out / "roadmap.xlsx")["Summary"].iter_rows()
+                if row[0].value == "Optimality gap")
+    assert cell.value == pytest.approx(gap) and cell.number_format == "0.00%"
+    assert f"gap {gap:.3%}" in result.output
+
+
 def test_unmet_demand_and_cloud_are_explained_on_screen_in_plan_json_and_in_the_workbook(planned):
     # sovereign-eu's training streams may not use cloud and its first racks arrive in 2027Q3
     result, out = planned["sovereign-eu"]
