@@ -12,6 +12,8 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
+from models.inputs import UNMET_PENALTY
+
 
 def add(m, ix, inputs) -> None:
     T = range(ix.horizon)
@@ -48,4 +50,4 @@ def add(m, ix, inputs) -> None:
     cloud_price = inputs.cloud_price_per_unit_quarter / 1e6
     penalty = inputs.unmet_penalty_per_unit_quarter / 1e6
     m.cost_terms.append(("cloud", sum(cloud_price * ix.discount[t] * m.cloud[g, w, t] for g, w, t in m.cloud)))
-    m.cost_terms.append(("unmet_penalty", sum(penalty * ix.discount[t] * m.unmet[g, w, t] for g, w, t in m.unmet)))
+    m.cost_terms.append((UNMET_PENALTY, sum(penalty * ix.discount[t] * m.unmet[g, w, t] for g, w, t in m.unmet)))

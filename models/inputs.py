@@ -68,6 +68,10 @@ def discount_factors(annual_rate: float, quarters: int) -> list[float]:
 # apart, whose NPVs differ by the orders the roll moved into the past, compare like with like.
 CAPEX_PAID, SUNK_ANNUITY = "capex_paid", "capex_annuity_sunk"
 NOT_IN_NPV = (CAPEX_PAID, SUNK_ANNUITY)
+# In the NPV but not money: the price put on demand left unmet. The optimality gap is measured
+# against the NPV without it (models/solve.py), so a plan that leaves much demand unmet is held to
+# the same tolerance, in dollars spent, as one that serves it all.
+UNMET_PENALTY = "unmet_penalty"
 
 
 def capex_annuity(price: float, annual_rate: float, lead: int, lifetime: int) -> float:

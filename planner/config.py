@@ -111,7 +111,7 @@ class ForecastSettings(_Strict):
 class SolverSettings(_Strict):
     name: str = Field("highs", description="Solver name; HiGHS (through highspy) is the default.")
     time_limit_s: float = Field(300.0, gt=0, description="Wall-clock limit for the solve (seconds).")
-    mip_gap: float = Field(0.005, ge=0, lt=1, description="Relative optimality gap at which the solve stops (0.005 = 0.5%, about one rack on a $1B plan).")
+    mip_gap: float = Field(0.005, ge=0, lt=1, description="Relative optimality gap at which the solve stops (0.005 = 0.5%, about one rack on a $1B plan), as a share of the plan's NPV without its unmet-demand penalty.")
     threads: int = Field(1, ge=1, description="Solver threads; plans are reproducible for the same count.")
 
 
