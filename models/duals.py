@@ -18,7 +18,7 @@ FAMILIES = {
     "site_power": ("one more MW of facility power", -1.0),
     "rack_positions": ("one more rack position", -1.0),
     "supply_cap": ("one more rack of supply", -1.0),
-    "commitment": ("one more USD of commitment", 1.0),
+    "commitment": ("one more unit of money committed (in the scenario's currency)", 1.0),
     "demand_balance": ("one more compute unit of demand", 1.0),
 }
 COLUMNS = ["family", "key", "quarter", "value_usd", "value_usd_discounted", "value_from_here_usd_discounted",

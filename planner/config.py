@@ -120,7 +120,7 @@ class ScenarioSettings(_Strict):
     start: Quarter = Field(description="First quarter in which new orders may be placed, e.g. 2027Q1.")
     horizon_quarters: int = Field(ge=1, le=80, description="Quarters planned, from `start`.")
     discount_rate: float = Field(ge=0, lt=1, description="Annual discount rate, e.g. 0.08.")
-    currency: str = Field("USD", description="Currency of every money column.")
+    currency: str = Field("USD", description="Currency of every money column, though their names say usd (a public interface); the workbook's labels and the terminal name this one.")
     compute_unit: str = Field("GB200-equivalent accelerators", description="What one unit of demand is.")
     planning_quantile: Probability = Field(0.5, description="Demand quantile the plan must cover, in (0, 1).")
     utilization: float = Field(0.85, gt=0, le=1, description="Share of a rack's capacity usable for demand.")

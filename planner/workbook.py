@@ -24,8 +24,8 @@ from models.inputs import SUNK_ANNUITY
 from planner.actuals_record import band_shares
 from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
-from planner.xlsx_tables import (GAP, MW, TITLE_FONT, USD, WHOLE, bold, fit_header_rows, text_line, text_safe,
-                                 write_table)
+from planner.xlsx_tables import (CURRENCY, GAP, MW, TITLE_FONT, USD, WHOLE, bold, fit_header_rows, in_currency,
+                                 text_line, text_safe, write_table)
 
 QUARTER_LABEL_ROTATION = -45  # degrees: the charts' quarter labels, so a horizon of quarters never overlaps
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
@@ -37,6 +37,14 @@ RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or 
 
 def write_roadmap(path, context: dict) -> None:
     """context: scenario, plan, demand (DemandForecast), shadow_prices, run, fingerprint, changes (optional)."""
+    currency = CURRENCY.set(context["scenario"].settings.currency)
+    try:
+        _write_roadmap(path, context)
+    finally:
+        CURRENCY.reset(currency)
+
+
+def _write_roadmap(path, context: dict) -> None:
     scenario, plan = context["scenario"], context["plan"]
     book = Workbook()
     summary = book.active
@@ -113,7 +121,7 @@ def _summary(sheet, context: dict) -> None:
     rows += [(f"Racks ordered: {rack}", n) for rack, n in kpis["racks_ordered"].items()]
     rows += [(f"Peak facility MW: {site}", mw) for site, mw in kpis["peak_facility_mw_by_site"].items()]
     for index, (label, value) in enumerate(rows, start=3):
-        label_cell, value_cell = sheet.cell(index, 1, label), sheet.cell(index, 2, value)
+        label_cell, value_cell = sheet.cell(index, 1, in_currency(label)), sheet.cell(index, 2, value)
         label_cell.font = bold()
         text_safe(label_cell)
         text_safe(value_cell)
@@ -352,7 +360,7 @@ def _charts(book, summary, plan) -> None:
     spend = costs.pivot_table(index="quarter", columns="category", values="usd", aggfunc="sum", fill_value=0.0).reset_index()
     bars = BarChart()
     bars.type, bars.grouping, bars.overlap = "col", "stacked", 100
-    _chart(data, summary, spend, row, bars, "Spend per quarter by category (NPV basis)", "USD", USD, "D41")
+    _chart(data, summary, spend, row, bars, "Spend per quarter by category (NPV basis)", in_currency("USD"), USD, "D41")
 
 
 def _site_lines(chart, lines: list[tuple[str, str]]) -> None:

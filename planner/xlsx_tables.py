@@ -8,6 +8,7 @@ shown, and header rows as tall as their wrapped labels once the sheet is done.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import textwrap
 
@@ -85,6 +86,17 @@ HEADERS = {
 }
 
 
+# The scenario's currency, in the labels that name one ("Capex (USD)"): planner.workbook sets it for
+# the workbook it writes. The CSV columns keep "usd" in their names, as SCENARIO.md fixes them.
+CURRENCY = contextvars.ContextVar("workbook_currency", default="USD")
+
+
+def in_currency(label: str) -> str:
+    """A label that names USD, in the workbook's currency: a sovereign EU plan in EUR had read
+    'NPV of the plan (USD)' over amounts in euros."""
+    return label.replace("USD", CURRENCY.get())
+
+
 def text_safe(cell) -> None:
     if isinstance(cell.value, str):
         cell.data_type = "s"  # never a formula, whatever the text begins with
@@ -112,7 +124,8 @@ def _cell_value(value):
 def _header(name: str) -> tuple[str, str | None]:
     """Label and number format of a column; forecast quantile columns (p10, p97.5) get theirs here."""
     if name in HEADERS:
-        return HEADERS[name]
+        label, number_format = HEADERS[name]
+        return in_currency(label), number_format
     if name.startswith("p") and name[1:].replace(".", "", 1).isdigit():
         return f"Forecast {name.upper()} (units)", NUMBER
     if name.startswith(BACKTEST_MASE):

@@ -306,6 +306,23 @@ def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     assert seen >= 5
 
 
+def test_the_workbook_names_the_scenarios_currency_not_usd(sovereign, tmp_path):
+    yaml_path = sovereign / "scenario.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("currency: USD", "currency: EUR"))
+    result = run_plan(sovereign, tmp_path / "out", "--format", "xlsx")
+    assert result.exit_code == 0, result.output
+    book = load_workbook(tmp_path / "out" / "roadmap.xlsx")
+    said_usd = [(sheet.title, cell.coordinate) for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+                if isinstance(cell.value, str) and "USD" in cell.value]
+    assert not said_usd
+    assert book["Summary"]["A" + str(_row_of(book["Summary"], "NPV of the plan (EUR)"))].value == "NPV of the plan (EUR)"
+    assert "Capex (EUR)" in [cell.value for cell in book["Orders"][1]]
+
+
+def _row_of(sheet, label: str) -> int:
+    return next(cell.row for cell in sheet["A"] if cell.value == label)
+
+
 def test_invalid_input_exits_two_and_writes_nothing(sovereign, tmp_path):
     set_cell(sovereign, "sites.csv", 2, "pue", "0.5")
     result = run_plan(sovereign, tmp_path / "out")
