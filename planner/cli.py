@@ -301,7 +301,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
-    from planner.terminal import gap_text
+    from planner.terminal import gap_text, stopped_at_time_limit
 
     demand = _forecast(scenario, say, quiet)
     options = solver_options(scenario, **overrides)
@@ -317,6 +317,8 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
         click.echo(f"No plan found within the time limit of {options.time_limit_s:g} s; raise --time-limit.", err=True)
         sys.exit(EXIT_NO_SOLUTION)
     say(f"solved: {result.status}, {gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
+    if result.status == "time_limit":
+        _warn([stopped_at_time_limit(result, options)])
     return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
             "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
 

@@ -25,6 +25,19 @@ def gap_text(gap: float | None) -> str:
     return "gap unknown (no bound)" if gap is None else f"gap {gap:.3%}"
 
 
+def stopped_at_time_limit(result, options) -> str:
+    """The warning for a plan the time limit stopped short of the target gap: it is a valid plan,
+    and the reader should know how much cheaper one might be before placing orders from it."""
+    limit = f"the solve stopped at its time limit of {options.time_limit_s:g} s"
+    advice = "a longer --time-limit (solver.time_limit_s) may find a cheaper plan"
+    if result.gap is None:
+        return f"{limit} with no bound, so how far this plan is from the best is unknown; {advice}"
+    apart = (result.objective_musd - result.bound_musd)
+    return (f"{limit}, {result.gap:.3%} of the plan's spend ({apart:,.1f} M discounted) from the best possible, "
+            f"short of the {options.mip_gap:.2%} target (solver.mip_gap); the plan is feasible and checked, but "
+            f"{advice}")
+
+
 GAP_LINES_SHOWN = 8
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -374,6 +375,26 @@ def test_no_solution_in_time_exits_four(sovereign, tmp_path, monkeypatch):
         solve_module.NO_SOLUTION, None, None, None, options.time_limit_s, "highs"))
     result = run_plan(sovereign, tmp_path / "out", "--time-limit", "1")
     assert result.exit_code == 4 and "time limit" in result.output
+
+
+def test_a_plan_the_time_limit_stopped_is_written_with_how_far_it_may_be_from_the_best(sovereign, tmp_path,
+                                                                                         monkeypatch):
+    from models import solve as solve_module
+
+    solved = solve_module._solve_highs
+
+    def stopped(m, options, log):  # the same plan, as if the limit had come before the gap was closed
+        result = solved(m, options, log)
+        return dataclasses.replace(result, status=solve_module.TIME_LIMIT, bound_musd=result.objective_musd - 12.5,
+                                   gap=0.025)
+
+    monkeypatch.setattr(solve_module, "_solve_highs", stopped)
+    result = run_plan(sovereign, tmp_path / "out", "--time-limit", "7", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert ("warning: the solve stopped at its time limit of 7 s, 2.500% of the plan's spend (12.5 M discounted) "
+            "from the best possible, short of the 0.50% target") in result.output
+    assert "--time-limit" in result.output.split("time limit of 7 s")[1]
+    assert (tmp_path / "out" / "orders.csv").exists()
 
 
 def test_failed_write_keeps_the_previous_output(sovereign, tmp_path, monkeypatch):
