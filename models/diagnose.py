@@ -51,7 +51,7 @@ def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, 
     if family == "site_power":
         available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], 1)
         return (f"site power: site {where} {when_text} needs {span(amounts, 2)} {unit} more than it can have "
-                f"({available} MW scheduled, plus any power blocks); racks installed or locked there draw too much")
+                f"({available} MW scheduled, plus any power blocks); {_power_cause(m, where, [t for t, _ in run])}")
     if family == "rack_positions":
         return (f"rack positions: site {where} {when_text} needs {span(amounts)} more {unit} than its "
                 f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks)")
@@ -61,3 +61,18 @@ def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, 
         return (f"minimum size: factory {where} {when_text} is {span(amounts)} {unit} short of its "
                 f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators'])})")
     return f"{family} {where} {when_text}: short by {span(amounts, 2)} {unit}"
+
+
+def _power_cause(m, site: str, quarters: list[int]) -> str:
+    """What draws the power no plan can shed: the racks installed or locked (orders.csv) alone, or
+    those with the racks a factory's min_accelerators requires (the only other rule that forces a
+    rack in). Said of locked racks alone, a minimum size set too high had sent the reader to
+    fleet.csv and orders.csv."""
+    ix = m.ix
+    pue = float(ix.sites.at[site, "pue"])
+    fixed = [sum(n * float(ix.racks.at[r, "kw_per_rack"]) * pue / 1000.0 for (f, r, u), n in ix.fixed_online.items()
+                 if u == t and ix.factories.at[f, "site"] == site) for t in quarters]
+    installed = f"racks installed or locked there draw {span(fixed, 1)} MW"
+    if any(draw > m.site_power_ceiling_mw(site, t) + TOLERANCE for draw, t in zip(fixed, quarters)):
+        return installed + ", more than it can have"
+    return f"{installed}; the rest is the racks its factories' min_accelerators require"

@@ -365,7 +365,21 @@ def test_an_infeasibility_lasting_years_is_one_line_per_limit_and_place(sovereig
     assert len(reasons) == 2, reasons
     power = next(line for line in reasons if "site power" in line)
     assert "site fra-1 from 2027Q2 to 2030Q4 (15 quarters) needs" in power and " to " in power.split("needs")[1]
+    assert power.endswith(" MW, more than it can have") and "racks installed or locked there draw " in power
     assert any("rack positions: site fra-1 from 2027Q2 to 2030Q4" in line for line in reasons)
+
+
+def test_power_that_a_minimum_size_overloads_is_not_blamed_on_the_locked_racks(sovereign, tmp_path):
+    """eu-managed-fra's min_accelerators raised from 3,000 to 30,000: fra-1 holds 160 racks, so
+    the racks the minimum needs break its power and positions; its installed racks do not."""
+    set_cell(sovereign, "factories.csv", 2, "min_accelerators", "30000")
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 3, result.output
+    reasons = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    power = next(line for line in reasons if "site power: site fra-1" in line)
+    assert power.endswith("the rest is the racks its factories' min_accelerators require"), power
+    assert "racks installed or locked there draw " in power and ", more than it can have" not in power
+    assert any(line.startswith("  - minimum size: factory eu-managed-fra") for line in reasons), reasons
 
 
 def test_no_solution_in_time_exits_four(sovereign, tmp_path, monkeypatch):
