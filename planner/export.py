@@ -43,6 +43,7 @@ def plan_json(context: dict) -> dict:
         "input_fingerprint": context["fingerprint"],
         "status": result.status,
         "objective_usd": plan.kpis["npv_usd"] if plan is not None else None,
+        "currency": scenario.settings.currency,  # of every *_usd figure: the names are fixed, the money need not be USD
         "mip_gap": result.gap,
         "solve_seconds": result.seconds,
         "solver": result.solver,

@@ -310,8 +310,9 @@ def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
 def test_the_workbook_names_the_scenarios_currency_not_usd(sovereign, tmp_path):
     yaml_path = sovereign / "scenario.yaml"
     yaml_path.write_text(yaml_path.read_text().replace("currency: USD", "currency: EUR"))
-    result = run_plan(sovereign, tmp_path / "out", "--format", "xlsx")
+    result = run_plan(sovereign, tmp_path / "out", "--format", "xlsx,json")
     assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "plan.json").read_text())["currency"] == "EUR"
     book = load_workbook(tmp_path / "out" / "roadmap.xlsx")
     said_usd = [(sheet.title, cell.coordinate) for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
                 if isinstance(cell.value, str) and "USD" in cell.value]
