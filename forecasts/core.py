@@ -5,7 +5,8 @@ Pipeline per stream (region, workload):
    caller asks for demand's own units (`scale`: a stream known to grow by a fixed amount a
    quarter, whose log-scale forecast bends its straight line down);
 2. choose the model with the lowest backtest error over the last origins (MASE), unless the
-   caller names one; record the scores;
+   caller names one (`auto`: the mean of the best three, or last quarter's three when the caller
+   passes them and they backtest within KEEP_MARGIN of the new best); record the scores;
 3. spread: the model's own, scaled by the robust scale of the backtest's standardised errors,
    which may narrow it as well as widen it (on Tourism the models' own bands are twice too
    wide, on M1 about right); never below a seasonal random walk with drift's (fitted ETS bands
@@ -44,6 +45,11 @@ BACKTEST_STEPS = 4
 MIN_CALIBRATION, MAX_CALIBRATION = 0.3, 3.0
 MIN_CALIBRATION_DEGREES = 2  # with one (two origins), t(1) is the Cauchy: every band 2.4x wider
 COMBINE = 3  # `auto` averages the best three models by backtest (combinations are the robust choice)
+# A re-forecast keeps last quarter's models unless the new best three's combination backtests better
+# than theirs by more than this share: the ranking rests on 12 errors, a third of which each quarter
+# replaces, and one swap in the three moved a stream's P50 four years out by a fifth on a quarter
+# that came in as forecast (README, Forecasting).
+KEEP_MARGIN = 0.1
 BAND_EDGE = 0.9  # the calibration's Student-t factor and the predictive shape agree at P10/P90
 TAIL_DEGREES = 4  # the predictive shape's degrees of freedom: sets how far P2.5/P97.5 lie beyond P10/P90
 RANDOM_WALK_CEILING = 1.75  # the models' spread h quarters ahead stays within this many times a random walk's on the history (_random_walk_sd)
@@ -84,18 +90,22 @@ def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), met
 
 def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9),
                           method: str = "auto", progress=None, *,
-                          scale: str | Mapping[tuple[str, str], str] = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
+                          scale: str | Mapping[tuple[str, str], str] = "auto",
+                          previous: Mapping[tuple[str, str], str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`forecast`, plus a table of the model chosen per stream, its backtest scores and calibration.
 
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar). A stream
     with a one-off quarter or a break in its level (forecasts.irregular) gets a `warning` saying
     what the forecast would be without it: one more forecast of that stream per kind (`forecast`
-    alone, whose table carries no notes, skips it; the table is the same).
+    alone, whose table carries no notes, skips it; the table is the same). `previous`: the models
+    last quarter's forecast used per stream ('arima+theta+drift'), which `auto` keeps unless the
+    new best three backtest better by more than KEEP_MARGIN.
     """
-    return _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular=True)
+    return _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular=True,
+                             previous=previous or {})
 
 
-def _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular: bool):
+def _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular: bool, previous=None):
     if method != "auto" and method not in method_names():
         raise ForecastError(f"unknown forecast method '{method}'; use auto or one of {', '.join(method_names())}")
     horizon, quantiles = checked_request(horizon, quantiles)
@@ -106,7 +116,8 @@ def _forecast_streams(history, horizon, quantiles, method, progress, scale, weig
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
         stream_scale = scale_of_stream(scale, region, workload)
-        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale)
+        table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale,
+                                        previous=(previous or {}).get((region, workload)))
         if weigh_irregular and len(series) >= SHORT_HISTORY:  # shorter: the drift fallback, its band widened anyway
             weigh_irregular_quarters(series, table, choice, quantiles, lambda history: forecast_stream(
                 history, horizon, quantiles, method, region, workload, stream_scale)[0])
@@ -120,7 +131,7 @@ def _forecast_streams(history, horizon, quantiles, method, progress, scale, weig
 
 
 def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, region: str = "", workload: str = "",
-                    scale: str = "auto"):
+                    scale: str = "auto", previous: str | None = None):
     n = len(series)
     name = f"{region}/{workload}"
     if n < MIN_QUARTERS:
@@ -143,7 +154,8 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
         def final_fit(name: str) -> Path | None:
             return _fit_safely(work, horizon, functions.get(name, method_of(name)[0]), modelled.max(), log_scale)
 
-        path, choice = _calibrated_forecast(modelled, work, log_scale, horizon, method, runs, final_fit, region, workload)
+        path, choice = _calibrated_forecast(modelled, work, log_scale, horizon, method, runs, final_fit, region, workload,
+                                            previous=previous)
     if np.ptp(series.to_numpy(float)) == 0:
         choice.note += (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
                         "a band from and P10-P90 is about zero wide: give expected changes through demand_overrides.csv")
@@ -160,7 +172,7 @@ def _candidates(n: int, method: str) -> list[str]:
 
 
 def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, horizon: int, method: str, runs: dict,
-                         final_fit, region: str, workload: str) -> tuple[Path, StreamChoice]:
+                         final_fit, region: str, workload: str, previous: str | None = None) -> tuple[Path, StreamChoice]:
     """Everything after the backtest: the ranking, the calibration, the full-history fits' mean
     path and the spread, with the stream's choice and note.
 
@@ -171,7 +183,8 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     """
     n = len(series)
     scores, ranked = backtest_ranking(series, log_scale, runs, method)
-    ranked = ranked or ["drift"]
+    kept = _kept(previous, ranked, runs, series, log_scale) if method == "auto" else ""
+    ranked = (previous.split("+") if kept else ranked) or ["drift"]
     fits = {name: final_fit(name) for name in ranked}
     used = [name for name in ranked if fits[name] is not None]
     dropped = [name for name in ranked if fits[name] is None]
@@ -182,6 +195,7 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
             else f"no candidate could be backtested on {n} quarters; drift" if not scores
             else f"{ranked[0]}, the only candidate {n} quarters can backtest (the others need more history)"
             if len(scores) == 1 else f"lowest backtest MASE of {len(scores)} candidates")
+    note = kept or note
     if used:
         path = Path(np.mean([fits[name].mean for name in used], axis=0), np.mean([fits[name].sd for name in used], axis=0))
         if dropped:  # the label and the calibration are of the models the forecast averages, not of the ranking
@@ -203,6 +217,20 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     choice = StreamChoice(region, workload, model, log_scale, calibration,
                           {k: round(v, 4) for k, v in scores.items()}, note)
     return path, choice
+
+
+def _kept(previous: str | None, best: list[str], runs: dict, series: pd.Series, log_scale: bool) -> str:
+    """The note for keeping last quarter's models, or "" to take the new best: kept while every one
+    of them still backtests here and their combination's MASE is within KEEP_MARGIN of the new best's."""
+    members = previous.split("+") if previous else []
+    if not members or sorted(members) == sorted(best) or len(best) < 2 or any(m not in runs for m in members):
+        return ""
+    unit = naive_error(series.to_numpy(float)) or 1.0
+    theirs, new = (_score(_combined(runs, names), log_scale, unit) for names in (members, best))
+    if theirs > new * (1 + KEEP_MARGIN):
+        return ""
+    return (f"last quarter's models kept: their backtest MASE {theirs:.3f} is within {KEEP_MARGIN:.0%} of the new "
+            f"best {len(best)}'s ({'+'.join(best)}, {new:.3f})")
 
 
 def backtest_ranking(series: pd.Series, log_scale: bool, runs: dict, method: str = "auto") -> tuple[dict, list[str]]:

@@ -129,7 +129,7 @@ def _warn(warnings) -> None:
 STREAM_BAR_MIN = 8  # from this many streams (~0.5 s each) the forecast shows a progress bar
 
 
-def _forecast(scenario, say, quiet: bool = False):
+def _forecast(scenario, say, quiet: bool = False, previous_forecast=None):
     from forecasts import ForecastError
     from models.runs import counted
     from planner.pipeline import forecast_demand
@@ -137,7 +137,7 @@ def _forecast(scenario, say, quiet: bool = False):
     say(f"forecast: {counted(len(scenario.streams), 'stream')}, {scenario.settings.horizon_quarters} quarters")
     bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar("forecasting streams")
     try:
-        demand = forecast_demand(scenario, bar)
+        demand = forecast_demand(scenario, bar, previous_forecast)
     except ForecastError as error:
         click.echo(f"{scenario.path}: demand_history.csv: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
@@ -296,14 +296,15 @@ def _progress(quiet: bool):
     return (lambda text: None) if quiet else (lambda text: click.echo(f"[{time.perf_counter() - began:6.1f}s] {text}", err=True))
 
 
-def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = False) -> dict:
-    """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write."""
+def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = False, previous_forecast=None) -> dict:
+    """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write. previous_forecast:
+    a re-forecast's previous forecast.csv (see planner.pipeline.forecast_demand)."""
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
     from planner.terminal import gap_text, stopped_at_time_limit
 
-    demand = _forecast(scenario, say, quiet)
+    demand = _forecast(scenario, say, quiet, previous_forecast)
     options = solver_options(scenario, **overrides)
     say(f"build and solve: {options.name}, time limit {options.time_limit_s:g} s, gap {options.mip_gap:.2%}")
     run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None)
@@ -371,7 +372,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, "
             f"{counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
-        context = _solve(rolled, {}, say, quiet=quiet)
+        context = _solve(rolled, {}, say, quiet=quiet, previous_forecast=previous.forecast)
         ended = scenario.settings.start
         forecasts = forecasts_on_record(previous.earlier, previous.forecast)
         record = extended_record(previous.record, quarter_against_forecasts(forecasts, actuals, ended))

@@ -59,16 +59,27 @@ def stream_scales(scenario: Scenario) -> dict[tuple[str, str], str]:
     return {stream: scenario.settings.forecast.scale_of(*stream) for stream in scenario.history_streams}
 
 
-def forecast_demand(scenario: Scenario, progress=None) -> DemandForecast:
+def _models_by_stream(forecast: pd.DataFrame | None) -> dict:
+    """{(region, workload): 'arima+theta+drift'} from a plan's forecast.csv rows (empty without any)."""
+    if forecast is None or not {"region", "workload", "model"} <= set(forecast.columns):
+        return {}
+    rows = forecast[forecast["kind"] == "forecast"] if "kind" in forecast.columns else forecast
+    return {(g, w): m for g, w, m in zip(rows["region"], rows["workload"], rows["model"]) if isinstance(m, str) and m}
+
+
+def forecast_demand(scenario: Scenario, progress=None, previous_forecast: pd.DataFrame | None = None) -> DemandForecast:
     """Forecast every stream over the horizon; add overrides; pick the planning quantile.
 
-    `progress(iterable, length)` wraps the loop over streams (see forecasts.forecast_with_choices)."""
+    `progress(iterable, length)` wraps the loop over streams (see forecasts.forecast_with_choices).
+    `previous_forecast`: a re-forecast's previous forecast.csv, whose models each stream keeps unless
+    new ones backtest clearly better (forecasts.core.KEEP_MARGIN)."""
     settings = scenario.settings
     planning = settings.planning_quantile
     quantiles = tuple(sorted(set(settings.forecast.quantiles) | {planning, 0.5}))  # P50 for _implausible_bands
     history, modelled, judged = scenario.demand_history, scenario.modelled_history, settings.forecast
     forecast, choices = forecast_with_choices(modelled, settings.horizon_quarters, quantiles,
-                                              settings.forecast.method, progress, scale=stream_scales(scenario))
+                                              settings.forecast.method, progress, scale=stream_scales(scenario),
+                                              previous=_models_by_stream(previous_forecast))
     choices["note"] = [note + _judged_in_scenario(history, modelled, judged, region, workload)
                        for region, workload, note in zip(choices["region"], choices["workload"], choices["note"])]
     forecast = forecast[forecast["quarter"] >= settings.start]

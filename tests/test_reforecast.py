@@ -79,6 +79,20 @@ def test_each_quarter_leaves_a_checked_roadmap_and_changes(four_quarters):
         assert "Changes" in book.sheet_names
 
 
+def test_a_roll_keeps_a_streams_models_as_the_previous_plan_had_them(four_quarters):
+    """The re-forecast hands the previous plan's models to the forecaster (forecasts.core.KEEP_MARGIN):
+    a stream whose note says they were kept forecasts with the previous plan's models."""
+    kept = 0
+    for before, quarter in zip(["initial"] + QUARTERS, QUARTERS):
+        previous = pd.read_csv(four_quarters / before / "plan" / "forecast_models.csv")
+        models = pd.read_csv(four_quarters / quarter / "plan" / "forecast_models.csv").merge(
+            previous, on=["region", "workload"], suffixes=("", "_before"))
+        rows = models[models["why"].str.startswith("last quarter's models kept")]
+        assert (rows["model"] == rows["model_before"]).all(), rows
+        kept += len(rows)
+    assert kept >= 1
+
+
 def test_reforecast_help_names_every_file_it_adds_to_a_plan(four_quarters):
     """The help named changes.csv alone of the five files a re-forecast adds to a plan."""
     rolled, planned = four_quarters / QUARTERS[0] / "plan", four_quarters / "initial" / "plan"
