@@ -102,7 +102,7 @@ def forecast_with_choices(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0
     new best three backtest better by more than KEEP_MARGIN.
     """
     return _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular=True,
-                             previous=previous or {})
+                             previous=previous)
 
 
 def _forecast_streams(history, horizon, quantiles, method, progress, scale, weigh_irregular: bool, previous=None):
@@ -111,13 +111,14 @@ def _forecast_streams(history, horizon, quantiles, method, progress, scale, weig
     horizon, quantiles = checked_request(horizon, quantiles)
     frame = checked_history(history)
     scale = checked_scale(scale, zip(frame["region"], frame["workload"]))
+    previous = previous or {}
     parts, choices = [], []
     streams = frame.groupby(["region", "workload"], sort=True)
     for (region, workload), stream in (progress(streams, streams.ngroups) if progress else streams):
         series = pd.Series(stream["demand"].to_numpy(float), index=pd.PeriodIndex(stream["quarter"], freq="Q")).sort_index()
         stream_scale = scale_of_stream(scale, region, workload)
         table, choice = forecast_stream(series, horizon, quantiles, method, region, workload, stream_scale,
-                                        previous=(previous or {}).get((region, workload)))
+                                        previous=previous.get((region, workload)))
         if weigh_irregular and len(series) >= SHORT_HISTORY:  # shorter: the drift fallback, its band widened anyway
             weigh_irregular_quarters(series, table, choice, quantiles, lambda history: forecast_stream(
                 history, horizon, quantiles, method, region, workload, stream_scale)[0])
@@ -183,8 +184,8 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     """
     n = len(series)
     scores, ranked = backtest_ranking(series, log_scale, runs, method)
-    kept = _kept(previous, ranked, runs, series, log_scale) if method == "auto" else ""
-    ranked = (previous.split("+") if kept else ranked) or ["drift"]
+    kept, kept_note = _kept(previous, ranked, runs, series, log_scale) if method == "auto" else ([], "")
+    ranked = (kept or ranked) or ["drift"]
     fits = {name: final_fit(name) for name in ranked}
     used = [name for name in ranked if fits[name] is not None]
     dropped = [name for name in ranked if fits[name] is None]
@@ -195,7 +196,7 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
             else f"no candidate could be backtested on {n} quarters; drift" if not scores
             else f"{ranked[0]}, the only candidate {n} quarters can backtest (the others need more history)"
             if len(scores) == 1 else f"lowest backtest MASE of {len(scores)} candidates")
-    note = kept or note
+    note = kept_note or note
     if used:
         path = Path(np.mean([fits[name].mean for name in used], axis=0), np.mean([fits[name].sd for name in used], axis=0))
         if dropped:  # the label and the calibration are of the models the forecast averages, not of the ranking
@@ -219,18 +220,19 @@ def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, ho
     return path, choice
 
 
-def _kept(previous: str | None, best: list[str], runs: dict, series: pd.Series, log_scale: bool) -> str:
-    """The note for keeping last quarter's models, or "" to take the new best: kept while every one
-    of them still backtests here and their combination's MASE is within KEEP_MARGIN of the new best's."""
+def _kept(previous: str | None, best: list[str], runs: dict, series: pd.Series, log_scale: bool) -> tuple[list[str], str]:
+    """Last quarter's models and the note saying why they were kept, or ([], "") to take the new best:
+    kept while every one of them still backtests here and their combination's MASE is within
+    KEEP_MARGIN of the new best's."""
     members = previous.split("+") if previous else []
     if not members or sorted(members) == sorted(best) or len(best) < 2 or any(m not in runs for m in members):
-        return ""
+        return [], ""
     unit = naive_error(series.to_numpy(float)) or 1.0
     theirs, new = (_score(_combined(runs, names), log_scale, unit) for names in (members, best))
     if theirs > new * (1 + KEEP_MARGIN):
-        return ""
-    return (f"last quarter's models kept: their backtest MASE {theirs:.3f} is within {KEEP_MARGIN:.0%} of the new "
-            f"best {len(best)}'s ({'+'.join(best)}, {new:.3f})")
+        return [], ""
+    return members, (f"last quarter's models kept: their backtest MASE {theirs:.3f} is within {KEEP_MARGIN:.0%} of "
+                     f"the new best {len(best)}'s ({'+'.join(best)}, {new:.3f})")
 
 
 def backtest_ranking(series: pd.Series, log_scale: bool, runs: dict, method: str = "auto") -> tuple[dict, list[str]]:

@@ -32,7 +32,7 @@ def stopped_at_time_limit(result, options) -> str:
     advice = "a longer --time-limit (solver.time_limit_s) may find a cheaper plan"
     if result.gap is None:
         return f"{limit} with no bound, so how far this plan is from the best is unknown; {advice}"
-    apart = (result.objective_musd - result.bound_musd)
+    apart = result.objective_musd - result.bound_musd
     return (f"{limit}, {result.gap:.3%} of the plan's spend ({apart:,.1f} M discounted) from the best possible, "
             f"short of the {options.mip_gap:.2%} target (solver.mip_gap); the plan is feasible and checked, but "
             f"{advice}")
