@@ -317,12 +317,8 @@ def test_the_workbook_names_the_scenarios_currency_not_usd(sovereign, tmp_path):
     said_usd = [(sheet.title, cell.coordinate) for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
                 if isinstance(cell.value, str) and "USD" in cell.value]
     assert not said_usd
-    assert book["Summary"]["A" + str(_row_of(book["Summary"], "NPV of the plan (EUR)"))].value == "NPV of the plan (EUR)"
+    assert "NPV of the plan (EUR)" in [cell.value for cell in book["Summary"]["A"]]
     assert "Capex (EUR)" in [cell.value for cell in book["Orders"][1]]
-
-
-def _row_of(sheet, label: str) -> int:
-    return next(cell.row for cell in sheet["A"] if cell.value == label)
 
 
 def test_invalid_input_exits_two_and_writes_nothing(sovereign, tmp_path):
