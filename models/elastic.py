@@ -14,7 +14,7 @@ ELASTIC_FAMILIES = {
     "rack_positions": ("rack positions", 1.0),
     "supply_cap": ("racks", 1.0),
     "min_size": ("accelerators", 1.0),
-    "budget": ("USD", 1e6),
+    "budget": ("in the scenario's currency", 1e6),  # the model knows no currency: a EUR budget had read "USD"
 }
 PENALTY = 1e4  # $M per unit of slack: dwarfs any real cost, so slack appears only where it must
 

@@ -153,6 +153,15 @@ def test_supply_cap_spreads_orders():
     assert plan.orders["racks"].sum() == 4
 
 
+def test_locked_orders_over_the_budget_are_diagnosed_in_the_scenarios_currency_not_usd():
+    scenario = inputs([rack("a", price=1e6, lead=1)], {("a", "train"): 72.0}, [site("s1")], [factory("f1", "s1")],
+                      {("r1", "train"): 100}, horizon=8, orders=[("2027Q1", "f1", "a", 5)], budget=2e6)
+    run = run_model(scenario, FAST)
+    assert run.result.status == INFEASIBLE
+    assert run.infeasibility == ["budget: capex that must be paid in 2027 exceeds budget_usd_per_year by 3,000,000 "
+                                 "in the scenario's currency"]
+
+
 def test_budget_per_year_pushes_orders_to_the_next_year():
     plan = solved(inputs([rack("a", lead=1, price=1_000_000)], CAP, [site("s1")], [factory("f1", "s1")],
                          {("r1", "train"): 288}, horizon=8, budget=2_500_000, cloud_price=100_000))
