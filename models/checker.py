@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from models.inputs import PlanInputs
+from models.inputs import CAPEX_PAID, NOT_IN_NPV, SUNK_ANNUITY, UNMET_PENALTY, PlanInputs
 
 TOL = 1e-6
 
@@ -340,9 +340,9 @@ def _costs(ctx: _Context) -> list[str]:
         for k in range(int(rack.lifetime_quarters)):
             q = o.online_quarter + k
             if q in ctx.discount:
-                usd[(q, "capex_annuity_sunk" if sunk else "capex_annuity")] += payment
+                usd[(q, SUNK_ANNUITY if sunk else "capex_annuity")] += payment
     for q, value in rack_paid.items():
-        usd[(q, "capex_paid")] += value
+        usd[(q, CAPEX_PAID)] += value
     hours = 8760 / 4
     for (f, r, q), n in ctx.online.items():
         site = ctx.sites.loc[ctx.site_of[f]]
@@ -352,7 +352,7 @@ def _costs(ctx: _Context) -> list[str]:
         usd[(b.order_quarter, "power_expansion")] += b.capex_usd
     for d in ctx.plan.demand.itertuples():
         usd[(d.quarter, "cloud")] += d.served_cloud * inputs.cloud_price_per_unit_quarter
-        usd[(d.quarter, "unmet_penalty")] += d.unmet * inputs.unmet_penalty_per_unit_quarter
+        usd[(d.quarter, UNMET_PENALTY)] += d.unmet * inputs.unmet_penalty_per_unit_quarter
     for f, factory in ctx.factories.iterrows():
         if factory.status == "candidate" and ctx.open.get(f):
             usd[(inputs.start, "factory_fixed")] += float(factory.fixed_cost_usd)
@@ -374,7 +374,7 @@ def _costs(ctx: _Context) -> list[str]:
             found.append(f"costs: {key[1]} in {key[0]} reported {got:,.2f}, recomputed {expected:,.2f}")
         elif row is not None and not _close(row.usd_discounted, got * ctx.discount[key[0]], scale):
             found.append(f"costs: {key[1]} in {key[0]} discounted wrongly")
-    npv = sum(v * ctx.discount[q] for (q, category), v in usd.items() if category not in ("capex_paid", "capex_annuity_sunk"))
+    npv = sum(v * ctx.discount[q] for (q, category), v in usd.items() if category not in NOT_IN_NPV)
     if not _close(npv, ctx.plan.kpis.get("npv_usd", float("nan")), scale):
         found.append(f"costs: NPV {ctx.plan.kpis.get('npv_usd')} != recomputed {npv}")
     return found

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.inputs import CAPEX_PAID, NOT_IN_NPV, SUNK_ANNUITY, capex_annuity
+from models.inputs import CAPEX_PAID, NOT_IN_NPV, SUNK_ANNUITY, UNMET_PENALTY, capex_annuity
 
 COLUMNS = {
     "orders": ["order_quarter", "online_quarter", "factory", "site", "rack_type", "racks", "locked", "capex_usd"],
@@ -185,7 +185,7 @@ def _costs(m, ix, inputs, quarters, orders, online, blocks, demand):
     for row in demand.itertuples():
         t = inputs.index_of(row.quarter)
         usd[(t, "cloud")] += row.served_cloud * inputs.cloud_price_per_unit_quarter
-        usd[(t, "unmet_penalty")] += row.unmet * inputs.unmet_penalty_per_unit_quarter
+        usd[(t, UNMET_PENALTY)] += row.unmet * inputs.unmet_penalty_per_unit_quarter
     status = []
     for f in ix.factories.index:
         is_open = True if not ix.factories.at[f, "candidate"] else round(_value(m.open[f])) == 1

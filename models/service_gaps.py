@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from models.index import ModelIndex
-from models.inputs import PlanInputs, capex_annuity
+from models.inputs import CAPEX_PAID, PlanInputs, capex_annuity
 from models.runs import consecutive, figure, span, when
 
 UNITS_TOLERANCE = 1e-3   # compute units: less than this is solver round-off
@@ -146,7 +146,7 @@ class _Facts:
         self.cloud_used = plan.demand.groupby("quarter")["served_cloud"].sum().to_dict()
         self.max_blocks = inputs.power_expansions.groupby("site")["max_blocks"].sum().to_dict()
         self.blocks_ordered = plan.expansions.groupby("site")["blocks"].sum().to_dict()
-        costs = plan.costs[plan.costs["category"].isin(["capex_paid", "power_expansion", "factory_fixed"])]
+        costs = plan.costs[plan.costs["category"].isin([CAPEX_PAID, "power_expansion", "factory_fixed"])]
         self.capex_by_year = costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
 
     def capacity_reasons(self, stream: tuple[str, str], t: int, units: float, kind: str) -> list[str]:

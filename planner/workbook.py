@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from models.inputs import SUNK_ANNUITY
+from models.inputs import SUNK_ANNUITY, UNMET_PENALTY
 from planner.actuals_record import band_shares
 from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
@@ -225,7 +225,7 @@ def _costs(sheet, plan) -> None:
 
 
 # how capex enters the NPV (and would have, for racks ordered before the plan), and a penalty nobody pays
-NOT_CASH = ("capex_annuity", SUNK_ANNUITY, "unmet_penalty")
+NOT_CASH = ("capex_annuity", SUNK_ANNUITY, UNMET_PENALTY)
 
 
 def _cash_by_year(sheet, plan) -> None:
