@@ -35,12 +35,12 @@ def power_bound_candidate():
 
 def lp_value(m) -> float:
     relaxed = pyo.TransformationFactory("core.relax_integer_vars").create_using(m)
-    Highs().solve(relaxed)
+    Highs().solve(relaxed, threads=1)  # HiGHS keeps the first thread count it runs with, process-wide
     return pyo.value(relaxed.npv)
 
 
 def mip_value(m) -> float:
-    Highs().solve(m, rel_gap=1e-9)
+    Highs().solve(m, rel_gap=1e-9, threads=1)
     return pyo.value(m.npv)
 
 
@@ -51,6 +51,7 @@ def handed_to_highs(plan_inputs):
     solver.set_instance(m)
     highs = solver._solver_model
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
     return m, solver, highs
 
 
