@@ -34,6 +34,10 @@ class PlanInputs:
     orders: pd.DataFrame
     supply: pd.DataFrame
     demand: pd.DataFrame  # quarter, region, workload, demand (at the planning quantile)
+    # A re-plan's previous plan: the orders it meant to place from `start` on that are not locked
+    # (order_quarter, factory, rack_type, racks); the solve then keeps to them where it costs
+    # at most SolverOptions.steady_within more (models/steady.py). None: a plan from scratch.
+    previous_orders: pd.DataFrame | None = None
 
     @property
     def quarters(self) -> pd.PeriodIndex:
@@ -51,6 +55,7 @@ class SolverOptions:
     mip_gap: float = 0.005
     threads: int = 1
     verbose: bool = False
+    steady_within: float = 0.0  # share of spend a re-plan may add to keep the previous plan's orders
 
 
 def quarterly_rate(annual_rate: float) -> float:

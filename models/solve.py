@@ -27,6 +27,7 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from models.inputs import UNMET_PENALTY, SolverOptions
+from models.steady import SteadyReport, previous_orders, steady_pass
 from models.warmstart import rens_start
 
 OPTIMAL, TIME_LIMIT, NO_SOLUTION, INFEASIBLE = "optimal", "time_limit", "no_solution", "infeasible"
@@ -51,6 +52,7 @@ class SolveResult:
     solver: str
     log: str = ""
     handover_s: float = 0.0  # Pyomo -> HiGHS, included in `seconds`
+    steady: SteadyReport | None = None  # a re-plan's pass toward the previous plan's orders
 
     @property
     def has_solution(self) -> bool:
@@ -116,8 +118,44 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
             bound = None
         if status == TIME_LIMIT and gap is not None and gap <= options.mip_gap:
             status = OPTIMAL
-    return SolveResult(status, objective, bound, gap, seconds, f"highs {'.'.join(map(str, solver.version()))}",
-                       buffer.getvalue(), handover_s=handed_over - began)
+    result = SolveResult(status, objective, bound, gap, seconds, f"highs {'.'.join(map(str, solver.version()))}",
+                         buffer.getvalue(), handover_s=handed_over - began)
+    if has_incumbent:
+        _keep_previous_orders(solver, m, options, result, began)
+    return result
+
+
+# A re-plan's pass toward the previous plan's orders gets what is left of the time limit, and at
+# least this share of it when the first solve used it all.
+STEADY_MIN_SHARE_OF_TIME = 0.25
+
+
+def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult, began: float) -> None:
+    """Replace the loaded plan by the one closest to the previous plan's orders within
+    options.steady_within of its spend (models/steady.py), and record what that changed."""
+    variables, targets = previous_orders(m)
+    if not variables:
+        return
+    highs, index = solver._solver_model, solver._pyomo_var_to_solver_var_map
+    mapped = [(v, index[id(v)]) for v in m.component_data_objects(pyo.Var) if id(v) in index]
+    incumbent = np.zeros(highs.getNumCol())
+    for v, column in mapped:
+        incumbent[column] = pyo.value(v)
+    now = time.perf_counter()
+    deadline = max(began + options.time_limit_s, now + STEADY_MIN_SHARE_OF_TIME * options.time_limit_s)
+    penalty = _penalty_musd(m)
+    with _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0):
+        values, report = steady_pass(highs, _columns(solver, variables), targets, incumbent,
+                                     spend=result.objective_musd - penalty,
+                                     steady_within=options.steady_within, deadline=deadline, threads=options.threads)
+    if report.improved:
+        for v, column in mapped:
+            v.set_value(values[column], skip_validation=True)
+        result.objective_musd = pyo.value(m.npv)
+        if result.bound_musd is not None:
+            result.gap = relative_gap(result.objective_musd, result.bound_musd, _penalty_musd(m))
+    result.steady = report
+    result.seconds = time.perf_counter() - began
 
 
 def solver_available(name: str) -> bool:

@@ -8,7 +8,7 @@ from models.inputs import PlanInputs, SolverOptions
 from planner.scenario import Scenario
 
 
-def plan_inputs(scenario: Scenario, demand: pd.DataFrame) -> PlanInputs:
+def plan_inputs(scenario: Scenario, demand: pd.DataFrame, previous_orders: pd.DataFrame | None = None) -> PlanInputs:
     settings = scenario.settings
     return PlanInputs(
         start=settings.start,
@@ -23,13 +23,13 @@ def plan_inputs(scenario: Scenario, demand: pd.DataFrame) -> PlanInputs:
         site_power=scenario.site_power, power_expansions=scenario.power_expansions,
         factories=scenario.factories, residency=scenario.residency, fleet=scenario.fleet,
         orders=scenario.orders, supply=scenario.supply,
-        demand=demand.reset_index(drop=True),
+        demand=demand.reset_index(drop=True), previous_orders=previous_orders,
     )
 
 
 def solver_options(scenario: Scenario, **overrides) -> SolverOptions:
     solver = scenario.settings.solver
     values = {"name": solver.name, "time_limit_s": solver.time_limit_s, "mip_gap": solver.mip_gap,
-              "threads": solver.threads, "verbose": False}
+              "threads": solver.threads, "verbose": False, "steady_within": solver.steady_within}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return SolverOptions(**values)

@@ -165,15 +165,17 @@ def _reports_sunk(plan: PlanSnapshot) -> bool:
 
 
 def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
-            actuals: pd.DataFrame | None = None, earlier_forecasts: pd.DataFrame | None = None) -> Changes:
+            actuals: pd.DataFrame | None = None, earlier_forecasts: pd.DataFrame | None = None,
+            orders_note: str = "") -> Changes:
     """The change report; `actuals_note` and `actuals` (a re-forecast's record of actuals against
     the forecasts, planner/actuals_record.py) lead its summary and go with it, and so do the
-    earlier plans' forecasts the new plan carries on."""
+    earlier plans' forecasts the new plan carries on. `orders_note` follows the order changes (a
+    re-plan: how far it kept to the previous plan's orders, models/steady.py)."""
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)
     rolled = previous.first_planned_quarter() != new.first_planned_quarter()
-    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled),
+    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled, orders_note),
                                      _cost_summary(costs, uncommon)]))
     return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals, earlier_forecasts)
 
@@ -213,7 +215,7 @@ def compare_plans(previous_dir: Path, new_dir: Path, actuals_note: str = "") -> 
 
 
 def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new, actuals_note: str,
-             rolled: bool) -> str:
+             rolled: bool, orders_note: str = "") -> str:
     counts = orders["change"].value_counts()
     changed = orders[orders["change"] != "unchanged"]
     parts = [actuals_note] if actuals_note else []
@@ -230,6 +232,7 @@ def _summary(orders: pd.DataFrame, forecast: pd.DataFrame, npv_previous, npv_new
             parts.append("Moved between quarters: " + "; ".join(
                 f"{counted(row.racks, row.rack_type + ' rack')} at {row.factory} {row.direction} "
                 + ("(total unchanged)" if row.net == 0 else f"(net {row.net:+d})") for row in shifts.itertuples()) + ".")
+    parts.append(orders_note)
     if len(forecast):
         largest = forecast.loc[forecast["change_pct"].abs().idxmax()]
         if forecast["change_pct"].abs().max() < 0.005:

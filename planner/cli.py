@@ -296,9 +296,11 @@ def _progress(quiet: bool):
     return (lambda text: None) if quiet else (lambda text: click.echo(f"[{time.perf_counter() - began:6.1f}s] {text}", err=True))
 
 
-def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = False, previous_forecast=None) -> dict:
-    """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write. previous_forecast:
-    a re-forecast's previous forecast.csv (see planner.pipeline.forecast_demand)."""
+def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = False, previous_forecast=None,
+           previous_orders=None) -> dict:
+    """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write. previous_forecast
+    and previous_orders: a re-forecast's previous forecast.csv (see planner.pipeline.forecast_demand)
+    and the previous plan's orders to keep to (planner.reforecast.open_orders)."""
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
@@ -307,7 +309,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     demand = _forecast(scenario, say, quiet, previous_forecast)
     options = solver_options(scenario, **overrides)
     say(f"build and solve: {options.name}, time limit {options.time_limit_s:g} s, gap {options.mip_gap:.2%}")
-    run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None)
+    run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None, previous_orders=previous_orders)
     result = run.result
     if result.status == "infeasible":
         click.echo("The scenario is infeasible: no plan can meet its hard limits.", err=True)
@@ -331,8 +333,11 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
 @click.option("--previous", "previous_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=str),
               help="The previous plan's output directory.")
 @click.option("--out", "out_dir", **OUT, help="Writes OUT/scenario and OUT/plan" + OUT_RULE)
+@click.option("--steady-within", type=click.FloatRange(0, 1, max_open=True),
+              help="Share of the plan's spend the re-plan may add to keep the previous plan's orders, e.g. 0.002 "
+                   "(default: scenario.yaml solver.steady_within, 0: no dearer than the cheapest plan found).")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet) -> None:
+def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady_within, quiet) -> None:
     """Roll the scenario forward one quarter and re-plan.
 
     Appends the actuals, locks the previous plan's orders placed in the quarter that
@@ -350,8 +355,8 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
     from planner.actuals_record import extended_record, forecasts_on_record, quarter_against_forecasts, record_summary
     from planner.changes import PlanSnapshot, compare
     from planner.export import write_plan_outputs
-    from planner.reforecast import carried_orders, check_plan_of, read_actuals, roll_forward
-    from planner.terminal import summary_text
+    from planner.reforecast import carried_orders, check_plan_of, open_orders, read_actuals, roll_forward
+    from planner.terminal import steady_text, summary_text
 
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
@@ -372,14 +377,17 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, quiet)
         say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, "
             f"{counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
-        context = _solve(rolled, {}, say, quiet=quiet, previous_forecast=previous.forecast)
+        context = _solve(rolled, {"steady_within": steady_within}, say, quiet=quiet, previous_forecast=previous.forecast,
+                         previous_orders=open_orders(scenario, previous.orders))
         ended = scenario.settings.start
         forecasts = forecasts_on_record(previous.earlier, previous.forecast)
         record = extended_record(previous.record, quarter_against_forecasts(forecasts, actuals, ended))
         to_come = forecasts[forecasts["quarter"] > str(ended)]  # the next rolls score them; quarters are text: they sort
         planned_for = f"P{(previous.planning_quantile or scenario.settings.planning_quantile) * 100:g}"
+        steady = context["run"].result.steady
         context["changes"] = compare(previous, PlanSnapshot.from_context(context),
-                                     record_summary(record, ended, planned_for), record, to_come)
+                                     record_summary(record, ended, planned_for), record, to_come,
+                                     orders_note=steady_text(steady, sentence=True) if steady is not None else "")
         write_plan_outputs(staging / "plan", context)
     click.echo(summary_text(context))
     click.echo("Changes: " + context["changes"].summary)

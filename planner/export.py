@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -54,6 +55,9 @@ def plan_json(context: dict) -> dict:
         "infeasibility": run.infeasibility,
         "unmet": [gap.record() for gap in run.unmet],
         "cloud": [gap.record() for gap in run.cloud],
+        # a re-plan: order lines and racks changed against the previous plan by the cheapest plan
+        # found and by the plan kept (models/steady.py); null for a plan made from scratch
+        "previous_orders": dataclasses.asdict(result.steady) if result.steady is not None else None,
     }
 
 

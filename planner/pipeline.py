@@ -205,5 +205,8 @@ def _with_override_only_streams(forecast: pd.DataFrame, overrides: pd.Series, qu
     return pd.concat([forecast, pd.DataFrame(rows)], ignore_index=True) if rows else forecast.copy()
 
 
-def plan(scenario: Scenario, demand: DemandForecast, options: SolverOptions, log_stream=None) -> ModelRun:
-    return run_model(plan_inputs(scenario, demand.planning_demand), options, log_stream=log_stream)
+def plan(scenario: Scenario, demand: DemandForecast, options: SolverOptions, log_stream=None,
+         previous_orders: pd.DataFrame | None = None) -> ModelRun:
+    """The plan for `demand`; a re-plan passes the previous plan's open orders to keep to
+    (planner.reforecast.open_orders, models/steady.py)."""
+    return run_model(plan_inputs(scenario, demand.planning_demand, previous_orders), options, log_stream=log_stream)

@@ -125,6 +125,17 @@ def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str
                          "rack_type": rows["rack_type"], "racks": rows["racks"].astype(int)})
 
 
+def open_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.DataFrame:
+    """The previous plan's new orders that the roll does not lock (after the frozen window): the
+    orders the re-plan keeps to where that costs at most solver.steady_within more
+    (models/steady.py). order_quarter as a Period, for PlanInputs.previous_orders."""
+    quarters = pd.PeriodIndex(previous_orders["order_quarter"], freq="Q")
+    keep = ((~previous_orders["locked"]) & (quarters > scenario.settings.start + scenario.settings.frozen_quarters)).to_numpy()
+    rows = previous_orders[keep]
+    return pd.DataFrame({"order_quarter": quarters[keep], "factory": rows["factory"].to_numpy(),
+                         "rack_type": rows["rack_type"].to_numpy(), "racks": rows["racks"].astype(int).to_numpy()})
+
+
 def roll_forward(scenario: Scenario, actuals: pd.DataFrame, locked: pd.DataFrame, target: Path) -> None:
     """Write the rolled scenario into `target` (an empty directory), with the previous plan's
     orders to lock (`carried_orders`) appended to its orders.csv."""

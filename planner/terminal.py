@@ -6,6 +6,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from models.runs import figure
+from models.steady import CLOSENESS_GAP
 
 
 def text_table(frame) -> str:
@@ -38,6 +39,35 @@ def stopped_at_time_limit(result, options) -> str:
             f"{advice}")
 
 
+def steady_text(report, sentence: bool = False) -> str:
+    """What a re-plan's pass toward the previous plan's orders kept (models/steady.py): the order
+    lines and racks changed by the cheapest plan found and by the plan kept, and at what cost. As a
+    clause after a label, or with `sentence` capitalised and closed, for the workbook's cells."""
+    text = _steady_clause(report)
+    return f"{text[:1].upper()}{text[1:]}." if sentence else text
+
+
+def _steady_clause(report) -> str:
+    lines = lambda n: f"{n} order line{'s' * (n != 1)}"  # noqa: E731
+    racks = lambda n: f"{n} rack{'s' * (n != 1)}"  # noqa: E731
+    scope = (f"within {report.allowed_musd:,.2f} M of its NPV (solver.steady_within)" if report.allowed_musd > 0
+             else "as cheap")
+    if report.racks_before == 0:
+        return "the cheapest plan found keeps every order of the previous plan"
+    if report.improved:
+        cost = ("at the same NPV" if abs(report.npv_change_musd) < 0.005
+                else f"at {report.npv_change_musd:+,.2f} M NPV")
+        text = (f"the cheapest plan found changed {lines(report.lines_before)} ({racks(report.racks_before)}) of the "
+                f"previous plan; this one, {cost}, changes {report.lines_after} ({racks(report.racks_after)})")
+    else:
+        text = f"{lines(report.lines_before)} ({racks(report.racks_before)}) of the previous plan changed"
+    if report.proven:
+        return f"{text}, within {CLOSENESS_GAP:.0%} of the fewest racks any plan {scope} can change"
+    if report.stopped_by in ("kTimeLimit", "kInterrupt"):
+        return f"{text}; the time limit stopped the search for a plan {scope} that changes fewer"
+    return f"{text}; the search for a plan {scope} that changes fewer ended unproven (HiGHS: {report.stopped_by or 'no run'})"
+
+
 GAP_LINES_SHOWN = 8
 
 
@@ -62,6 +92,8 @@ def summary_text(context: dict) -> str:
         f"  cloud spend: {figure(kpis['cloud_spend_usd'] / 1e6, 1)} M; "
         f"unmet demand: {figure(kpis['unmet_unit_quarters'])} unit-quarters",
     ]
+    if run.result.steady is not None:
+        lines.append(f"  previous plan's orders: {steady_text(run.result.steady)}")
     lines += _gap_lines("why demand is unmet", run.unmet, "unmet") + _gap_lines("why cloud is used", run.cloud, "cloud")
     lines.append("  racks ordered by type and year:")
     lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]

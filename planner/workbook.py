@@ -24,6 +24,7 @@ from models.inputs import SUNK_ANNUITY, UNMET_PENALTY
 from planner.actuals_record import band_shares
 from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
+from planner.terminal import steady_text
 from planner.xlsx_tables import (CURRENCY, GAP, MW, TITLE_FONT, USD, WHOLE, bold, fit_header_rows, in_currency,
                                  text_line, text_safe, write_table)
 
@@ -110,6 +111,7 @@ def _summary(sheet, context: dict) -> None:
         ("Solver", run.result.solver),
         ("Status", run.result.status),
         ("Optimality gap", run.result.gap),
+        *([("Previous plan's orders", steady_text(run.result.steady, sentence=True))] if run.result.steady is not None else []),
         ("NPV of the plan (USD)", kpis["npv_usd"]),
         ("Capex paid in the horizon (USD)", kpis["capex_paid_usd"]),
         ("Cloud spend (USD)", kpis["cloud_spend_usd"]),

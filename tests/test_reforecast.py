@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -195,6 +196,11 @@ def test_actuals_equal_to_p50_are_reported_and_change_arithmetic_holds(tmp_path)
     sheet = pd.read_excel(tmp_path / "new" / "plan" / "roadmap.xlsx", sheet_name="Changes", header=None)
     assert "exactly the previous P50 forecast for every stream" in str(sheet.iloc[1, 0])
     assert (EXAMPLES / "global-enterprise" / "scenario.yaml").read_text().count("start: 2027Q1") == 1
+    # Many plans cost about the same: the re-plan keeps to the previous orders among them (models/steady.py).
+    kept = json.loads((tmp_path / "new" / "plan" / "plan.json").read_text())["previous_orders"]
+    assert kept["racks_after"] < kept["racks_before"] and kept["npv_change_musd"] <= 1e-5
+    assert kept["racks_after"] <= changes["difference"].abs().sum()  # lines the model cannot change add to it
+    assert f"changes {kept['lines_after']} ({kept['racks_after']} racks)" in str(sheet.iloc[1, 0])
 
 
 BAD_ACTUALS = [
