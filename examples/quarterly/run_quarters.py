@@ -3,7 +3,9 @@
 Run: python examples/quarterly/run_quarters.py [OUT_DIR]   (default: quarterly-run/)
 Plans the scenario as it is, then for each quarter 2027Q1-2027Q4 rolls forward with that
 quarter's actuals (`planner reforecast`), leaving each quarter's scenario and roadmap in
-OUT_DIR/<quarter>/, and prints one line per quarter, then the last plan's record of actuals
+OUT_DIR/<quarter>/, and prints one line per quarter (with the order lines and racks changed
+against the previous plan, and those the cheapest plan found would have changed: see the README's
+"A re-plan keeps the previous plan's orders"), then the last plan's record of actuals
 against the forecasts made before them: how often they fell below and above the band and above
 P50 for each number of quarters ahead (the README's table).
 """
@@ -41,11 +43,14 @@ def main() -> None:
         planner("reforecast", str(scenario), "--actuals", str(HERE / "actuals" / f"{quarter}.csv"),
                 "--previous", str(previous), "--out", str(target))
         summary = json.loads((target / "plan" / "plan.json").read_text())
-        changes = (target / "plan" / "changes.csv").read_text().count("\n") - 1
-        kpis = summary["kpis"]
+        changes = pd.read_csv(target / "plan" / "changes.csv")
+        kept, kpis = summary["previous_orders"], summary["kpis"]
         print(f"{quarter} actuals in: plan from {int(quarter[:4]) + (quarter[-1] == '4')}Q{int(quarter[-1]) % 4 + 1}, "
               f"status {summary['status']}, NPV {kpis['npv_usd'] / 1e6:,.1f} M, "
-              f"{sum(kpis['racks_ordered'].values())} racks to order, {changes} order lines compared")
+              f"{sum(kpis['racks_ordered'].values())} racks to order, "
+              f"{(changes['change'] != 'unchanged').sum()} of {len(changes)} order lines changed "
+              f"({kept['racks_after']} racks; the cheapest plan found changed {kept['lines_before']}, "
+              f"{kept['racks_before']} racks)")
         scenario, previous = target / "scenario", target / "plan"
     print_band_record(previous)
 
