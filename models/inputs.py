@@ -35,8 +35,8 @@ class PlanInputs:
     supply: pd.DataFrame
     demand: pd.DataFrame  # quarter, region, workload, demand (at the planning quantile)
     # A re-plan's previous plan: the orders it meant to place from `start` on that are not locked
-    # (order_quarter, factory, rack_type, racks); the solve then keeps to them where it costs
-    # at most SolverOptions.steady_within more (models/steady.py). None: a plan from scratch.
+    # (order_quarter, factory, rack_type, racks); the solve then keeps to them as far as
+    # SolverOptions.steady_within allows (models/steady.py). None: a plan from scratch.
     previous_orders: pd.DataFrame | None = None
 
     @property
@@ -55,7 +55,9 @@ class SolverOptions:
     mip_gap: float = 0.005
     threads: int = 1
     verbose: bool = False
-    steady_within: float = 0.0  # share of spend a re-plan may add to keep the previous plan's orders
+    # Share of spend a re-plan may add to keep the previous plan's orders; None: up to the optimality
+    # gap's bound (models.solve.steady_allowance).
+    steady_within: float | None = None
 
 
 def quarterly_rate(annual_rate: float) -> float:

@@ -131,8 +131,8 @@ STEADY_MIN_SHARE_OF_TIME = 0.25
 
 
 def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult, began: float) -> None:
-    """Replace the loaded plan by the one closest to the previous plan's orders within
-    options.steady_within of its spend (models/steady.py), and record what that changed."""
+    """Replace the loaded plan by the one closest to the previous plan's orders among those the
+    allowance admits (`steady_allowance`, models/steady.py), and record what that changed."""
     variables, targets = previous_orders(m)
     if not variables:
         return
@@ -143,11 +143,10 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
         incumbent[column] = pyo.value(v)
     now = time.perf_counter()
     deadline = max(began + options.time_limit_s, now + STEADY_MIN_SHARE_OF_TIME * options.time_limit_s)
-    penalty = _penalty_musd(m)
+    allowed, basis = steady_allowance(result, result.objective_musd - _penalty_musd(m), options)
     with _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0):
-        values, report = steady_pass(highs, _columns(solver, variables), targets, incumbent,
-                                     spend=result.objective_musd - penalty,
-                                     steady_within=options.steady_within, deadline=deadline, threads=options.threads)
+        values, report = steady_pass(highs, _columns(solver, variables), targets, incumbent, allowed=allowed,
+                                     basis=basis, deadline=deadline, threads=options.threads)
     if report.improved:
         for v, column in mapped:
             v.set_value(values[column], skip_validation=True)
@@ -156,6 +155,20 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
             result.gap = relative_gap(result.objective_musd, result.bound_musd, _penalty_musd(m))
     result.steady = report
     result.seconds = time.perf_counter() - began
+
+
+def steady_allowance(result: SolveResult, spend: float, options: SolverOptions) -> tuple[float, str]:
+    """The NPV ($M) a re-plan may add to the cheapest plan found to keep the previous plan's
+    orders, and why. solver.steady_within set: that share of the plan's spend. Unset: what keeps
+    the plan within the optimality gap of the bound, mip_gap of its spend above it, so the kept
+    plan is as good as the cheapest by the measure the solve stopped on; nothing when the solve
+    stopped short of the gap or has no bound."""
+    if options.steady_within is not None:
+        return options.steady_within * max(spend, 0.0), f"solver.steady_within, {options.steady_within:.2%} of spend"
+    if result.bound_musd is None:
+        return 0.0, "no bound to measure an optimality gap against"
+    room = result.bound_musd + options.mip_gap * max(spend, 0.0) - result.objective_musd
+    return max(room, 0.0), f"the {options.mip_gap:.2%} optimality gap, solver.mip_gap"
 
 
 def solver_available(name: str) -> bool:

@@ -1,15 +1,17 @@
-"""A re-plan that keeps the previous plan's orders where that costs nothing (or little) more.
+"""A re-plan that keeps the previous plan's orders among plans about as cheap as the cheapest.
 
 Among plans within the optimality gap many cost about the same, and branch and bound lands on
 any of them: re-planned with the demand it had predicted, global-enterprise's plan changed 21
 order lines. Procurement reads every changed line as work (a supplier call, a revised PO), so
 after the cheapest plan is found a second pass, on HiGHS's copy of the model, looks for the plan
 closest to the previous one, counted in racks changed per order line (factory, rack type,
-quarter), among those whose NPV is at most the first plan's plus `steady_within` of its spend:
+quarter), among those whose NPV is at most the first plan's plus an allowance (models/solve.py
+sets it: by default what keeps the plan within the optimality gap of the bound, so the plan is
+as good by the solver's own measure):
 
     minimise  sum_k (up_k + down_k)
     such that order_k - up_k + down_k = previous_k   for every order line k
-              NPV(x) <= NPV(first plan) + steady_within * spend(first plan)
+              NPV(x) <= NPV(first plan) + allowance
               and every constraint of the model.
 
 The first plan is feasible for it, so the pass starts from a plan and can only return one no
@@ -45,7 +47,8 @@ class SteadyReport:
     lines_after: int
     racks_after: int
     npv_change_musd: float   # the kept plan's NPV minus the cheapest plan's (>= 0 up to rounding)
-    allowed_musd: float      # steady_within of the cheapest plan's spend
+    allowed_musd: float      # the NPV the kept plan may add to the cheapest's
+    basis: str               # what set that allowance, in words (the optimality gap, solver.steady_within)
     proven: bool             # racks_after is within CLOSENESS_GAP of the fewest any plan allowed changes
     seconds: float
     stopped_by: str = ""     # HiGHS's status of the last run when not proven ("kTimeLimit", "kInterrupt", ...)
@@ -78,12 +81,12 @@ def changed(values: np.ndarray, targets: np.ndarray) -> tuple[int, int]:
 
 
 def steady_pass(highs: highspy.Highs, orders: np.ndarray, targets: np.ndarray, incumbent: np.ndarray, *,
-                spend: float, steady_within: float, deadline: float, threads: int) -> tuple[np.ndarray, SteadyReport]:
+                allowed: float, basis: str, deadline: float, threads: int) -> tuple[np.ndarray, SteadyReport]:
     """The column values of the plan closest to `targets` on the `orders` columns, and the report.
 
-    `incumbent` holds the cheapest plan's column values and `spend` its NPV without the unmet
-    penalty, the base of the allowance. HiGHS's model is restored before returning; the caller
-    loads the values returned.
+    `incumbent` holds the cheapest plan's column values; `allowed` is the NPV (in the objective's
+    units) a closer plan may add to it, and `basis` says why, for the report. HiGHS's model is
+    restored before returning; the caller loads the values returned.
     """
     began = time.perf_counter()
     lp = highs.getLp()
@@ -93,10 +96,10 @@ def steady_pass(highs: highspy.Highs, orders: np.ndarray, targets: np.ndarray, i
     incumbent = incumbent.copy()
     incumbent[orders] = np.round(incumbent[orders])
     lines_before, racks_before = changed(incumbent[orders], targets)
-    allowed = steady_within * max(spend, 0.0)
+    allowed = max(allowed, 0.0)
     if racks_before == 0:
-        return incumbent, SteadyReport(0, 0, 0, 0, 0.0, allowed, True, time.perf_counter() - began)
-    cap = float(costs @ incumbent) + allowed + 1e-6  # $1 of slack: the first plan must meet it however rounded
+        return incumbent, SteadyReport(0, 0, 0, 0, 0.0, allowed, basis, True, time.perf_counter() - began)
+    cap = float(costs @ incumbent) + allowed + 1e-6  # $1 in the model's $M: the first plan meets it however rounded
     best, proven, status = incumbent, False, None
     # The interrupt that stopped the first solve stays set in HiGHS's callback input and stops
     # every later run at once while any interrupt callback is subscribed (HiGHS issue 1761);
@@ -108,9 +111,8 @@ def steady_pass(highs: highspy.Highs, orders: np.ndarray, targets: np.ndarray, i
         for option, value in (("threads", threads), ("random_seed", 0), ("output_flag", False),
                               ("mip_rel_gap", CLOSENESS_GAP), ("mip_abs_gap", 0.999)):  # racks changed: whole
             highs.setOptionValue(option, value)
-        box_lower = np.minimum(np.round(incumbent[orders]), targets)
-        box_upper = np.maximum(np.round(incumbent[orders]), targets)
-        highs.changeColsBounds(len(orders), orders, box_lower, box_upper)
+        between = np.minimum(incumbent[orders], targets), np.maximum(incumbent[orders], targets)
+        highs.changeColsBounds(len(orders), orders, *between)
         _run(highs, best, orders, targets, began + (deadline - began) * NEIGHBOURHOOD_SHARE)
         best = _improve(highs, best, orders, targets, columns)
         highs.changeColsBounds(len(orders), orders, lower[orders], upper[orders])
@@ -127,7 +129,7 @@ def steady_pass(highs: highspy.Highs, orders: np.ndarray, targets: np.ndarray, i
         highs.clearSolver()
     lines_after, racks_after = changed(best[orders], targets)
     npv_change = float(costs @ best - costs @ incumbent)
-    return best, SteadyReport(lines_before, racks_before, lines_after, racks_after, npv_change, allowed, proven,
+    return best, SteadyReport(lines_before, racks_before, lines_after, racks_after, npv_change, allowed, basis, proven,
                               time.perf_counter() - began, "" if proven or status is None else status.name)
 
 

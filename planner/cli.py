@@ -334,8 +334,8 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
               help="The previous plan's output directory.")
 @click.option("--out", "out_dir", **OUT, help="Writes OUT/scenario and OUT/plan" + OUT_RULE)
 @click.option("--steady-within", type=click.FloatRange(0, 1, max_open=True),
-              help="Share of the plan's spend the re-plan may add to keep the previous plan's orders, e.g. 0.002 "
-                   "(default: scenario.yaml solver.steady_within, 0: no dearer than the cheapest plan found).")
+              help="Share of the plan's spend the re-plan may add to keep the previous plan's orders, e.g. 0.002; 0: no "
+                   "dearer than the cheapest plan found (default: solver.steady_within, else within the optimality gap).")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady_within, quiet) -> None:
     """Roll the scenario forward one quarter and re-plan.

@@ -113,7 +113,7 @@ class SolverSettings(_Strict):
     time_limit_s: float = Field(300.0, gt=0, description="Wall-clock limit for the solve (seconds).")
     mip_gap: float = Field(0.005, ge=0, lt=1, description="Relative optimality gap at which the solve stops (0.005 = 0.5%, about one rack on a $1B plan), as a share of the plan's NPV without its unmet-demand penalty.")
     threads: int = Field(1, ge=1, description="Solver threads; plans are reproducible for the same count.")
-    steady_within: float = Field(0.0, ge=0, lt=1, description="Re-forecast: share of the plan's spend (NPV without its unmet-demand penalty) the re-plan may add to keep the previous plan's orders (0.002 = 0.2%); at 0 it keeps as many as a plan no dearer than the cheapest found allows.")
+    steady_within: float | None = Field(None, ge=0, lt=1, description="Re-forecast: share of the cheapest plan's spend (NPV without its unmet-demand penalty) the re-plan may add to keep the previous plan's orders (0.002 = 0.2%; 0: no dearer than the cheapest plan found); blank: as much as keeps the plan within `mip_gap` of the best possible.")
 
 
 class ScenarioSettings(_Strict):

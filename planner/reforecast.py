@@ -127,8 +127,8 @@ def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str
 
 def open_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.DataFrame:
     """The previous plan's new orders that the roll does not lock (after the frozen window): the
-    orders the re-plan keeps to where that costs at most solver.steady_within more
-    (models/steady.py). order_quarter as a Period, for PlanInputs.previous_orders."""
+    orders the re-plan keeps to where its allowance admits (models/steady.py). order_quarter as
+    a Period, for PlanInputs.previous_orders."""
     quarters = pd.PeriodIndex(previous_orders["order_quarter"], freq="Q")
     keep = ((~previous_orders["locked"]) & (quarters > scenario.settings.start + scenario.settings.frozen_quarters)).to_numpy()
     rows = previous_orders[keep]

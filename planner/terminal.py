@@ -50,7 +50,7 @@ def steady_text(report, sentence: bool = False) -> str:
 def _steady_clause(report) -> str:
     lines = lambda n: f"{n} order line{'s' * (n != 1)}"  # noqa: E731
     racks = lambda n: f"{n} rack{'s' * (n != 1)}"  # noqa: E731
-    scope = (f"within {report.allowed_musd:,.2f} M of its NPV (solver.steady_within)" if report.allowed_musd > 0
+    scope = (f"within {report.allowed_musd:,.2f} M of its NPV (allowed by {report.basis})" if report.allowed_musd > 0
              else "as cheap")
     if report.racks_before == 0:
         return "the cheapest plan found keeps every order of the previous plan"
