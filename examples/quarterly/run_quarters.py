@@ -5,7 +5,7 @@ Plans the scenario as it is, then for each quarter 2027Q1-2027Q4 rolls forward w
 quarter's actuals (`planner reforecast`), leaving each quarter's scenario and roadmap in
 OUT_DIR/<quarter>/, and prints one line per quarter (with the order lines and racks changed
 against the previous plan, and those the cheapest plan found would have changed: see the README's
-"A re-plan keeps the previous plan's orders"), then the last plan's record of actuals
+"A re-plan keeps the previous plan's orders" section), then the last plan's record of actuals
 against the forecasts made before them: how often they fell below and above the band and above
 P50 for each number of quarters ahead (the README's table).
 """
