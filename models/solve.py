@@ -143,7 +143,7 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
         incumbent[column] = pyo.value(v)
     now = time.perf_counter()
     deadline = max(began + options.time_limit_s, now + STEADY_MIN_SHARE_OF_TIME * options.time_limit_s)
-    allowed, basis = steady_allowance(result, result.objective_musd - _penalty_musd(m), options)
+    allowed, basis = steady_allowance(result, _penalty_musd(m), options)
     with _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0):
         values, report = steady_pass(highs, _columns(solver, variables), targets, incumbent, allowed=allowed,
                                      basis=basis, deadline=deadline, threads=options.threads)
@@ -157,17 +157,18 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
     result.seconds = time.perf_counter() - began
 
 
-def steady_allowance(result: SolveResult, spend: float, options: SolverOptions) -> tuple[float, str]:
+def steady_allowance(result: SolveResult, penalty: float, options: SolverOptions) -> tuple[float, str]:
     """The NPV ($M) a re-plan may add to the cheapest plan found to keep the previous plan's
-    orders, and why. solver.steady_within set: that share of the plan's spend. Unset: what keeps
-    the plan within the optimality gap of the bound, mip_gap of its spend above it, so the kept
-    plan is as good as the cheapest by the measure the solve stopped on; nothing when the solve
-    stopped short of the gap or has no bound."""
+    orders, and why; `penalty` is that plan's unmet-demand penalty. solver.steady_within set: that
+    share of the plan's spend. Unset: what keeps the plan within the optimality gap of the bound,
+    mip_gap of its spend above it, so the kept plan is as good as the cheapest by the measure the
+    solve stopped on; nothing when the solve stopped short of the gap or has no bound."""
+    spend = gap_base(result.objective_musd, penalty)
     if options.steady_within is not None:
-        return options.steady_within * max(spend, 0.0), f"solver.steady_within, {options.steady_within:.2%} of spend"
+        return options.steady_within * spend, f"solver.steady_within, {options.steady_within:.2%} of spend"
     if result.bound_musd is None:
         return 0.0, "no bound to measure an optimality gap against"
-    room = result.bound_musd + options.mip_gap * max(spend, 0.0) - result.objective_musd
+    room = result.bound_musd + options.mip_gap * spend - result.objective_musd
     return max(room, 0.0), f"the {options.mip_gap:.2%} optimality gap, solver.mip_gap"
 
 
@@ -209,10 +210,15 @@ def _solve_other(m, options: SolverOptions) -> SolveResult:
 
 
 def relative_gap(objective: float, bound: float, penalty: float) -> float:
-    """How far `objective` may be above the best plan, as a share of what the plan spends: its
-    objective without the unmet `penalty` (of the whole objective when the plan spends nothing)."""
+    """How far `objective` may be above the best plan, as a share of what the plan spends."""
+    return abs(objective - bound) / gap_base(objective, penalty)
+
+
+def gap_base(objective: float, penalty: float) -> float:
+    """What the gap is a share of: the plan's objective without its unmet `penalty`, the money it
+    spends (the whole objective when the plan spends nothing)."""
     spent = objective - penalty
-    return abs(objective - bound) / max(spent if spent > 1e-6 else abs(objective), 1e-9)
+    return max(spent if spent > 1e-6 else abs(objective), 1e-9)
 
 
 def _penalty_musd(m) -> float:
