@@ -1,4 +1,5 @@
-"""A re-plan keeps the previous plan's orders where that costs no more than solver.steady_within allows.
+"""A re-plan keeps the previous plan's orders as far as its allowance lets it: the room the
+optimality gap leaves by default, or solver.steady_within of the cheapest plan's spend.
 
 The racks changed are recounted here from the plans' order tables, not read from the model.
 """
