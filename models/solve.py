@@ -136,11 +136,8 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
     variables, targets = previous_orders(m)
     if not variables:
         return
-    highs, index = solver._solver_model, solver._pyomo_var_to_solver_var_map
-    mapped = [(v, index[id(v)]) for v in m.component_data_objects(pyo.Var) if id(v) in index]
-    incumbent = np.zeros(highs.getNumCol())
-    for v, column in mapped:
-        incumbent[column] = pyo.value(v)
+    highs = solver._solver_model
+    incumbent = np.array(highs.getSolution().col_value)  # the plan just loaded into the model
     now = time.perf_counter()
     deadline = max(began + options.time_limit_s, now + STEADY_MIN_SHARE_OF_TIME * options.time_limit_s)
     allowed, basis = steady_allowance(result, _penalty_musd(m), options)
@@ -148,8 +145,10 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
         values, report = steady_pass(highs, _columns(solver, variables), targets, incumbent, allowed=allowed,
                                      basis=basis, deadline=deadline, threads=options.threads)
     if report.improved:
-        for v, column in mapped:
-            v.set_value(values[column], skip_validation=True)
+        index = solver._pyomo_var_to_solver_var_map
+        for v in m.component_data_objects(pyo.Var):
+            if id(v) in index:
+                v.set_value(values[index[id(v)]], skip_validation=True)
         result.objective_musd = pyo.value(m.npv)
         if result.bound_musd is not None:
             result.gap = relative_gap(result.objective_musd, result.bound_musd, _penalty_musd(m))

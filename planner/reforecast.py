@@ -110,10 +110,7 @@ def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str
     not have: the previous plan is another scenario's, and the rolled scenario would not load.
     """
     start = scenario.settings.start
-    last_frozen = start + scenario.settings.frozen_quarters
-    quarters = pd.PeriodIndex(previous_orders["order_quarter"], freq="Q")
-    keep = ((~previous_orders["locked"]) & (quarters >= start) & (quarters <= last_frozen)).to_numpy()
-    rows = previous_orders[keep]
+    rows = _new_orders(previous_orders, start, start + scenario.settings.frozen_quarters)
     problems = [Problem("orders.csv", int(row), column, f"'{value}' is not a {noun} of the scenario "
                         f"{scenario.path}{did_you_mean(value, known)}: is --previous this scenario's plan?")
                 for column, noun, known in (("factory", "factory", set(scenario.factories["factory"])),
@@ -121,19 +118,26 @@ def carried_orders(scenario: Scenario, previous_orders: pd.DataFrame, where: str
                 for row, value in rows[column].items() if value not in known]
     if problems:
         raise ScenarioError(problems, where)
-    return pd.DataFrame({"order_quarter": quarters[keep].map(format_quarter), "factory": rows["factory"],
-                         "rack_type": rows["rack_type"], "racks": rows["racks"].astype(int)})
+    return rows.assign(order_quarter=rows["order_quarter"].map(format_quarter))
 
 
 def open_orders(scenario: Scenario, previous_orders: pd.DataFrame) -> pd.DataFrame:
     """The previous plan's new orders that the roll does not lock (after the frozen window): the
     orders the re-plan keeps to where its allowance admits (models/steady.py). order_quarter as
     a Period, for PlanInputs.previous_orders."""
+    return _new_orders(previous_orders, scenario.settings.start + scenario.settings.frozen_quarters + 1)
+
+
+def _new_orders(previous_orders: pd.DataFrame, first: pd.Period, last: pd.Period | None = None) -> pd.DataFrame:
+    """The previous plan's new (not locked) orders placed from `first` to `last` (no end: None):
+    order_quarter (a Period), factory, rack_type, racks, indexed by their row in its orders.csv.
+    The roll locks those of the frozen window and the re-plan keeps to the rest."""
     quarters = pd.PeriodIndex(previous_orders["order_quarter"], freq="Q")
-    keep = ((~previous_orders["locked"]) & (quarters > scenario.settings.start + scenario.settings.frozen_quarters)).to_numpy()
+    keep = ((~previous_orders["locked"]).to_numpy() & (quarters >= first)
+            & ((quarters <= last) if last is not None else True))
     rows = previous_orders[keep]
-    return pd.DataFrame({"order_quarter": quarters[keep], "factory": rows["factory"].to_numpy(),
-                         "rack_type": rows["rack_type"].to_numpy(), "racks": rows["racks"].astype(int).to_numpy()})
+    return pd.DataFrame({"order_quarter": quarters[keep], "factory": rows["factory"],
+                         "rack_type": rows["rack_type"], "racks": rows["racks"].astype(int)}, index=rows.index)
 
 
 def roll_forward(scenario: Scenario, actuals: pd.DataFrame, locked: pd.DataFrame, target: Path) -> None:
