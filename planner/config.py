@@ -19,6 +19,7 @@ from forecasts import SCALES as FORECAST_SCALES
 from forecasts import method_names
 from planner.problems import Problem, did_you_mean
 from planner.quarters import parse_quarter
+from planner.schema import LARGEST_NUMBER
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
 
@@ -42,8 +43,8 @@ class _Strict(BaseModel):
 
 
 class CloudSettings(_Strict):
-    price_per_unit_quarter: float = Field(ge=0, description="Public-cloud price of one compute unit for one quarter (currency).")
-    max_units: float | None = Field(None, ge=0, description="Cap on cloud units per quarter, all streams together (blank: none).")
+    price_per_unit_quarter: float = Field(ge=0, le=LARGEST_NUMBER, description="Public-cloud price of one compute unit for one quarter (currency).")
+    max_units: float | None = Field(None, ge=0, le=LARGEST_NUMBER, description="Cap on cloud units per quarter, all streams together (blank: none).")
 
 
 class ForecastSettings(_Strict):
@@ -125,11 +126,11 @@ class ScenarioSettings(_Strict):
     compute_unit: str = Field("GB200-equivalent accelerators", description="What one unit of demand is.")
     planning_quantile: Probability = Field(0.5, description="Demand quantile the plan must cover, in (0, 1).")
     utilization: float = Field(0.85, gt=0, le=1, description="Share of a rack's capacity usable for demand.")
-    unmet_penalty_per_unit_quarter: float = Field(gt=0, description="Cost of one unit of demand left unserved for a quarter.")
+    unmet_penalty_per_unit_quarter: float = Field(gt=0, le=LARGEST_NUMBER, description="Cost of one unit of demand left unserved for a quarter.")
     cloud: CloudSettings = Field(description="Public-cloud burst prices and cap.")
     forecast: ForecastSettings = Field(default_factory=ForecastSettings, description="Forecast settings.")
     solver: SolverSettings = Field(default_factory=SolverSettings, description="Solver settings.")
-    budget_usd_per_year: float | None = Field(None, gt=0, description="Cap on capex paid per calendar year (blank: none).")
+    budget_usd_per_year: float | None = Field(None, gt=0, le=LARGEST_NUMBER, description="Cap on capex paid per calendar year (blank: none).")
     frozen_quarters: int = Field(1, ge=0, description="Quarters after `start` whose orders re-forecast keeps as placed.")
 
     @model_validator(mode="after")

@@ -309,6 +309,17 @@ def commitment_window(settings: ScenarioSettings, tables: Tables) -> list[Proble
             for row, name, amount in zip(bad.index, bad["factory"], bad["commitment_usd"])]
 
 
+def some_demand(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """At least one stream, from history or overrides: with none every site is idle and the plan
+    buys nothing, most likely because demand_history.csv lost its rows (the forecast chart of no
+    streams also failed with a ZeroDivisionError after the solve)."""
+    if not _complete(tables, "demand_history", "demand_overrides") or len(_stream_keys(tables)):
+        return []
+    return [Problem("demand_history.csv", None, None,
+                    "has no rows, and demand_overrides.csv none: there is no demand to plan for; expected one row "
+                    "per stream (region, workload) and quarter, or a stream's known demand in demand_overrides.csv")]
+
+
 def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     """Every stream needs cloud or some factory in a serving region that can run its workload."""
     if not _complete(tables, "racks", "rack_capacity", "sites", "factories", "residency"):
@@ -470,6 +481,7 @@ RULES: tuple[Rule, ...] = (
     installed_racks_fit_factory,
     quarters_in_range,
     commitment_window,
+    some_demand,
     stream_has_server,
 )
 

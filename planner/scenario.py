@@ -61,13 +61,14 @@ class Scenario:
     def summary(self) -> str:
         settings = self.settings
         history = self.tables["demand_history"]["quarter"]
-        first, last = (history.min(), history.max()) if len(history) else (None, None)
+        span = (f"{history.nunique()} quarters ({history.min()} to {history.max()})" if len(history)
+                else "none (every stream's demand is in demand_overrides.csv)")
         end = settings.start + settings.horizon_quarters - 1
         lines = [
             f"Scenario '{settings.name}' is valid.",
             f"  sites: {len(self.sites)}  factories: {len(self.factories)}  rack types: {len(self.racks)}  "
             f"streams: {len(self.streams)}",
-            f"  history: {history.nunique()} quarters ({first} to {last})",
+            f"  history: {span}",
             f"  horizon: {settings.horizon_quarters} quarters ({settings.start} to {end}), "
             f"planning at P{round(settings.planning_quantile * 100)}",
         ]

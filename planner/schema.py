@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 
 _REQUIRED = object()
 
+# Ceilings on a column's magnitude where it declares none. Beyond them the model's products
+# overflow (a 20-digit whole number stopped validation with an OverflowError), the solver loses
+# precision (a price of 1e300 made the NPV infinite) or the model's index sets grow without
+# end (a lifetime of 10^15 quarters ran for minutes), and no real scenario comes near them.
+LARGEST_QUARTERS = 400  # a span in quarters: a century
+LARGEST_COUNT = 1_000_000_000  # racks, positions, blocks, accelerators
+LARGEST_NUMBER = 1e12  # money, power, demand: a trillion
+
 
 @dataclass(frozen=True)
 class Column:
@@ -37,6 +45,20 @@ class Column:
     def required(self) -> bool:
         return self.default is _REQUIRED and not self.nullable
 
+    def bounds(self) -> dict[str, float]:
+        """The bounds a value must meet: those declared, and a ceiling (a floor too, for a column
+        that may be negative) on its magnitude where none is declared."""
+        found = {name: getattr(self, name) for name in ("ge", "gt", "le", "lt") if getattr(self, name) is not None}
+        if self.kind not in ("int", "number"):
+            return found
+        largest = (LARGEST_NUMBER if self.kind == "number"
+                   else LARGEST_QUARTERS if self.unit == "quarters" else LARGEST_COUNT)
+        if "le" not in found and "lt" not in found:
+            found["le"] = largest
+        if "ge" not in found and "gt" not in found:
+            found["ge"] = -largest
+        return found
+
     def expected(self) -> str:
         """What a valid value looks like, in words a planner reads."""
         base = {
@@ -48,15 +70,9 @@ class Column:
             "quarter": "a quarter like 2027Q1",
             "list": "names separated by ';'",
         }[self.kind]
-        bounds = []
-        if self.ge is not None:
-            bounds.append(f">= {_fmt(self.ge)}")
-        if self.gt is not None:
-            bounds.append(f"> {_fmt(self.gt)}")
-        if self.le is not None:
-            bounds.append(f"<= {_fmt(self.le)}")
-        if self.lt is not None:
-            bounds.append(f"< {_fmt(self.lt)}")
+        limits = self.bounds()
+        signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+        bounds = [f"{sign} {_fmt(limits[name])}" for name, sign in signs.items() if name in limits]
         text = base + (" " + " and ".join(bounds) if bounds else "")
         return text + (f" ({self.unit})" if self.unit else "")
 
@@ -88,7 +104,8 @@ class Table:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:g}"
+    """1,000,000,000 rather than 1e+09: a planner reads the bound in an error message."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _text(name, description, **kw):

@@ -30,7 +30,7 @@ def _split_list(value: object) -> tuple[str, ...]:
 
 
 def _annotation(column: Column) -> object:
-    bounds = {name: getattr(column, name) for name in ("ge", "gt", "le", "lt") if getattr(column, name) is not None}
+    bounds = column.bounds()
     if column.kind == "text":
         base = _Text
     elif column.kind == "choice":

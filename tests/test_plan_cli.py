@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from planner.cli import main
 from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
-from tests.conftest import (EXAMPLES, as_formatted, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
+from tests.conftest import (EXAMPLES, append_row, as_formatted, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
                             hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
@@ -326,6 +326,23 @@ def test_invalid_input_exits_two_and_writes_nothing(sovereign, tmp_path):
     result = run_plan(sovereign, tmp_path / "out")
     assert result.exit_code == 2 and "sites.csv row 2, column pue" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_scenario_whose_only_demand_is_overrides_plans_and_draws_that_stream(sovereign, tmp_path):
+    """No history at all is legal when every stream comes from demand_overrides.csv; validate said
+    'history: 0 quarters (None to None)' of it."""
+    write_rows(sovereign / "demand_history.csv", [], ["quarter", "region", "workload", "demand"])
+    for quarter in ("2027Q3", "2027Q4", "2028Q1"):
+        append_row(sovereign, "demand_overrides.csv", {"quarter": quarter, "region": "eu-fr", "workload": "training",
+                                                       "delta": "500"})
+    validated = CliRunner().invoke(main, ["validate", str(sovereign)])
+    assert validated.exit_code == 0, validated.output
+    assert "  history: none (every stream's demand is in demand_overrides.csv)" in validated.output.splitlines()
+    result = run_plan(sovereign, tmp_path / "out", "--format", "csv,png")
+    assert result.exit_code == 0, result.output
+    demand = pd.read_csv(tmp_path / "out" / "demand.csv")
+    assert set(zip(demand["region"], demand["workload"])) == {("eu-fr", "training")}
+    assert (tmp_path / "out" / "forecast.png").stat().st_size > 0
 
 
 def test_a_solver_not_installed_is_refused_before_any_work(sovereign, tmp_path, monkeypatch):

@@ -100,6 +100,15 @@ CASES = [
     ("one-off quarter at the history start", lambda d: edit_yaml(d, "method: auto", "method: auto\n  history_start:\n    eu-de/training: 2025Q1\n  one_off_quarters:\n    eu-de/training: [2025Q1]"), "scenario.yaml", None, "forecast.one_off_quarters.eu-de/training", "2025Q1 is the first quarter the models read"),
     ("scale for two streams that read alike", _two_streams_read_alike, "scenario.yaml", None, "forecast.scale_by_stream.eu-de/x/y", "names 2 streams of demand_history.csv (region 'eu-de' with workload 'x/y', region 'eu-de/x' with workload 'y')"),
     ("frozen beyond horizon", lambda d: edit_yaml(d, "frozen_quarters: 1", "frozen_quarters: 17"), "scenario.yaml", None, None, "frozen_quarters"),
+    # magnitudes no scenario reaches: a 20-digit whole number stopped validation with an OverflowError,
+    # a lifetime of 10^15 quarters ran for minutes, a price of 1e300 made the NPV infinite
+    ("20-digit span in quarters", lambda d: set_cell(d, "power_expansions.csv", 3, "lead_time_quarters", "99999999999999999999"), "power_expansions.csv", 3, "lead_time_quarters", "expected a whole number >= 0 and <= 400 (quarters)"),
+    ("lifetime of a million years", lambda d: set_cell(d, "racks.csv", 2, "lifetime_quarters", "4000000"), "racks.csv", 2, "lifetime_quarters", "<= 400"),
+    ("20-digit count of racks", lambda d: set_cell(d, "fleet.csv", 2, "racks", "99999999999999999999"), "fleet.csv", 2, "racks", "<= 1,000,000,000 (racks)"),
+    ("price beyond a trillion", lambda d: set_cell(d, "racks.csv", 2, "price_usd", "1e300"), "racks.csv", 2, "price_usd", "<= 1,000,000,000,000 (USD)"),
+    ("override below minus a trillion", lambda d: append_row(d, "demand_overrides.csv", {"quarter": "2027Q2", "region": "eu-de", "workload": "training", "delta": "-2e12"}), "demand_overrides.csv", 2, "delta", "expected a number >= -1,000,000,000,000 and <= 1,000,000,000,000"),
+    ("yaml penalty beyond a trillion", lambda d: edit_yaml(d, "unmet_penalty_per_unit_quarter: 80000", "unmet_penalty_per_unit_quarter: 1e300"), "scenario.yaml", 11, "unmet_penalty_per_unit_quarter", "less than or equal to 1000000000000"),
+    ("no demand at all", lambda d: write_rows(d / "demand_history.csv", [], ["quarter", "region", "workload", "demand"]), "demand_history.csv", None, None, "there is no demand to plan for"),
 ]
 
 
@@ -141,7 +150,7 @@ def test_every_cross_file_rule_has_a_case():
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
         "log_scale_positive", "per_stream_settings_known", "modelled_quarters_inside", "site_power_order", "factory_cooling",
-        "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "stream_has_server",
+        "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "some_demand", "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
     assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps"}  # cases: below
