@@ -224,14 +224,25 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
         write_csv_file(table, out_file)
 
 
+def _solver_flags(command):
+    """--time-limit, --mip-gap, --threads and --solver: the scenario's solver settings a run may
+    override without editing scenario.yaml, the same for `plan` and `reforecast`."""
+    flags = (
+        click.option("--time-limit", type=click.FloatRange(0, min_open=True), help="Solver time limit in seconds."),
+        click.option("--mip-gap", type=click.FloatRange(0, 1, max_open=True), help="Relative optimality gap, e.g. 0.002."),
+        click.option("--threads", type=click.IntRange(1), help="Solver threads."),
+        click.option("--solver", help="Solver name (default highs; any Pyomo-supported solver installed)."),
+    )
+    for flag in reversed(flags):  # the first listed is shown first
+        command = flag(command)
+    return command
+
+
 @main.command("plan")
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--out", "out_dir", **OUT, help="Directory for the plan files" + OUT_RULE)
 @click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Plan for this demand quantile.")
-@click.option("--time-limit", type=click.FloatRange(0, min_open=True), help="Solver time limit in seconds.")
-@click.option("--mip-gap", type=click.FloatRange(0, 1, max_open=True), help="Relative optimality gap, e.g. 0.002.")
-@click.option("--threads", type=click.IntRange(1), help="Solver threads.")
-@click.option("--solver", help="Solver name (default highs; any Pyomo-supported solver installed).")
+@_solver_flags
 @click.option("--format", "formats", default="xlsx,csv,json,png", show_default=True, help="Outputs to write.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--verbose", is_flag=True, help="Show the solver log on stderr.")
@@ -336,8 +347,11 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
 @click.option("--steady-within", type=click.FloatRange(0, 1, max_open=True),
               help="Share of the plan's spend the re-plan may add to keep the previous plan's orders, e.g. 0.002; 0: no "
                    "dearer than the cheapest plan found (default: solver.steady_within, else within the optimality gap).")
+@_solver_flags
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady_within, quiet) -> None:
+@click.option("--verbose", is_flag=True, help="Show the solver log on stderr.")
+def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady_within, time_limit, mip_gap, threads,
+                       solver, quiet, verbose) -> None:
     """Roll the scenario forward one quarter and re-plan.
 
     Appends the actuals, locks the previous plan's orders placed in the quarter that
@@ -347,6 +361,9 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
     forecast_changes.csv and cost_changes.csv, each actual against the forecasts
     made of it in actuals_vs_forecast.csv, the forecasts still to be scored in
     earlier_forecasts.csv, and the workbook's Changes and Actuals record sheets.
+    The solver flags apply to this run; OUT/scenario keeps scenario.yaml's settings.
+
+    Exit codes as for `plan`.
     """
     from pathlib import Path
 
@@ -361,7 +378,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
     scenario = _load(scenario_dir)
-    _check_solver(scenario.settings.solver.name, "scenario.yaml solver.name")
+    _check_solver(solver or scenario.settings.solver.name, "--solver" if solver else "scenario.yaml solver.name")
     if not Path(actuals_path).is_file():
         click.echo(f"{actuals_path}: file not found", err=True)
         sys.exit(EXIT_INVALID_INPUT)
@@ -377,7 +394,9 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
         say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, "
             f"{counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
-        context = _solve(rolled, {"steady_within": steady_within}, say, quiet=quiet, previous_forecast=previous.forecast,
+        overrides = dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose,
+                         steady_within=steady_within)
+        context = _solve(rolled, overrides, say, verbose, quiet, previous_forecast=previous.forecast,
                          previous_orders=open_orders(scenario, previous.orders))
         ended = scenario.settings.start
         forecasts = forecasts_on_record(previous.earlier, previous.forecast)

@@ -509,3 +509,25 @@ def test_the_change_report_says_the_horizons_differ_only_when_the_plans_start_ap
     rolled = compare(_snapshot({"a": "theta"}), _snapshot({"a": "theta"}, start="2027Q2"))
     assert "the horizons differ by the quarter rolled" in rolled.summary
     assert "the horizons differ" not in compare(_snapshot({"a": "theta"}), _snapshot({"a": "theta"})).summary
+
+
+def test_reforecast_takes_the_solver_flags_plan_takes_for_this_run_only(tmp_path):
+    """Only scenario.yaml could set a re-forecast's time limit or gap; a user who planned with
+    --time-limit had no way to re-plan the same way."""
+    previous = tmp_path / "previous"
+    assert CliRunner().invoke(main, ["plan", str(EXAMPLES / "sovereign-eu"), "--out", str(previous), "--quiet"]).exit_code == 0
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    last = history[history["quarter"] == history["quarter"].max()]
+    actuals = tmp_path / "actuals.csv"
+    last.assign(quarter="2027Q1").to_csv(actuals, index=False)
+    arguments = ["reforecast", str(EXAMPLES / "sovereign-eu"), "--actuals", str(actuals), "--previous", str(previous)]
+    missing = CliRunner().invoke(main, [*arguments, "--out", str(tmp_path / "refused"), "--solver", "no-such-solver"])
+    assert missing.exit_code == 2 and "solver 'no-such-solver' (--solver) is not available" in missing.stderr
+    assert not (tmp_path / "refused").exists()
+    result = CliRunner().invoke(main, [*arguments, "--out", str(tmp_path / "new"), "--time-limit", "45", "--mip-gap", "0.02",
+                                       "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "build and solve: highs, time limit 45 s, gap 2.00%" in result.stderr
+    assert json.loads((tmp_path / "new" / "plan" / "plan.json").read_text())["mip_gap"] <= 0.02 + 1e-9
+    settings = (tmp_path / "new" / "scenario" / "scenario.yaml").read_text()
+    assert "time_limit_s: 120" in settings and "mip_gap: 0.005" in settings
