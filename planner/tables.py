@@ -9,6 +9,7 @@ point at the offending row.
 from __future__ import annotations
 
 import csv
+import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -177,14 +178,35 @@ def _check_header(table: Table, header: list[str]) -> tuple[list[Problem], list[
         if name and name in seen:  # unnamed columns (a spreadsheet's empty trailing ones) are ignored
             problems.append(Problem(table.file, 1, name, "column appears twice in the header"))
         seen.add(name)
+    known = {column.name for column in table.columns}
+    unknown = [name for name in header if name and name not in known]
     for column in table.columns:
         if column.required and column.name not in seen:
-            problems.append(Problem(table.file, 1, column.name, f"required column is missing; expected {column.expected()}"))
-    known = {column.name for column in table.columns}
-    for name in header:
-        if name and name not in known:
+            problems.append(Problem(table.file, 1, column.name, f"required column is missing; expected {column.expected()}"
+                                    + _named_otherwise(column.name, unknown)))
+    absent = [column for column in table.columns if column.name not in seen and not column.required]
+    for name in unknown:
+        meant = next((column for column in absent if _named_otherwise(column.name, [name])), None)
+        if meant:  # a misspelt optional column: ignored, its values would silently give way to the default
+            problems.append(Problem(table.file, 1, name, f"is not a column of the format (did you mean '{meant.name}'?); "
+                                    f"read as it is, {meant.name} would be {_left_out(meant)}: rename or remove the column"))
+        else:
             warnings.append(f"{table.file}: column '{name}' is not part of the format and is ignored")
     return problems, warnings
+
+
+def _left_out(column: Column) -> str:
+    """What a column left out of the file becomes, in words."""
+    return "blank (none) in every row" if column.nullable else f"{column.default_text()} in every row"
+
+
+def _named_otherwise(name: str, unknown: list[str]) -> str:
+    """'; the header has 'Site': name the column 'site'' when a column the format does not know
+    is the missing one under another case or a misspelling (its own warning is not shown while
+    the file has problems, and a spreadsheet often capitalises a header)."""
+    lowered = {other.lower(): other for other in unknown}
+    close = difflib.get_close_matches(name.lower(), sorted(lowered), n=1)
+    return f"; the header has '{lowered[close[0]]}': name the column '{name}'" if close else ""
 
 
 def _row_problems(table: Table, number: int, values: dict, error: ValidationError) -> list[Problem]:

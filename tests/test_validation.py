@@ -108,6 +108,8 @@ CASES = [
     ("price beyond a trillion", lambda d: set_cell(d, "racks.csv", 2, "price_usd", "1e300"), "racks.csv", 2, "price_usd", "<= 1,000,000,000,000 (USD)"),
     ("override below minus a trillion", lambda d: append_row(d, "demand_overrides.csv", {"quarter": "2027Q2", "region": "eu-de", "workload": "training", "delta": "-2e12"}), "demand_overrides.csv", 2, "delta", "expected a number >= -1,000,000,000,000 and <= 1,000,000,000,000"),
     ("yaml penalty beyond a trillion", lambda d: edit_yaml(d, "unmet_penalty_per_unit_quarter: 80000", "unmet_penalty_per_unit_quarter: 1e300"), "scenario.yaml", 11, "unmet_penalty_per_unit_quarter", "less than or equal to 1000000000000"),
+    ("capitalised header", lambda d: _rename_column(d, "sites.csv", "site", "Site"), "sites.csv", 1, "site", "required column is missing; expected text; the header has 'Site': name the column 'site'"),
+    ("misspelt optional column", lambda d: _rename_column(d, "racks.csv", "rack_positions", "rack_position"), "racks.csv", 1, "rack_position", "is not a column of the format (did you mean 'rack_positions'?); read as it is, rack_positions would be 1 in every row"),
     ("no demand at all", lambda d: write_rows(d / "demand_history.csv", [], ["quarter", "region", "workload", "demand"]), "demand_history.csv", None, None, "there is no demand to plan for"),
 ]
 
@@ -127,6 +129,14 @@ def _short_stream(directory: Path) -> None:
 def _drop_capacity(directory: Path, rack_type: str, workload: str) -> None:
     path = directory / "rack_capacity.csv"
     write_rows(path, [r for r in read_rows(path) if (r["rack_type"], r["workload"]) != (rack_type, workload)])
+
+
+def _rename_column(directory: Path, file: str, column: str, name: str) -> None:
+    path = directory / file
+    lines = path.read_text().splitlines(keepends=True)
+    assert column in lines[0].rstrip("\n").split(",")
+    lines[0] = ",".join(name if cell == column else cell for cell in lines[0].rstrip("\n").split(",")) + "\n"
+    path.write_text("".join(lines))
 
 
 def _drop_column(directory: Path, file: str, column: str) -> None:
