@@ -311,9 +311,9 @@ def test_the_changes_sheet_and_the_example_script_give_the_records_shares_per_qu
 
 
 @pytest.mark.parametrize("file, column, value, expected", [
-    ("actuals_vs_forecast.csv", "actual", "many", "expected a number >= 0 (units)"),
+    ("actuals_vs_forecast.csv", "actual", "many", "expected a number >= 0 and <= 1,000,000,000,000 (units)"),
     ("actuals_vs_forecast.csv", "quarter", "2027Q9", "expected a quarter like 2027Q1"),
-    ("actuals_vs_forecast.csv", "quarters_ahead", "0", "expected a whole number >= 1 (quarters)"),
+    ("actuals_vs_forecast.csv", "quarters_ahead", "0", "expected a whole number >= 1 and <= 400 (quarters)"),
     ("earlier_forecasts.csv", "p90", "high", "expected a number"),
     ("earlier_forecasts.csv", "last_actual_quarter", "Q4", "expected a quarter like 2027Q1"),
 ])
