@@ -85,6 +85,30 @@ def test_short_history_falls_back_to_drift_with_wider_intervals():
     assert (result["p90"] > result["p10"]).all()
 
 
+def test_a_short_ramp_whose_log_drift_runs_away_drifts_in_demands_units_and_says_so():
+    """On the log scale, 5, 40, 120, 150, 160 drifted to P50 1.7e8 and P90 1.4e15 sixteen quarters
+    out: growth of 8x then 3x then 1.07x read as 2.4x a quarter for four years."""
+    result, choices = forecast_with_choices(history_frame([5, 40, 120, 150, 160]), 16, QUANTILES)
+    assert choices["model"].iloc[0] == "drift" and not choices["log_scale"].iloc[0]
+    assert "in demand's units: on the log scale its P90 passed 50 times the largest quarter" in choices["note"].iloc[0]
+    p50, p90 = result["p50"].to_numpy(), result["p90"].to_numpy()
+    assert np.allclose(p50, 160 + (160 - 5) / 4 * np.arange(1, 17))  # the line through the first and last quarters
+    assert p90[-1] < 10 * 160 and (np.diff(p90) > 0).all()
+
+
+def test_a_short_history_of_steady_growth_keeps_compounding_on_the_log_scale():
+    """Growth that held every quarter is no runaway: 20% a quarter stays 20% a quarter."""
+    values = 100 * 1.2 ** np.arange(6) * np.array([1.0, 1.01, 0.99, 1.0, 1.01, 1.0])
+    result, choices = forecast_with_choices(history_frame(values), 8, QUANTILES)
+    assert choices["log_scale"].iloc[0] and "demand's units" not in choices["note"].iloc[0]
+    assert result["p50"].iloc[-1] == pytest.approx(values[-1] * (values[-1] / values[0]) ** (8 / 5), rel=1e-6)
+
+
+def test_a_short_history_given_the_log_scale_keeps_it_however_steep():
+    choices = forecast_with_choices(history_frame([5, 40, 120, 150, 160]), 16, QUANTILES, scale="log")[1]
+    assert choices["log_scale"].iloc[0] and "demand's units" not in choices["note"].iloc[0]
+
+
 def test_a_history_long_enough_for_one_candidate_says_it_was_the_only_one_not_the_best():
     """At 8 quarters only drift can be backtested: the note read "lowest backtest MASE of 1 candidates"."""
     choices = forecast_with_choices(history_frame([100, 110, 120, 130, 140, 150, 160, 170]), 4, QUANTILES)[1]
