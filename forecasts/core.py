@@ -42,6 +42,8 @@ SHORT_HISTORY = 8
 SHORT_HISTORY_WIDENING = 1.5
 BACKTEST_ORIGINS = 3
 BACKTEST_STEPS = 4
+# quarters from which a damped trend (ets-damped, theta) is backtested: below, drift is the only trend model
+TRENDS_DAMPED_FROM = min(METHODS[name][1] for name in ("ets-damped", "theta")) + BACKTEST_STEPS
 MIN_CALIBRATION, MAX_CALIBRATION = 0.3, 3.0
 MIN_CALIBRATION_DEGREES = 2  # with one (two origins), t(1) is the Cauchy: every band 2.4x wider
 COMBINE = 3  # `auto` averages the best three models by backtest (combinations are the robust choice)
@@ -144,15 +146,16 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
                             f"has {value:g}; use scale auto or units for it")
     modelled, unit = in_model_units(series, scale)
     log_scale, work = working_scale(modelled, scale)
+    runaway = ""
+    if log_scale and scale == "auto" and n < TRENDS_DAMPED_FROM and _compounds_away(work, float(series.max())):
+        modelled, unit = in_model_units(series, "units")
+        log_scale, work = working_scale(modelled, "units")
+        runaway = (f"; in demand's units: on the log scale a drift's P90 passed {EXPLOSION_FACTOR:g} times the largest "
+                   f"quarter within {EXPLOSION_STEPS} quarters")
     if n < SHORT_HISTORY:
-        note = f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}"
-        if log_scale and scale == "auto" and _compounds_away(work, float(series.max())):
-            modelled, unit = in_model_units(series, "units")
-            log_scale, work = working_scale(modelled, "units")
-            note += (f", in demand's units: on the log scale its P90 passed {EXPLOSION_FACTOR:g} times the largest "
-                     f"quarter within {EXPLOSION_STEPS} quarters")
         path = _short_history_drift(work, horizon)
-        choice = StreamChoice(region, workload, "drift", log_scale, SHORT_HISTORY_WIDENING, {}, note)
+        choice = StreamChoice(region, workload, "drift", log_scale, SHORT_HISTORY_WIDENING, {},
+                              f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}")
     else:
         runs, functions = _backtest(modelled, work, log_scale, _candidates(n, method))
 
@@ -161,6 +164,7 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
 
         path, choice = _calibrated_forecast(modelled, work, log_scale, horizon, method, runs, final_fit, region, workload,
                                             previous=previous)
+    choice.note += runaway
     if np.ptp(series.to_numpy(float)) == 0:
         choice.note += (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
                         "a band from and P10-P90 is about zero wide: give expected changes through demand_overrides.csv")
@@ -179,15 +183,19 @@ def _short_history_drift(work: pd.Series, horizon: int) -> Path:
 
 
 def _compounds_away(log_work: pd.Series, largest: float) -> bool:
-    """Whether a short history's drift on the log scale puts P90 beyond EXPLOSION_FACTOR times the
-    largest quarter within EXPLOSION_STEPS quarters, the test `_fit_safely` puts a model's mean to.
+    """Whether a drift on the log scale, its band widened as for a short history, puts P90 beyond
+    EXPLOSION_FACTOR times the largest quarter within EXPLOSION_STEPS quarters (the test
+    `_fit_safely` puts a model's mean to).
 
-    A few quarters of a ramp or of a season give a steep or wildly varying log drift, and
-    compounded over a planning horizon it ran away: 5, 40, 120, 150, 160 had P50 1.7e8 and P90
-    1.4e15 sixteen quarters out. `auto` then drifts in demand's units. On the first 4-7
-    quarters of every Tourism and M1 quarterly series and on 300 synthetic AI ramps
-    (benchmarks/short_history.py) this beat the log drift on every set and length, and the
-    units drift on the ramps, whose growth compounds."""
+    Under TRENDS_DAMPED_FROM quarters drift is the only trend model the backtest can score, and a
+    few quarters of a ramp or of a season give a steep or wildly varying log drift that compounds
+    over a planning horizon: 5, 40, 120, 150, 160 had P50 1.7e8 and P90 1.4e15 sixteen quarters
+    out, and a steady linear ramp of 9 quarters, 10 to 380, P50 548,720. `auto` then works in
+    demand's units. On the first 4-11 quarters of every Tourism and M1 quarterly series and on 300
+    synthetic AI ramps (benchmarks/short_history.py) this beat the log scale on every set and
+    length, and demand's units on the ramps, whose growth compounds. Not on longer histories:
+    there a season reads as volatility to a drift (it would move a tenth of Tourism's series)
+    and damped trends and seasonal models are scored."""
     path = _short_history_drift(log_work, EXPLOSION_STEPS)
     return bool(np.exp(path.mean + norm.ppf(BAND_EDGE) * path.sd).max() > EXPLOSION_FACTOR * max(largest, 1e-12))
 

@@ -90,7 +90,7 @@ def test_a_short_ramp_whose_log_drift_runs_away_drifts_in_demands_units_and_says
     out: growth of 8x then 3x then 1.07x read as 2.4x a quarter for four years."""
     result, choices = forecast_with_choices(history_frame([5, 40, 120, 150, 160]), 16, QUANTILES)
     assert choices["model"].iloc[0] == "drift" and not choices["log_scale"].iloc[0]
-    assert "in demand's units: on the log scale its P90 passed 50 times the largest quarter" in choices["note"].iloc[0]
+    assert "in demand's units: on the log scale a drift's P90 passed 50 times the largest quarter" in choices["note"].iloc[0]
     p50, p90 = result["p50"].to_numpy(), result["p90"].to_numpy()
     assert np.allclose(p50, 160 + (160 - 5) / 4 * np.arange(1, 17))  # the line through the first and last quarters
     assert p90[-1] < 10 * 160 and (np.diff(p90) > 0).all()
@@ -102,6 +102,17 @@ def test_a_short_history_of_steady_growth_keeps_compounding_on_the_log_scale():
     result, choices = forecast_with_choices(history_frame(values), 8, QUANTILES)
     assert choices["log_scale"].iloc[0] and "demand's units" not in choices["note"].iloc[0]
     assert result["p50"].iloc[-1] == pytest.approx(values[-1] * (values[-1] / values[0]) ** (8 / 5), rel=1e-6)
+
+
+def test_a_linear_ramp_too_short_for_a_damped_trend_is_forecast_in_demands_units():
+    """9 quarters of steady linear growth, 10 to 380: drift is the only trend model the backtest
+    can score, and on the log scale it put P50 at 548,720 sixteen quarters out."""
+    values = [10, 30, 60, 100, 150, 200, 260, 320, 380]
+    result, choices = forecast_with_choices(history_frame(values), 16, QUANTILES)
+    assert not choices["log_scale"].iloc[0] and "in demand's units" in choices["note"].iloc[0]
+    assert result["p50"].iloc[-1] < 5 * values[-1] and result["p90"].iloc[-1] < 10 * values[-1]
+    steady = 100 * 1.15 ** np.arange(10) * np.array([1.0, 1.01, 0.99, 1.0, 1.01, 1.0, 0.99, 1.0, 1.01, 1.0])
+    assert forecast_with_choices(history_frame(steady), 16, QUANTILES)[1]["log_scale"].iloc[0]
 
 
 def test_a_short_history_given_the_log_scale_keeps_it_however_steep():
