@@ -182,11 +182,12 @@ def _check_header(table: Table, header: list[str]) -> tuple[list[Problem], list[
     unknown = [name for name in header if name and name not in known]
     for column in table.columns:
         if column.required and column.name not in seen:
+            alike = _look_alike(column.name, unknown)
             problems.append(Problem(table.file, 1, column.name, f"required column is missing; expected {column.expected()}"
-                                    + _named_otherwise(column.name, unknown)))
+                                    + (f"; the header has '{alike}': name the column '{column.name}'" if alike else "")))
     absent = [column for column in table.columns if column.name not in seen and not column.required]
     for name in unknown:
-        meant = next((column for column in absent if _named_otherwise(column.name, [name])), None)
+        meant = next((column for column in absent if _look_alike(column.name, [name])), None)
         if meant:  # a misspelt optional column: ignored, its values would silently give way to the default
             problems.append(Problem(table.file, 1, name, f"is not a column of the format (did you mean '{meant.name}'?); "
                                     f"read as it is, {meant.name} would be {_left_out(meant)}: rename or remove the column"))
@@ -200,13 +201,14 @@ def _left_out(column: Column) -> str:
     return "blank (none) in every row" if column.nullable else f"{column.default_text()} in every row"
 
 
-def _named_otherwise(name: str, unknown: list[str]) -> str:
-    """'; the header has 'Site': name the column 'site'' when a column the format does not know
-    is the missing one under another case or a misspelling (its own warning is not shown while
-    the file has problems, and a spreadsheet often capitalises a header)."""
+def _look_alike(name: str, unknown: list[str]) -> str | None:
+    """The header cell among `unknown` (names the format does not know) that looks like column
+    `name` under another case or a misspelling ('Site', 'rack_position'), or None. A spreadsheet
+    often capitalises a header, and an unknown column's own warning is not shown while the file
+    has problems."""
     lowered = {other.lower(): other for other in unknown}
     close = difflib.get_close_matches(name.lower(), sorted(lowered), n=1)
-    return f"; the header has '{lowered[close[0]]}': name the column '{name}'" if close else ""
+    return lowered[close[0]] if close else None
 
 
 def _row_problems(table: Table, number: int, values: dict, error: ValidationError) -> list[Problem]:
