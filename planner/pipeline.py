@@ -100,6 +100,7 @@ def forecast_demand(scenario: Scenario, progress=None, previous_forecast: pd.Dat
     planning_demand = forecast[["quarter", "region", "workload", "planning_demand"]].rename(
         columns={"planning_demand": "demand"}).reset_index(drop=True)
     warnings = (*_irregular_warnings(choices), *_implausible_bands(forecast, quantiles),
+                *_runaway_quantiles(forecast, history, planning),
                 *_overrides_below_zero(forecast, scenario.demand_overrides, planning))
     streams = list(zip(choices["region"], choices["workload"]))
     # found or judged in the scenario, both are marked on the chart
@@ -175,6 +176,35 @@ def _implausible_bands(forecast: pd.DataFrame, quantiles) -> list[str]:
             "through demand_overrides.csv"
             for region, workload, quarter, high, middle in zip(wide["region"], wide["workload"], wide["quarter"],
                                                                wide[top], wide[median])]
+
+
+RUNAWAY_DEMAND = 50.0  # the planning quantile over the largest quarter of its stream's history; the examples reach 7
+
+
+def _runaway_quantiles(forecast: pd.DataFrame, history: pd.DataFrame, planning: float) -> list[str]:
+    """Streams whose planning quantile (before overrides) passes RUNAWAY_DEMAND times the largest
+    quarter of their history in some planned quarter.
+
+    `_implausible_bands` reads the first planned quarter only, but a band can be narrow there and
+    run away later: on the log scale a short, volatile history (500, 700, 500, 300) put P90 at
+    113,280 sixteen quarters out, 2.7 times P50 in the first quarter, and the plan would buy for it
+    without a word (README, Short histories on the log scale)."""
+    column = quantile_column(planning)
+    largest = history.groupby(["region", "workload"])["demand"].max()
+    found = []
+    for (region, workload), stream in forecast.sort_values("quarter").groupby(["region", "workload"], sort=True):
+        most = largest.get((region, workload))
+        if not most or most <= 0:
+            continue  # a stream from overrides alone, or a history of zeros: no scale to judge by
+        over = stream[stream[column] > RUNAWAY_DEMAND * most]
+        if len(over):
+            first = over.iloc[0]
+            found.append(f"{region}/{workload}: {column.upper()} reaches {first[column]:,.0f} in {first['quarter']}, "
+                         f"{first[column] / most:,.0f} times the largest quarter of its history ({most:,.10g}), and "
+                         f"{stream[column].max():,.0f} by {stream.loc[stream[column].idxmax(), 'quarter']}; a short or "
+                         "volatile history widens the band fast: check demand_history.csv, or give the stream's "
+                         "expected demand through demand_overrides.csv")
+    return found
 
 
 def _overrides_below_zero(forecast: pd.DataFrame, overrides: pd.DataFrame, planning: float) -> list[str]:

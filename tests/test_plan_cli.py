@@ -508,6 +508,25 @@ def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(s
     assert "warning:" not in clean.stderr
 
 
+def test_a_band_that_runs_away_after_the_first_quarter_is_warned_about(sovereign, tmp_path):
+    """The spike warning reads the first planned quarter only: a short, volatile stream had P90
+    2.7 times P50 there and 113,280 sixteen quarters out, from a largest quarter of 700, unwarned."""
+    rows = [row for row in read_rows(sovereign / "demand_history.csv")
+            if (row["region"], row["workload"]) != ("eu-fr", "inference")]
+    rows += [{"quarter": quarter, "region": "eu-fr", "workload": "inference", "demand": demand}
+             for quarter, demand in zip(("2026Q1", "2026Q2", "2026Q3", "2026Q4"), ("500", "700", "500", "300"))]
+    write_rows(sovereign / "demand_history.csv", rows)
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith("warning: eu-fr/inference: P90 reaches "), warnings[0]
+    assert "times the largest quarter of its history (700), and 113,280 by 2030Q4" in warnings[0]
+    forecast = pd.read_csv(tmp_path / "f" / "forecast.csv").query("region == 'eu-fr' and workload == 'inference'")
+    first = forecast[forecast["quarter"] == "2027Q1"].iloc[0]
+    assert first["p90"] < 5 * first["p50"]  # the first quarter's band alone would not say it
+
+
 def test_forecast_of_many_streams_shows_a_progress_bar_on_stderr_only(tmp_path):
     result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "global-enterprise"), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
