@@ -268,8 +268,7 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
     if quantile is not None:
         settings = scenario.settings.model_copy(update={"planning_quantile": quantile})
         scenario = dataclasses.replace(scenario, settings=settings)
-    _check_solver(solver or scenario.settings.solver.name, "--solver" if solver else "scenario.yaml solver.name")
-    overrides = dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose)
+    overrides = _solver_overrides(scenario, time_limit, mip_gap, threads, solver, verbose)
     context = _solve(scenario, overrides, say, verbose, quiet)
     say(f"write: {out_dir} ({', '.join(wanted)})")
     from planner.export import write_plan_outputs
@@ -277,6 +276,13 @@ def plan_command(scenario_dir, out_dir, quantile, time_limit, mip_gap, threads, 
 
     write_plan_outputs(out_dir, context, wanted)
     click.echo(summary_text(context))
+
+
+def _solver_overrides(scenario, time_limit, mip_gap, threads, solver, verbose) -> dict:
+    """What `_solver_flags` and --verbose override of scenario.yaml's solver settings, once the
+    solver they name (or the scenario's) is known to be installed."""
+    _check_solver(solver or scenario.settings.solver.name, "--solver" if solver else "scenario.yaml solver.name")
+    return dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose)
 
 
 def _check_solver(name: str, source: str) -> None:
@@ -378,7 +384,7 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
     scenario = _load(scenario_dir)
-    _check_solver(solver or scenario.settings.solver.name, "--solver" if solver else "scenario.yaml solver.name")
+    overrides = {**_solver_overrides(scenario, time_limit, mip_gap, threads, solver, verbose), "steady_within": steady_within}
     if not Path(actuals_path).is_file():
         click.echo(f"{actuals_path}: file not found", err=True)
         sys.exit(EXIT_INVALID_INPUT)
@@ -394,8 +400,6 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
         say(f"rolled to {scenario.settings.start + 1}: {counted(len(actuals), 'actual')} appended, "
             f"{counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
-        overrides = dict(time_limit_s=time_limit, mip_gap=mip_gap, threads=threads, name=solver, verbose=verbose,
-                         steady_within=steady_within)
         context = _solve(rolled, overrides, say, verbose, quiet, previous_forecast=previous.forecast,
                          previous_orders=open_orders(scenario, previous.orders))
         ended = scenario.settings.start
