@@ -63,6 +63,11 @@ def _problem_order(problem: Problem) -> tuple:
     return (problem.file, problem.row if problem.row is not None else 0, problem.column or "", problem.message)
 
 
+def readable_number(value: float) -> str:
+    """1,000,000,000 rather than 1e+09: a planner reads the figure in an error message."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
+
+
 def did_you_mean(value: str, known) -> str:
     """' (did you mean 'x'?)' with the closest known name, or nothing when none is close."""
     close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from models.runs import counted
 from planner.config import ForecastSettings, ScenarioSettings
-from planner.problems import Problem, did_you_mean
+from planner.problems import Problem, did_you_mean, readable_number
 from planner.quarters import format_quarter
 
 Tables = dict[str, pd.DataFrame]
@@ -23,6 +23,11 @@ Rule = Callable[[ScenarioSettings | None, Tables], list[Problem]]
 
 MIN_HISTORY_QUARTERS = 3
 JUMP_FACTOR = 10.0  # quarter-on-quarter demand ratio (either way) that is more likely a typo than a ramp
+# Least share of one rack a stream's largest quarter may need. HiGHS takes a rack count within
+# 1e-6 of a whole number for that number, so a stream needing 5e-7 of a rack was planned with
+# none and left unmet while the solver reported optimal (at 5e-6 it was served); 1e-4 leaves room
+# for quarters below the stream's largest. No real compute unit comes near it: it is a unit slip.
+LEAST_RACK_SHARE = 1e-4
 
 # (table, column, referenced table, referenced column); list columns are checked item by item.
 REFERENCES: tuple[tuple[str, str, str, str], ...] = (
@@ -320,6 +325,33 @@ def some_demand(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
                     "per stream (region, workload) and quarter, or a stream's known demand in demand_overrides.csv")]
 
 
+def rack_capacity_scale(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """A units_per_rack so large that a stream of its workload needs less than LEAST_RACK_SHARE
+    of one rack: the solver cannot tell that from no rack, so the stream would go unmet (or the
+    plan fail its check) with no hint why. Most likely units_per_rack and the demand files count
+    different compute units."""
+    if not _complete(tables, "rack_capacity", "demand_history", "demand_overrides"):
+        return []
+    peaks = pd.concat([tables["demand_history"].assign(size=tables["demand_history"]["demand"].abs()),
+                       tables["demand_overrides"].assign(size=tables["demand_overrides"]["delta"].abs())])
+    peaks = peaks.groupby(["workload", "region"])["size"].max()
+    found = []
+    for row, capacity in tables["rack_capacity"].iterrows():
+        if capacity.workload not in peaks.index.get_level_values("workload"):
+            continue
+        streams = peaks.loc[capacity.workload]
+        streams = streams[(streams > 0) & (streams < LEAST_RACK_SHARE * capacity.units_per_rack)]
+        if len(streams):
+            region, peak = streams.idxmin(), streams.min()
+            found.append(Problem("rack_capacity.csv", int(row), "units_per_rack",
+                                 f"one {capacity.rack_type} rack delivers {readable_number(capacity.units_per_rack)} units of "
+                                 f"{capacity.workload}, yet the largest quarter of {region}/{capacity.workload} is "
+                                 f"{readable_number(peak)}, less than a {1 / LEAST_RACK_SHARE:,.0f}th of that rack, too small "
+                                 "for the solver to tell from no rack at all; units_per_rack and the demand files "
+                                 "most likely count different compute units (scenario.yaml names it in compute_unit)"))
+    return found
+
+
 def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     """Every stream needs cloud or some factory in a serving region that can run its workload."""
     if not _complete(tables, "racks", "rack_capacity", "sites", "factories", "residency"):
@@ -482,6 +514,7 @@ RULES: tuple[Rule, ...] = (
     quarters_in_range,
     commitment_window,
     some_demand,
+    rack_capacity_scale,
     stream_has_server,
 )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from planner.problems import readable_number
+
 _REQUIRED = object()
 
 # Ceilings on a column's magnitude where it declares none. Beyond them the model's products
@@ -72,7 +74,7 @@ class Column:
         }[self.kind]
         limits = self.bounds()
         signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-        bounds = [f"{sign} {_fmt(limits[name])}" for name, sign in signs.items() if name in limits]
+        bounds = [f"{sign} {readable_number(limits[name])}" for name, sign in signs.items() if name in limits]
         text = base + (" " + " and ".join(bounds) if bounds else "")
         return text + (f" ({self.unit})" if self.unit else "")
 
@@ -101,11 +103,6 @@ class Table:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
-
-
-def _fmt(value: float) -> str:
-    """1,000,000,000 rather than 1e+09: a planner reads the bound in an error message."""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _text(name, description, **kw):

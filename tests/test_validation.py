@@ -110,6 +110,9 @@ CASES = [
     ("yaml penalty beyond a trillion", lambda d: edit_yaml(d, "unmet_penalty_per_unit_quarter: 80000", "unmet_penalty_per_unit_quarter: 1e300"), "scenario.yaml", 11, "unmet_penalty_per_unit_quarter", "less than or equal to 1000000000000"),
     ("capitalised header", lambda d: _rename_column(d, "sites.csv", "site", "Site"), "sites.csv", 1, "site", "required column is missing; expected text; the header has 'Site': name the column 'site'"),
     ("misspelt optional column", lambda d: _rename_column(d, "racks.csv", "rack_positions", "rack_position"), "racks.csv", 1, "rack_position", "is not a column of the format (did you mean 'rack_positions'?); read as it is, rack_positions would be 1 in every row"),
+    # a stream needing 5e-7 of a rack was planned with none, unmet, while HiGHS reported optimal
+    ("units_per_rack in another compute unit", lambda d: set_cell(d, "rack_capacity.csv", 3, "units_per_rack", "1e12"), "rack_capacity.csv", 3, "units_per_rack",
+     "one gb300-nvl72 rack delivers 1,000,000,000,000 units of inference, yet the largest quarter of eu-fr/inference is 684, less than a 10,000th of that rack"),
     ("no demand at all", lambda d: write_rows(d / "demand_history.csv", [], ["quarter", "region", "workload", "demand"]), "demand_history.csv", None, None, "there is no demand to plan for"),
 ]
 
@@ -160,7 +163,8 @@ def test_every_cross_file_rule_has_a_case():
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
         "log_scale_positive", "per_stream_settings_known", "modelled_quarters_inside", "site_power_order", "factory_cooling",
-        "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "some_demand", "stream_has_server",
+        "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "some_demand", "rack_capacity_scale",
+        "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
     assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps"}  # cases: below
