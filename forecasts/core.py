@@ -42,8 +42,9 @@ SHORT_HISTORY = 8
 SHORT_HISTORY_WIDENING = 1.5
 BACKTEST_ORIGINS = 3
 BACKTEST_STEPS = 4
-# quarters from which a damped trend (ets-damped, theta) is backtested: below, drift is the only trend model
-TRENDS_DAMPED_FROM = min(METHODS[name][1] for name in ("ets-damped", "theta")) + BACKTEST_STEPS
+# quarters from which a damped trend (ets-damped) is backtested: below, drift's and theta's undamped
+# trends are the only ones scored (theta's from 10 quarters)
+TRENDS_DAMPED_FROM = METHODS["ets-damped"][1] + BACKTEST_STEPS
 MIN_CALIBRATION, MAX_CALIBRATION = 0.3, 3.0
 MIN_CALIBRATION_DEGREES = 2  # with one (two origins), t(1) is the Cauchy: every band 2.4x wider
 COMBINE = 3  # `auto` averages the best three models by backtest (combinations are the robust choice)
@@ -187,7 +188,7 @@ def _compounds_away(log_work: pd.Series, largest: float) -> bool:
     EXPLOSION_FACTOR times the largest quarter within EXPLOSION_STEPS quarters (the test
     `_fit_safely` puts a model's mean to).
 
-    Under TRENDS_DAMPED_FROM quarters drift is the only trend model the backtest can score, and a
+    Under TRENDS_DAMPED_FROM quarters no damped trend is scored (drift is, and theta from 10), and a
     few quarters of a ramp or of a season give a steep or wildly varying log drift that compounds
     over a planning horizon: 5, 40, 120, 150, 160 had P50 1.7e8 and P90 1.4e15 sixteen quarters
     out, and a steady linear ramp of 9 quarters, 10 to 380, P50 548,720. `auto` then works in

@@ -225,6 +225,16 @@ def test_named_method_is_used():
         forecast(history, 4, QUANTILES, method="crystal-ball")
 
 
+def test_theta_is_scored_from_ten_quarters_so_seasonal_naive_and_drift_are_not_all_a_ramp_gets():
+    """At 10 and 11 quarters `auto` averaged seasonal naive and drift alone, pulling a ramp down
+    by a year's growth; theta, fitted from 6 quarters, is backtested there too."""
+    ramp = 100 * 1.1 ** np.arange(10) * np.random.default_rng(0).lognormal(0, 0.02, 10)
+    choices = forecast_with_choices(history_frame(ramp), 8, QUANTILES)[1]
+    assert set(choices["scores"].iloc[0]) == {"snaive", "drift", "theta"}
+    assert set(forecast(history_frame(ramp), 4, QUANTILES, method="theta")["model"]) == {"theta"}
+    assert forecast_with_choices(history_frame(ramp[1:]), 4, QUANTILES, method="theta")[1]["model"].iloc[0] == "drift"
+
+
 @pytest.mark.parametrize("name", ["ets-level", "ets-level-seasonal", "ets-holt", "ets-holt-seasonal", "ets-aicc"])
 def test_the_rest_of_the_ets_grid_can_be_named_though_auto_leaves_it_out(name):
     rng = np.random.default_rng(3)
