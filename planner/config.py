@@ -111,7 +111,9 @@ class ForecastSettings(_Strict):
 
 class SolverSettings(_Strict):
     name: str = Field("highs", description="Solver name; HiGHS (through highspy) is the default.")
-    time_limit_s: float = Field(300.0, gt=0, description="Wall-clock limit for the solve (seconds).")
+    time_limit_s: float = Field(300.0, gt=0, description="Wall-clock limit for the solve (seconds). HiGHS always gets at least 1 s after the "
+                                "warm start, so a shorter limit runs about a second; a re-plan's steady pass may "
+                                "add a quarter of it.")
     mip_gap: float = Field(0.005, ge=0, lt=1, description="Relative optimality gap at which the solve stops (0.005 = 0.5%, about one rack on a $1B plan), as a share of the plan's NPV without its unmet-demand penalty.")
     threads: int = Field(1, ge=1, description="Solver threads; plans are reproducible for the same count.")
     steady_within: float | None = Field(None, ge=0, lt=1, description="Re-forecast: share of the cheapest plan's spend (NPV without its unmet-demand penalty) the re-plan may add to keep the previous plan's orders (0.002 = 0.2%; 0: no dearer than the cheapest plan found); blank: as much as keeps the plan within `mip_gap` of the best possible.")
