@@ -68,7 +68,13 @@ def readable_number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
 
 
+def closest(value: str, known) -> str | None:
+    """The known name closest to `value` (a misspelling of it), or None when none is close."""
+    close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)
+    return close[0] if close else None
+
+
 def did_you_mean(value: str, known) -> str:
     """' (did you mean 'x'?)' with the closest known name, or nothing when none is close."""
-    close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(value, known)
+    return f" (did you mean '{close}'?)" if close else ""

@@ -9,7 +9,6 @@ point at the offending row.
 from __future__ import annotations
 
 import csv
-import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from planner.config import Quarter
-from planner.problems import Problem
+from planner.problems import Problem, closest
 from planner.schema import Column, Table
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -207,8 +206,8 @@ def _look_alike(name: str, unknown: list[str]) -> str | None:
     often capitalises a header, and an unknown column's own warning is not shown while the file
     has problems."""
     lowered = {other.lower(): other for other in unknown}
-    close = difflib.get_close_matches(name.lower(), sorted(lowered), n=1)
-    return lowered[close[0]] if close else None
+    close = closest(name.lower(), lowered)
+    return lowered[close] if close else None
 
 
 def _row_problems(table: Table, number: int, values: dict, error: ValidationError) -> list[Problem]:
