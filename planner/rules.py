@@ -332,24 +332,20 @@ def rack_capacity_scale(settings: ScenarioSettings, tables: Tables) -> list[Prob
     different compute units."""
     if not _complete(tables, "rack_capacity", "demand_history", "demand_overrides"):
         return []
-    peaks = pd.concat([tables["demand_history"].assign(size=tables["demand_history"]["demand"].abs()),
-                       tables["demand_overrides"].assign(size=tables["demand_overrides"]["delta"].abs())])
-    peaks = peaks.groupby(["workload", "region"])["size"].max()
-    found = []
-    for row, capacity in tables["rack_capacity"].iterrows():
-        if capacity.workload not in peaks.index.get_level_values("workload"):
-            continue
-        streams = peaks.loc[capacity.workload]
-        streams = streams[(streams > 0) & (streams < LEAST_RACK_SHARE * capacity.units_per_rack)]
-        if len(streams):
-            region, peak = streams.idxmin(), streams.min()
-            found.append(Problem("rack_capacity.csv", int(row), "units_per_rack",
-                                 f"one {capacity.rack_type} rack delivers {readable_number(capacity.units_per_rack)} units of "
-                                 f"{capacity.workload}, yet the largest quarter of {region}/{capacity.workload} is "
-                                 f"{readable_number(peak)}, less than a {1 / LEAST_RACK_SHARE:,.0f}th of that rack, too small "
-                                 "for the solver to tell from no rack at all; units_per_rack and the demand files "
-                                 "most likely count different compute units (scenario.yaml names it in compute_unit)"))
-    return found
+    history, overrides = tables["demand_history"], tables["demand_overrides"]
+    peaks = (pd.concat([history[["region", "workload"]].assign(peak=history["demand"].abs()),
+                        overrides[["region", "workload"]].assign(peak=overrides["delta"].abs())])
+             .groupby(["workload", "region"], as_index=False)["peak"].max())
+    pairs = tables["rack_capacity"].rename_axis("row").reset_index().merge(peaks, on="workload")
+    tiny = pairs[(pairs["peak"] > 0) & (pairs["peak"] < LEAST_RACK_SHARE * pairs["units_per_rack"])]
+    smallest = tiny.sort_values(["row", "peak", "region"]).drop_duplicates("row")  # each row's smallest stream
+    return [Problem("rack_capacity.csv", int(pair.row), "units_per_rack",
+                    f"one {pair.rack_type} rack delivers {readable_number(pair.units_per_rack)} units of {pair.workload}, "
+                    f"yet the largest quarter of {pair.region}/{pair.workload} is {readable_number(pair.peak)}, less "
+                    f"than a {1 / LEAST_RACK_SHARE:,.0f}th of that rack, too small for the solver to tell from no rack "
+                    "at all; units_per_rack and the demand files most likely count different compute units "
+                    "(scenario.yaml names it in compute_unit)")
+            for pair in smallest.itertuples(index=False)]
 
 
 def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
