@@ -48,6 +48,11 @@ class PlanInputs:
         return int(quarter.ordinal - self.start.ordinal)
 
 
+# Each HiGHS call (warm start, branch and bound, a re-plan's steady pass) is given at least this
+# long, whatever is left of the time limit, so that no run ends without a try at a plan.
+SHORTEST_SOLVER_CALL_S = 1.0
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     name: str = "highs"

@@ -26,7 +26,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from models.inputs import UNMET_PENALTY, SolverOptions
+from models.inputs import SHORTEST_SOLVER_CALL_S, UNMET_PENALTY, SolverOptions
 from models.steady import SteadyReport, previous_orders, steady_pass
 from models.warmstart import rens_start
 
@@ -86,7 +86,7 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
                 highs.setSolution(start.solution)
                 stop.incumbent(start.solution.col_value)
             extra["mip_lp_solver"] = "ipm"  # the root LP by simplex alone took 17 s of the minute
-        remaining = max(1.0, options.time_limit_s - (time.perf_counter() - began))
+        remaining = max(SHORTEST_SOLVER_CALL_S, options.time_limit_s - (time.perf_counter() - began))
         with stop:  # not around the warm start: its sub-MIP's bound holds only inside its narrowed bounds
             results = solver.solve(  # rel_gap 0: _StopAtGap applies the gap (module docstring)
                 m, tee=tee, load_solutions=False, raise_exception_on_nonoptimal_result=False,

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from models.inputs import SHORTEST_SOLVER_CALL_S
+
 _FEASIBLE = 2  # HighsInfo.primal_solution_status of a feasible point
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 NEIGHBOURHOOD_SHARE = 0.3  # of the pass's time, at most, for the sub-MIP near both plans
@@ -160,7 +162,7 @@ def _run(highs: highspy.Highs, start: np.ndarray, orders: np.ndarray, targets: n
     solution = highspy.HighsSolution()
     solution.col_value = list(_closeness_start(start, orders, targets))
     highs.setSolution(solution)
-    highs.setOptionValue("time_limit", max(1.0, until - time.perf_counter()))
+    highs.setOptionValue("time_limit", max(SHORTEST_SOLVER_CALL_S, until - time.perf_counter()))
     highs.run()
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from models.inputs import SHORTEST_SOLVER_CALL_S
+
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
 _FEASIBLE = 2  # HighsInfo.primal_solution_status of a feasible point
@@ -51,7 +53,7 @@ def rens_start(highs: highspy.Highs, integers: np.ndarray, strategic: np.ndarray
 
     def run(solver: str, **limits) -> bool:
         highs.setOptionValue("solver", solver)
-        highs.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
+        highs.setOptionValue("time_limit", max(SHORTEST_SOLVER_CALL_S, deadline - time.perf_counter()))
         for name, value in limits.items():
             highs.setOptionValue(name, value)
         highs.run()

@@ -321,11 +321,11 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
-    from planner.terminal import gap_text, stopped_at_time_limit
+    from planner.terminal import gap_text, stopped_at_time_limit, time_limit_text
 
     demand = _forecast(scenario, say, quiet, previous_forecast)
     options = solver_options(scenario, **overrides)
-    say(f"build and solve: {options.name}, time limit {options.time_limit_s:g} s, gap {options.mip_gap:.2%}")
+    say(f"build and solve: {options.name}, time limit {time_limit_text(options)}, gap {options.mip_gap:.2%}")
     run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None, previous_orders=previous_orders)
     result = run.result
     if result.status == "infeasible":
@@ -334,7 +334,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
             click.echo(f"  - {line}", err=True)
         sys.exit(EXIT_INFEASIBLE)
     if run.plan is None:
-        click.echo(f"No plan found within the time limit of {options.time_limit_s:g} s; raise --time-limit.", err=True)
+        click.echo(f"No plan found within the time limit of {time_limit_text(options)}; raise --time-limit.", err=True)
         sys.exit(EXIT_NO_SOLUTION)
     say(f"solved: {result.status}, {gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
     if result.status == "time_limit":
