@@ -70,7 +70,7 @@ def cache_entry(pair: tuple[np.ndarray, np.ndarray], scale: str = "auto") -> dic
     series, log_scale, work, _ = working(entry)
     if len(series) < core.SHORT_HISTORY:
         return entry  # the drift fallback: nothing to cache, forecast_stream reruns it
-    runs, functions = core._backtest(series, work, log_scale, core._candidates(len(series), "auto"))
+    runs, functions = core._backtest(series, work, log_scale, core._candidates(work, "auto")[0])
     entry["runs"] = runs
     entry["fits"] = {name: core._fit_safely(work, H, functions.get(name, methods.method(name)[0]), series.max(), log_scale)
                      for name in [*runs, "drift"]}

@@ -36,6 +36,7 @@ from forecasts.inputs import checked_history, checked_request, checked_scale, qu
 from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
 from forecasts.methods import method as method_of
 from forecasts.irregular import weigh_irregular_quarters
+from forecasts.season import SEASON_ALPHA, season_p_value
 
 MIN_QUARTERS = 3
 SHORT_HISTORY = 8
@@ -158,13 +159,15 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
         choice = StreamChoice(region, workload, "drift", log_scale, SHORT_HISTORY_WIDENING, {},
                               f"short history ({n} quarters): drift with intervals widened x{SHORT_HISTORY_WIDENING}")
     else:
-        runs, functions = _backtest(modelled, work, log_scale, _candidates(n, method))
+        candidates, no_season = _candidates(work, method)
+        runs, functions = _backtest(modelled, work, log_scale, candidates)
 
         def final_fit(name: str) -> Path | None:
             return _fit_safely(work, horizon, functions.get(name, method_of(name)[0]), modelled.max(), log_scale)
 
         path, choice = _calibrated_forecast(modelled, work, log_scale, horizon, method, runs, final_fit, region, workload,
                                             previous=previous)
+        choice.note += no_season
     choice.note += runaway
     if np.ptp(series.to_numpy(float)) == 0:
         choice.note += (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
@@ -201,9 +204,22 @@ def _compounds_away(log_work: pd.Series, largest: float) -> bool:
     return bool(np.exp(path.mean + norm.ppf(BAND_EDGE) * path.sd).max() > EXPLOSION_FACTOR * max(largest, 1e-12))
 
 
-def _candidates(n: int, method: str) -> list[str]:
-    """The methods backtested on a history of n quarters: `auto`'s that have enough quarters, or the one named."""
-    return [m for m, (_, least) in METHODS.items() if n >= least + BACKTEST_STEPS] if method == "auto" else [method]
+def _candidates(work: pd.Series, method: str) -> tuple[list[str], str]:
+    """The methods backtested on `work`: `auto`'s that have enough quarters, or the one named; and
+    a note where seasonal naive was left out. Where there are no more candidates than the mean
+    takes (10-11 quarters), the backtest cannot leave seasonal naive out, so it is kept only where
+    the history shows a season (forecasts/season.py)."""
+    if method != "auto":
+        return [method], ""
+    names = [m for m, (_, least) in METHODS.items() if len(work) >= least + BACKTEST_STEPS]
+    if "snaive" not in names or len(names) > COMBINE:
+        return names, ""
+    p = season_p_value(work)
+    if p < SEASON_ALPHA:
+        return names, ""
+    return [m for m in names if m != "snaive"], (
+        f"; seasonal naive left out: {len(names)} candidates are all averaged, and the history's quarter-on-quarter "
+        f"changes show no season (ANOVA by quarter, p {p:.2f} >= {SEASON_ALPHA:g})")
 
 
 def _calibrated_forecast(series: pd.Series, work: pd.Series, log_scale: bool, horizon: int, method: str, runs: dict,
