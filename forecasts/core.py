@@ -169,14 +169,34 @@ def forecast_stream(series: pd.Series, horizon: int, quantiles, method: str, reg
                                             previous=previous)
         choice.note += no_season
     choice.note += runaway
-    if np.ptp(series.to_numpy(float)) == 0:
-        choice.note += (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
-                        "a band from and P10-P90 is about zero wide: give expected changes through demand_overrides.csv")
     table = _quantile_table(series, in_demand_units(path, unit), horizon, quantiles, log_scale)
+    choice.note += _zero_wide_note(series, table, quantiles, log_scale)
     table.insert(0, "workload", workload)
     table.insert(0, "region", region)
     table.insert(3, "model", choice.model)
     return table, choice
+
+
+ZERO_WIDE = 1e-3  # a band narrower than this share of its top quantile is about zero wide
+
+
+def _zero_wide_note(series: pd.Series, table: pd.DataFrame, quantiles, log_scale: bool) -> str:
+    """Why the band is about zero wide, where it is: a history that never changed, or one whose
+    every quarter moved by the same amount (on the log scale, the same share), shows no spread to
+    size a band from, so every model's band is zero; the reader should know the band is not a
+    claim of certainty, and where to give the uncertainty instead."""
+    advice = "give expected changes through demand_overrides.csv"
+    if np.ptp(series.to_numpy(float)) == 0:
+        return (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
+                f"a band from and P10-P90 is about zero wide: {advice}")
+    low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
+    width = (table[high] - table[low]).to_numpy(float)
+    if len(quantiles) < 2 or np.any(width > ZERO_WIDE * table[high].abs().to_numpy(float)):
+        return ""
+    steps = series.pct_change() if log_scale else series.diff()
+    step = f"{steps.iloc[-1]:+.1%}" if log_scale else f"{steps.iloc[-1]:+g}"
+    return (f"; every quarter of the history changed by the same {'share' if log_scale else 'amount'} ({step}), so "
+            f"it shows no spread to size a band from and {low.upper()}-{high.upper()} is about zero wide: {advice}")
 
 
 def _short_history_drift(work: pd.Series, horizon: int) -> Path:
@@ -362,14 +382,16 @@ def _random_walk_sd(work: pd.Series, horizon: int) -> np.ndarray:
     """How far a random walk fitted to the history's own changes spreads h = 1..horizon quarters
     ahead: the widest, over spans j up to h (and up to half the history, where enough pairs
     remain), of the spread of the history's j-quarter changes grown by sqrt(h / j). Infinite
-    where the history shows no change, so no ceiling applies. Taking the widest span keeps the
+    where those changes do not vary, so no ceiling applies. Taking the widest span keeps the
     bound growing with the horizon on a stream of steady growth plus noise, whose j-quarter
     changes spread no more for large j than for small: a ceiling from the h-quarter changes
     alone held its band flat from two years out to four."""
     values = work.to_numpy(float)
     spans = np.arange(1, max(1, min(horizon, len(values) // 2)) + 1)
     spread = np.array([np.std(values[j:] - values[:-j], ddof=1) if len(values) - j > 1 else np.inf for j in spans])
-    spread = np.where(spread > 0, spread, np.inf)  # a flat history says nothing about how wide a band should be
+    # a history whose changes never vary (but for rounding: an exact ramp's are 1e-16 apart) says nothing
+    # about how wide a band should be; a ceiling of rounding error held such a ramp's band at zero
+    spread = np.where(spread > 1e-9 * max(1.0, float(np.abs(values).max())), spread, np.inf)
     steps = np.arange(1, horizon + 1)
     grown = spread[None, :] * np.sqrt(steps[:, None] / spans[None, :])
     return np.max(np.where(spans[None, :] <= steps[:, None], grown, -np.inf), axis=1)

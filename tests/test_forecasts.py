@@ -144,6 +144,24 @@ def test_a_history_that_never_changed_is_forecast_flat_and_says_it_shows_no_spre
     assert "never changed" not in changing["note"].iloc[0]
 
 
+def test_an_exact_ramp_gets_the_models_band_or_is_told_why_it_has_none():
+    """An exact ramp's changes differ by rounding alone (1e-16): the random-walk ceiling took that
+    for a spread and held every model's band to zero, saying only that the ceiling held it. The
+    ceiling now reads such changes as no evidence, as it reads a flat history; where the band is
+    still about zero wide (every model fits the ramp exactly), the note says why and what to do."""
+    for values, scale in ((100 * 1.1 ** np.arange(20), "auto"), (100 + 40.0 * np.arange(20), "units")):
+        result, choices = forecast_with_choices(history_frame(values), 8, QUANTILES, scale=scale)
+        assert (result["p90"] > result["p10"] * 1.001).all(), result
+        assert "band held" not in choices.loc[0, "note"] and "zero wide" not in choices.loc[0, "note"]
+    result, choices = forecast_with_choices(history_frame(100 * 1.1 ** np.arange(10)), 8, QUANTILES)
+    assert (result["p90"] < result["p10"] * 1.001).all()
+    assert ("every quarter of the history changed by the same share (+10.0%), so it shows no spread to size a "
+            "band from and P10-P90 is about zero wide: give expected changes through demand_overrides.csv"
+            ) in choices.loc[0, "note"]
+    noisy = 100 * 1.1 ** np.arange(10) * np.random.default_rng(0).lognormal(0, 0.01, 10)
+    assert "zero wide" not in forecast_with_choices(history_frame(noisy), 8, QUANTILES)[1].loc[0, "note"]
+
+
 def test_a_fresh_process_forecasting_a_fit_that_does_not_converge_prints_no_statsmodels_warning():
     """statsmodels' first import of its warning classes, inside the models' silenced block, put
     an "always" filter ahead of the silence: a constant history printed a ConvergenceWarning.
