@@ -185,18 +185,16 @@ def _zero_wide_note(series: pd.Series, table: pd.DataFrame, quantiles, log_scale
     every quarter moved by the same amount (on the log scale, the same share), shows no spread to
     size a band from, so every model's band is zero; the reader should know the band is not a
     claim of certainty, and where to give the uncertainty instead."""
-    advice = "give expected changes through demand_overrides.csv"
-    if np.ptp(series.to_numpy(float)) == 0:
-        return (f"; the history never changed ({series.iloc[0]:g} every quarter), so it shows no spread to size "
-                f"a band from and P10-P90 is about zero wide: {advice}")
     low, high = quantile_column(min(quantiles)), quantile_column(max(quantiles))
-    width = (table[high] - table[low]).to_numpy(float)
-    if len(quantiles) < 2 or np.any(width > ZERO_WIDE * table[high].abs().to_numpy(float)):
+    band = f"{low.upper()}-{high.upper()}" if low != high else "the band"
+    unsized = f"so it shows no spread to size a band from and {band} is about zero wide: give expected changes through demand_overrides.csv"
+    if np.ptp(series.to_numpy(float)) == 0:
+        return f"; the history never changed ({series.iloc[0]:g} every quarter), {unsized}"
+    if low == high or np.any((table[high] - table[low]).to_numpy(float) > ZERO_WIDE * table[high].abs().to_numpy(float)):
         return ""
     steps = series.pct_change() if log_scale else series.diff()
     step = f"{steps.iloc[-1]:+.1%}" if log_scale else f"{steps.iloc[-1]:+g}"
-    return (f"; every quarter of the history changed by the same {'share' if log_scale else 'amount'} ({step}), so "
-            f"it shows no spread to size a band from and {low.upper()}-{high.upper()} is about zero wide: {advice}")
+    return f"; every quarter of the history changed by the same {'share' if log_scale else 'amount'} ({step}), {unsized}"
 
 
 def _short_history_drift(work: pd.Series, horizon: int) -> Path:

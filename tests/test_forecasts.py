@@ -158,6 +158,8 @@ def test_an_exact_ramp_gets_the_models_band_or_is_told_why_it_has_none():
     assert ("every quarter of the history changed by the same share (+10.0%), so it shows no spread to size a "
             "band from and P10-P90 is about zero wide: give expected changes through demand_overrides.csv"
             ) in choices.loc[0, "note"]
+    for flat in (100 * 1.1 ** np.arange(10), [100.0] * 10):  # the band named is the scenario's
+        assert "P5-P95 is about zero wide" in forecast_with_choices(history_frame(flat), 8, (0.05, 0.5, 0.95))[1].loc[0, "note"]
     noisy = 100 * 1.1 ** np.arange(10) * np.random.default_rng(0).lognormal(0, 0.01, 10)
     assert "zero wide" not in forecast_with_choices(history_frame(noisy), 8, QUANTILES)[1].loc[0, "note"]
 
