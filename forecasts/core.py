@@ -33,7 +33,7 @@ from scipy.stats import t as student_t
 
 from forecasts.errors import ForecastError
 from forecasts.inputs import checked_history, checked_request, checked_scale, quantile_column, scale_of_stream
-from forecasts.methods import METHODS, SEASON, Path, drift, method_names, specified
+from forecasts.methods import METHODS, SEASON, Path, drift, method_names, rounding, specified
 from forecasts.methods import method as method_of
 from forecasts.irregular import weigh_irregular_quarters
 from forecasts.season import SEASON_ALPHA, season_p_value
@@ -387,9 +387,8 @@ def _random_walk_sd(work: pd.Series, horizon: int) -> np.ndarray:
     values = work.to_numpy(float)
     spans = np.arange(1, max(1, min(horizon, len(values) // 2)) + 1)
     spread = np.array([np.std(values[j:] - values[:-j], ddof=1) if len(values) - j > 1 else np.inf for j in spans])
-    # a history whose changes never vary (but for rounding: an exact ramp's are 1e-16 apart) says nothing
-    # about how wide a band should be; a ceiling of rounding error held such a ramp's band at zero
-    spread = np.where(spread > 1e-9 * max(1.0, float(np.abs(values).max())), spread, np.inf)
+    # a history whose changes never vary (but for rounding) says nothing about how wide a band should be
+    spread = np.where(spread > rounding(values), spread, np.inf)
     steps = np.arange(1, horizon + 1)
     grown = spread[None, :] * np.sqrt(steps[:, None] / spans[None, :])
     return np.max(np.where(spans[None, :] <= steps[:, None], grown, -np.inf), axis=1)

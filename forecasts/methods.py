@@ -24,6 +24,12 @@ import statsmodels.tools.sm_exceptions  # noqa: F401
 SEASON = 4
 
 
+def rounding(values: np.ndarray) -> float:
+    """The largest spread of a history's changes that is rounding, not variation: an exact ramp's
+    changes differ by about 1e-16 of its scale, and read as a spread they held its band at zero."""
+    return 1e-9 * max(1.0, float(np.abs(values).max()))
+
+
 @dataclass(frozen=True)
 class Path:
     mean: np.ndarray

@@ -26,18 +26,20 @@ import numpy as np
 import pandas as pd
 from scipy.stats import f_oneway
 
-from forecasts.methods import SEASON
+from forecasts.methods import SEASON, rounding
 
 SEASON_ALPHA = 0.2
 
 
 def season_p_value(work: pd.Series) -> float:
     """The ANOVA's p-value for 'the quarter of the year does not move the quarter-on-quarter
-    change'; 1.0 where it cannot be judged (fewer than two changes in a quarter, no change at all)."""
-    changes = np.diff(work.to_numpy(float))
+    change'; 1.0 where it cannot be judged (fewer than two changes in a quarter, or changes that
+    vary by rounding alone)."""
+    values = work.to_numpy(float)
+    changes = np.diff(values)
     position = np.arange(len(changes)) % SEASON
     groups = [changes[position == k] for k in range(SEASON)]
-    if min(len(group) for group in groups) < 2 or np.ptp(changes) == 0:
+    if min(len(group) for group in groups) < 2 or np.ptp(changes) <= rounding(values):
         return 1.0
     with warnings.catch_warnings():  # quarters whose changes are all equal: scipy warns (a perfect season: p 0)
         warnings.simplefilter("ignore")
