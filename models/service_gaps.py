@@ -170,7 +170,25 @@ class _Facts:
         limits = self._supply_limit(placeable, t) + self._budget_limit(placeable, t)
         if not with_room or limits:
             return reasons + sites + limits
-        return reasons + sites + [self._economics(with_room, w, units, kind, elsewhere=bool(full_sites))]
+        in_time = [p for p in with_room if self._latest_arrival(p, t) == t]
+        late = "" if in_time else self._windows_closed(with_room, t)
+        return reasons + sites + [self._economics(in_time or with_room, w, units, kind, bool(full_sites), late)]
+
+    def _latest_arrival(self, pair, t: int) -> int | None:
+        """The last quarter up to t in which a new rack of this (factory, rack type) can come online."""
+        lead = int(self.ix.racks.at[pair[1], "lead_time_quarters"])
+        return max((u + lead for u in self.orderable[pair] if u + lead <= t), default=None)
+
+    def _windows_closed(self, pairs, t: int) -> str:
+        """No new rack of these pairs can be ordered to arrive in quarter t (their orderable windows
+        or supply caps end earlier): when the latest can arrive, so a planner sees that serving the
+        quarter from racks means paying for them from then on, not for one quarter."""
+        arrival, (f, r) = max(((self._latest_arrival(p, t), p) for p in pairs), key=lambda found: found[0])
+        lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+        early = t - arrival
+        return (f", but no rack type that may serve it there can be ordered to arrive in {self.inputs.start + t}: the latest "
+                f"new rack comes online in {self.inputs.start + arrival} ({r} at {f}, ordered "
+                f"{self.inputs.start + arrival - lead}), {early} {'quarter' if early == 1 else 'quarters'} before")
 
     def _soonest_arrival(self, pairs) -> str:
         arrivals = sorted((self.first_new[p], p) for p in pairs if p in self.first_new)
@@ -236,11 +254,12 @@ class _Facts:
             return [f"budget_usd_per_year used up in {', '.join(str(y) for y in sorted(years))}"]
         return []
 
-    def _economics(self, pairs, workload: str, units: float, kind: str, elsewhere: bool) -> str:
+    def _economics(self, pairs, workload: str, units: float, kind: str, elsewhere: bool, late: str = "") -> str:
         """No hard limit binds at the sites with room (pairs): compare the cheapest rack's cost per
         unit-quarter there with the price of the alternative the plan took (the unmet penalty, or
-        cloud). elsewhere: other sites were full, so the reason says it holds at these."""
-        no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "")
+        cloud). elsewhere: other sites were full, so the reason says it holds at these; late: why
+        no rack there can arrive in the quarter itself (_windows_closed), said after it."""
+        no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "") + late
         price = self.inputs.unmet_penalty_per_unit_quarter if kind == UNMET else self.inputs.cloud_price_per_unit_quarter
         costs = {p: self._cost_per_unit_quarter(*p, workload) for p in pairs}
         f, r = min(costs, key=costs.get)  # the first cheapest, in the order of pairs

@@ -222,3 +222,27 @@ def test_a_site_out_of_power_says_how_many_of_its_power_blocks_were_ordered():
                              expansions=[("s1", 0.1, 1e12, 0, 1)]))
     assert "every site that may take a new rack for it is full: s1 (power; 0 of 1 power blocks ordered)" in \
         only(runs).reasons
+
+
+def test_cloud_in_a_quarter_no_rack_can_still_be_ordered_for_says_when_the_latest_would_have_come():
+    # a is orderable in 2027Q1 only: a second one for 2028Q2's extra 72 units would be paid for six
+    # quarters (300,000) against one quarter of cloud (144,000). "No hard limit binds" alone read
+    # as though a rack could be bought for that quarter.
+    run = only(cloud_runs(inputs([rack("a", lead=0, price=1_000_000, life=20, last="2027Q1")], CAP, [site("s1")],
+                                 [factory("f1", "s1")], {("r1", "train"): [72, 72, 72, 72, 72, 144]},
+                                 cloud_price=2_000.0)))
+    assert (run.first_quarter, run.units) == (START + 5, (72.0,))
+    assert run.reasons[1:3] == (
+        "no hard limit binds, but no rack type that may serve it there can be ordered to arrive in 2028Q2: "
+        "the latest new rack comes online in 2027Q1 (a at f1, ordered 2027Q1), 5 quarters before",
+        "cloud at cloud.price_per_unit_quarter (2,000) costs less than the racks, power or commitments to serve it")
+
+
+def test_the_rack_named_for_less_than_a_racks_worth_is_one_that_can_still_arrive():
+    # a is cheaper per unit-quarter than b but no longer orderable when the last 8 units come
+    capacity = {("a", "train"): 72.0, ("b", "train"): 72.0}
+    run = only(cloud_runs(inputs([rack("a", lead=0, price=1_000_000, last="2027Q1"), rack("b", lead=0, price=2_000_000)],
+                                 capacity, [site("s1")], [factory("f1", "s1")],
+                                 {("r1", "train"): [72, 72, 72, 72, 72, 80]}, cloud_price=2_000.0)))
+    assert (run.first_quarter, run.units) == (START + 5, (8.0,))
+    assert run.reasons[1] == "no hard limit binds; it is less than one rack's worth (a b at f1 serves 72 units)"
