@@ -205,3 +205,36 @@ def hard_to_read_numbers(book) -> list[str]:
             if abs(value) >= 10_000 or round(value, 3) != value:
                 hard.append(f"{sheet.title}!{cell.coordinate} {value!r}")
     return hard
+
+
+OPENPYXL_FONT = re.compile(r"/styleSheet\[1\]/fonts\[1\]/font\[\d+\]")
+
+
+def open_xml_problems(path: Path) -> list[str]:
+    """'part path: description' for each problem the Open XML SDK's validation (its pure-Python port,
+    openxml-audit) finds in a workbook, the closest check to Excel's own without Excel. Left out:
+    two things openpyxl writes in every workbook that Excel opens without a repair prompt: a font's
+    children in openpyxl's order (name first; the SDK wants Excel's own order and Excel reads both:
+    OfficeCLI issue 295) and strings written inline (Excel moves them to a shared-string table when
+    it next saves the file)."""
+    from openxml_audit import OpenXmlValidator
+    problems = []
+    for error in OpenXmlValidator(max_errors=0).validate(str(path)).errors:
+        font_order = (error.part_uri == "/xl/styles.xml" and OPENPYXL_FONT.fullmatch(error.path)
+                      and error.description.startswith("Unexpected element"))
+        if not font_order and "inline-string cell(s)" not in error.description:
+            problems.append(f"{error.part_uri} {error.path}: {error.description}")
+    return problems
+
+
+def damaged_copy(book: Path, target: Path) -> Path:
+    """The workbook with one attribute Excel cannot read (a frozen pane split at 'abc' rows), to show
+    that open_xml_problems finds such a thing."""
+    import zipfile
+    with zipfile.ZipFile(book) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'ySplit="\d+"', b'ySplit="abc"', data)
+            copy.writestr(item, data)
+    return target

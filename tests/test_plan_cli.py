@@ -15,8 +15,9 @@ from openpyxl import load_workbook
 
 from planner.cli import main
 from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
-from tests.conftest import (EXAMPLES, append_row, as_formatted, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
-                            hard_to_read_numbers, misaligned_cells, read_rows, set_cell, write_rows)
+from tests.conftest import (EXAMPLES, append_row, as_formatted, blank_header_lines, cells_without_a_typeface, cut_off_cells,
+                            damaged_copy, flags_shown_as_numbers, hard_to_read_numbers, misaligned_cells, open_xml_problems,
+                            read_rows, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
            "forecast.csv", "forecast_models.csv", "plan.json", "plan.png", "forecast.png"]
@@ -54,6 +55,17 @@ def test_plan_writes_every_file_and_checks_clean(planned, name):
     assert (orders["racks"].astype(str).str.fullmatch(r"\d+")).all()
     forecast = pd.read_csv(out / "forecast.csv")
     assert {"p10", "p50", "p90", "kind"} <= set(forecast.columns) and set(forecast["kind"]) == {"history", "forecast"}
+
+
+@pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
+def test_the_workbook_passes_the_open_xml_sdks_validation(planned, name, tmp_path):
+    """Procurement opens the roadmap in Excel, which offers to 'repair' a file its schema rejects
+    (an element out of order, a value of the wrong type) and drops what it cannot read; LibreOffice,
+    which the workbook's look is checked in, is more forgiving."""
+    _, out = planned[name]
+    assert open_xml_problems(out / "roadmap.xlsx") == []
+    assert any("ySplit" in problem for problem in open_xml_problems(damaged_copy(out / "roadmap.xlsx",
+                                                                                tmp_path / "damaged.xlsx")))
 
 
 def _sheet(path: Path, name: str, header_row: int = 1) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from planner.atomic import OUTPUT_MARKER
 from planner.cli import main
-from tests.conftest import EXAMPLES, QUARTERS, ROOT
+from tests.conftest import EXAMPLES, QUARTERS, ROOT, open_xml_problems
 
 def _stages(root: Path):
     """(scenario dir, plan dir) for the initial plan and each rolled quarter."""
@@ -78,6 +78,14 @@ def test_each_quarter_leaves_a_checked_roadmap_and_changes(four_quarters):
         assert (plan / "roadmap.xlsx").stat().st_size > 10_000
         book = pd.ExcelFile(plan / "roadmap.xlsx")
         assert "Changes" in book.sheet_names
+
+
+def test_a_rolled_workbook_passes_the_open_xml_sdks_validation(four_quarters):
+    """The Changes sheet's tables and the Actuals record's filter and red and amber rules are what a
+    rolled plan's workbook adds to a plan's (test_plan_cli checks those)."""
+    book = four_quarters / QUARTERS[-1] / "plan" / "roadmap.xlsx"
+    assert {"Changes", "Actuals record"} <= set(pd.ExcelFile(book).sheet_names)
+    assert open_xml_problems(book) == []
 
 
 def test_a_roll_keeps_a_streams_models_as_the_previous_plan_had_them(four_quarters):
