@@ -115,6 +115,7 @@ class _Facts:
     def __init__(self, ix: ModelIndex, inputs: PlanInputs, plan):
         self.ix, self.inputs, self.plan = ix, inputs, plan
         self.site_of = ix.factories["site"].to_dict()
+        self.lead = ix.racks["lead_time_quarters"].astype(int).to_dict()  # rack type -> quarters
         region_of = ix.factories["region"].to_dict()
         allowed = {(s, r, g, w) for s, r, g, w in ix.assign}
         self.serving = defaultdict(list)  # stream -> (factory, rack type) pairs that may serve it
@@ -176,7 +177,7 @@ class _Facts:
 
     def _latest_arrival(self, pair, t: int) -> int | None:
         """The last quarter up to t in which a new rack of this (factory, rack type) can come online."""
-        lead = int(self.ix.racks.at[pair[1], "lead_time_quarters"])
+        lead = self.lead[pair[1]]
         return max((u + lead for u in self.orderable[pair] if u + lead <= t), default=None)
 
     def _windows_closed(self, pairs, t: int) -> str:
@@ -184,7 +185,7 @@ class _Facts:
         or supply caps end earlier): when the latest can arrive, so a planner sees that serving the
         quarter from racks means paying for them from then on, not for one quarter."""
         arrival, (f, r) = max(((self._latest_arrival(p, t), p) for p in pairs), key=lambda found: found[0])
-        lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+        lead = self.lead[r]
         early = t - arrival
         return (f", but no rack type that may serve it there can be ordered to arrive in {self.inputs.start + t}: the latest "
                 f"new rack comes online in {self.inputs.start + arrival} ({r} at {f}, ordered "
@@ -196,7 +197,7 @@ class _Facts:
             return ("no new rack that may serve it can arrive inside the horizon "
                     "(lead times, orderable windows, factory set-up, supply caps)")
         first, (f, r) = arrivals[0]
-        lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+        lead = self.lead[r]
         quarters = "quarter's" if lead == 1 else "quarters'"
         return (f"no new rack that may serve it can arrive before {self.inputs.start + first} (soonest: {r} at {f}, "
                 f"ordered {self.inputs.start + first - lead} with {lead} {quarters} lead time)")
@@ -234,7 +235,7 @@ class _Facts:
         """Every quarter an order arriving by t could be placed in has its supply cap used up."""
         windows = set()
         for f, r in pairs:
-            lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+            lead = self.lead[r]
             windows |= {(r, u) for u in self.orderable[(f, r)] if u + lead <= t}
         capped = all((r, u) in self.ix.supply_cap and self.ordered[(r, u)] >= self.ix.supply_cap[(r, u)] - 1e-6
                      for r, u in windows)
@@ -248,7 +249,7 @@ class _Facts:
             return []
         years, cheapest = set(), min(float(self.ix.racks.at[r, "price_usd"]) for _, r in pairs)
         for f, r in pairs:
-            lead = int(self.ix.racks.at[r, "lead_time_quarters"])
+            lead = self.lead[r]
             years |= {(self.inputs.start + u).year for u in self.orderable[(f, r)] if u + lead <= t}
         if years and all(self.capex_by_year.get(y, 0.0) > budget - cheapest for y in years):
             return [f"budget_usd_per_year used up in {', '.join(str(y) for y in sorted(years))}"]
