@@ -8,6 +8,7 @@ which quarter, and by how much the inputs cannot be met.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import groupby
 
 import pyomo.environ as pyo
 
@@ -18,6 +19,9 @@ from models.runs import consecutive, span, when
 from models.solve import solve
 
 TOLERANCE = 1e-6
+# family -> what the racks installed or locked at a site do to it, what "more than" says, decimals
+_FIXED_WORDS = {"site_power": ("draw {} MW", "more than it can have", 1),
+                "rack_positions": ("take {} positions", "more than it has", 0)}
 
 
 def explain_infeasibility(inputs: PlanInputs, options: SolverOptions) -> list[str]:
@@ -40,8 +44,9 @@ def explain_infeasibility(inputs: PlanInputs, options: SolverOptions) -> list[st
             else:
                 shortfalls[(family, index[0])].append((index[1], amount))
     for (family, where), points in shortfalls.items():
-        for run in consecutive(sorted(points)):
-            found.append(_describe(family, where, run, ELASTIC_FAMILIES[family][0], quarters, m))
+        for run in consecutive(sorted(points)):  # then split where the cause changes, so it holds for each line's span
+            for _, same in groupby(run, key=lambda point: _forced_by(m, family, where, *point)):
+                found.append(_describe(family, where, list(same), ELASTIC_FAMILIES[family][0], quarters, m))
     return found or ["the scenario is infeasible, but no single hard limit explains it"]
 
 
@@ -51,28 +56,50 @@ def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, 
     if family == "site_power":
         available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], 1)
         return (f"site power: site {where} {when_text} needs {span(amounts, 2)} {unit} more than it can have "
-                f"({available} MW scheduled, plus any power blocks); {_power_cause(m, where, [t for t, _ in run])}")
+                f"({available} MW scheduled, plus any power blocks); {_fixed_cause(m, family, where, run)}")
     if family == "rack_positions":
         return (f"rack positions: site {where} {when_text} needs {span(amounts)} more {unit} than its "
-                f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks)")
+                f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks); {_fixed_cause(m, family, where, run)}")
     if family == "supply_cap":
         return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {span(amounts)} {unit}"
     if family == "min_size":
         return (f"minimum size: factory {where} {when_text} is {span(amounts)} {unit} short of its "
-                f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators'])})")
+                f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators']):,})")
     return f"{family} {where} {when_text}: short by {span(amounts, 2)} {unit}"
 
 
-def _power_cause(m, site: str, quarters: list[int]) -> str:
-    """What draws the power no plan can shed: the racks installed or locked (orders.csv) alone, or
-    those with the racks a factory's min_accelerators requires (the only other rule that forces a
-    rack in). Said of locked racks alone, a minimum size set too high had sent the reader to
-    fleet.csv and orders.csv."""
+def _fixed_load(m, family: str, site: str, t: int) -> tuple[float, float]:
+    """(what the racks installed or locked at the site take in quarter t, the most it can have):
+    in MW for site_power, in rack positions for rack_positions."""
     ix = m.ix
-    pue = float(ix.sites.at[site, "pue"])
-    fixed = [sum(n * float(ix.racks.at[r, "kw_per_rack"]) * pue / 1000.0 for (f, r, u), n in ix.fixed_online.items()
-                 if u == t and ix.factories.at[f, "site"] == site) for t in quarters]
-    installed = f"racks installed or locked there draw {span(fixed, 1)} MW"
-    if any(draw > m.site_power_ceiling_mw(site, t) + TOLERANCE for draw, t in zip(fixed, quarters)):
-        return installed + ", more than it can have"
-    return f"{installed}; the rest is the racks its factories' min_accelerators require"
+    if family == "site_power":
+        pue = float(ix.sites.at[site, "pue"])
+        per_rack, most = (lambda r: float(ix.racks.at[r, "kw_per_rack"]) * pue / 1000.0), m.site_power_ceiling_mw(site, t)
+    else:
+        per_rack, most = (lambda r: int(ix.racks.at[r, "rack_positions"])), int(ix.sites.at[site, "max_racks"])
+    fixed = sum(n * per_rack(r) for (f, r, u), n in ix.fixed_online.items() if u == t and ix.factories.at[f, "site"] == site)
+    return fixed, most
+
+
+def _forced_by(m, family: str, site: str, t: int, short: float) -> tuple[bool, bool]:
+    """Which rules force in the racks behind a power or positions shortfall in quarter t: (the racks
+    installed or locked in orders.csv take more than the site can have, the racks a factory's
+    min_accelerators requires add to them: the only other rule that forces a rack in). Said of
+    locked racks alone, a minimum size set too high had sent the reader to fleet.csv and orders.csv."""
+    if family not in _FIXED_WORDS:
+        return False, False
+    fixed, most = _fixed_load(m, family, site, t)
+    excess = max(0.0, fixed - most)
+    return excess > TOLERANCE, short > excess + TOLERANCE * max(1.0, short)
+
+
+def _fixed_cause(m, family: str, site: str, run: list[tuple[int, float]]) -> str:
+    """The cause _forced_by finds, the same in every quarter of the run, in words."""
+    take, over, decimals = _FIXED_WORDS[family]
+    fixed = [_fixed_load(m, family, site, t)[0] for t, _ in run]
+    locked_over, minimum_adds = _forced_by(m, family, site, *run[0])
+    installed = "racks installed or locked there " + take.format(span(fixed, decimals))
+    minimum = "the rest is the racks its factories' min_accelerators require"
+    if not locked_over:
+        return f"{installed}; {minimum}"
+    return f"{installed}, {over}" + (f"; {minimum}" if minimum_adds else "")

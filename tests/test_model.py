@@ -178,6 +178,21 @@ def test_locked_fleet_beyond_site_power_is_explained():
     assert any("site s1" in line and "2027Q1" in line and "0.20 MW" in line for line in run.infeasibility), run.infeasibility
 
 
+def test_a_power_shortfall_is_split_where_what_forces_the_racks_in_changes():
+    """Four installed racks draw 0.4 MW of s1's 0.3 until a 0.2 MW block can arrive in 2027Q3;
+    min_accelerators needs six from 2027Q2, when new racks can first arrive. One line for the
+    whole span had blamed the installed racks alone, 'more than it can have', for every quarter."""
+    run = run_model(inputs([rack("a")], CAP, [site("s1", mw=0.3)], [factory("f1", "s1", min_accelerators=432)],
+                           {("r1", "train"): 72}, fleet=[("f1", "a", 4, "2026Q1")],
+                           expansions=[("s1", 0.2, 1e6, 2, 1)]), FAST)
+    assert run.result.status == INFEASIBLE
+    installed, minimum = "racks installed or locked there draw 0.4 MW", "the rest is the racks its factories' min_accelerators require"
+    causes = [(line.split(" needs ")[0], line.split("power blocks); ")[1]) for line in run.infeasibility]
+    assert causes == [("site power: site s1 in 2027Q1", f"{installed}, more than it can have"),
+                      ("site power: site s1 in 2027Q2", f"{installed}, more than it can have; {minimum}"),
+                      ("site power: site s1 from 2027Q3 to 2028Q2 (4 quarters)", f"{installed}; {minimum}")]
+
+
 def test_locked_orders_beyond_supply_are_explained():
     run = run_model(inputs([rack("a")], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
                            orders=[("2027Q2", "f1", "a", 5)], supply=[("a", "2027Q2", 3)]), FAST)

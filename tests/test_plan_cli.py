@@ -405,7 +405,11 @@ def test_power_that_a_minimum_size_overloads_is_not_blamed_on_the_locked_racks(s
     power = next(line for line in reasons if "site power: site fra-1" in line)
     assert power.endswith("the rest is the racks its factories' min_accelerators require"), power
     assert "racks installed or locked there draw " in power and ", more than it can have" not in power
-    assert any(line.startswith("  - minimum size: factory eu-managed-fra") for line in reasons), reasons
+    positions = next(line for line in reasons if "rack positions: site fra-1" in line)
+    assert positions.endswith("racks installed or locked there take 60 positions; the rest is the racks its "
+                              "factories' min_accelerators require"), positions
+    assert any(line.startswith("  - minimum size: factory eu-managed-fra") and line.endswith("(30,000)")
+               for line in reasons), reasons
 
 
 def test_no_solution_in_time_exits_four(sovereign, tmp_path, monkeypatch):
