@@ -164,32 +164,43 @@ class _Facts:
         arriving = [p for p in pairs if self.first_new.get(p, self.ix.horizon) <= t]
         if not arriving:
             return reasons + [self._soonest_arrival(pairs)]
-        full_sites = self._full_sites(arriving, t)
-        with_room = [p for p in arriving if self.site_of[p[0]] not in full_sites]
-        sites = self._site_limits(full_sites, every_site=not with_room)
-        placeable = with_room or arriving  # the limits that matter are those where a rack would still fit
+        # Judge the racks that can arrive in quarter t itself where any can: a site with room for a
+        # rack type no longer orderable is full for one that is. Where every site is full for those,
+        # a rack ordered to arrive earlier may still fit.
+        in_time = [p for p in arriving if self._latest_arrival(p, t) == t]
+        judged = in_time or arriving
+        full_sites = self._full_sites(judged, t)
+        with_room = [p for p in judged if self.site_of[p[0]] not in full_sites]
+        earlier = []
+        if in_time and not with_room:
+            late = [p for p in arriving if p not in in_time]
+            earlier = [p for p in late if self.site_of[p[0]] not in self._full_sites(late, t)]
+        sites = self._site_limits(full_sites, every_site=not with_room,
+                                  arriving_in=self.inputs.start + t if earlier else None)
+        placeable = with_room or earlier or judged  # the limits that matter are those where a rack would still fit
         limits = self._supply_limit(placeable, t) + self._budget_limit(placeable, t)
-        if not with_room or limits:
+        if not (with_room or earlier) or limits:
             return reasons + sites + limits
-        in_time = [p for p in with_room if self._latest_arrival(p, t) == t]
-        late = "" if in_time else self._windows_closed(with_room, t)
-        return reasons + sites + [self._economics(in_time or with_room, w, units, kind, bool(full_sites), late)]
+        if with_room:
+            late_text = "" if in_time else (", but no rack type that may serve it there can be ordered to arrive in "
+                                            f"{self.inputs.start + t}: {self._latest_of(with_room, t)}")
+            return reasons + sites + [self._economics(with_room, w, units, kind, bool(full_sites), late_text)]
+        late_text = f" on a rack ordered to arrive earlier: {self._latest_of(earlier, t)}"
+        return reasons + sites + [self._economics(earlier, w, units, kind, False, late_text)]
 
     def _latest_arrival(self, pair, t: int) -> int | None:
         """The last quarter up to t in which a new rack of this (factory, rack type) can come online."""
         lead = self.lead[pair[1]]
         return max((u + lead for u in self.orderable[pair] if u + lead <= t), default=None)
 
-    def _windows_closed(self, pairs, t: int) -> str:
-        """No new rack of these pairs can be ordered to arrive in quarter t (their orderable windows
-        or supply caps end earlier): when the latest can arrive, so a planner sees that serving the
-        quarter from racks means paying for them from then on, not for one quarter."""
+    def _latest_of(self, pairs, t: int) -> str:
+        """When the latest new rack of these pairs, none of which can be ordered to arrive in quarter t
+        (orderable windows or supply caps), can come online: serving the quarter from racks means
+        paying for them from then on, not for one quarter."""
         arrival, (f, r) = max(((self._latest_arrival(p, t), p) for p in pairs), key=lambda found: found[0])
-        lead = self.lead[r]
         early = t - arrival
-        return (f", but no rack type that may serve it there can be ordered to arrive in {self.inputs.start + t}: the latest "
-                f"new rack comes online in {self.inputs.start + arrival} ({r} at {f}, ordered "
-                f"{self.inputs.start + arrival - lead}), {early} {'quarter' if early == 1 else 'quarters'} before")
+        return (f"the latest new rack comes online in {self.inputs.start + arrival} ({r} at {f}, ordered "
+                f"{self.inputs.start + arrival - self.lead[r]}), {early} {'quarter' if early == 1 else 'quarters'} before")
 
     def _soonest_arrival(self, pairs) -> str:
         arrivals = sorted((self.first_new[p], p) for p in pairs if p in self.first_new)
@@ -218,12 +229,14 @@ class _Facts:
         return full
 
     @staticmethod
-    def _site_limits(full_sites: dict[str, str], every_site: bool) -> list[str]:
-        """The full sites as a reason, saying whether they are every site that could take a new rack."""
+    def _site_limits(full_sites: dict[str, str], every_site: bool, arriving_in=None) -> list[str]:
+        """The full sites as a reason, saying whether they are every site that could take a new rack
+        (arriving in that quarter, where racks ordered earlier would still fit)."""
         if not full_sites:
             return []
         named = ", ".join(f"{site} ({what})" for site, what in full_sites.items())
-        return [("every site that may take a new rack for it is full: " if every_site else "full: ") + named]
+        rack = f"a rack arriving in {arriving_in}" if arriving_in is not None else "a new rack"
+        return [(f"every site that may take {rack} for it is full: " if every_site else "full: ") + named]
 
     def _blocks(self, site: str) -> str:
         """'; 2 of 4 power blocks ordered' where the site may expand: whether its power limit was

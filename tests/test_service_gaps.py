@@ -109,11 +109,15 @@ def test_supply_used_up_where_a_rack_would_fit_is_named_though_the_full_site_has
                              [factory("f1", "s1", rack_types=("a",)), factory("f2", "s2", rack_types=("b",))],
                              {("r1", "train"): 216}, horizon=2, supply=[("b", "2027Q1", 1), ("b", "2027Q2", 0)],
                              fleet=[("f1", "a", 1, "2026Q4")], residency=NO_CLOUD))
-    run = only(runs)
-    assert run.units == (72.0, 72.0)
-    assert run.reasons == ("the racks online that may serve it are fully used", "full: s1 (rack positions)",
-                           "supply.csv's caps used up in every quarter an order could be placed to arrive in time",
-                           "cloud not allowed (residency.csv)")
+    # In 2027Q2 no b can arrive in that quarter (its cap for 2027Q2's orders is 0), so s1 is every site
+    # a rack arriving then could go to, and b's supply, used up in 2027Q1, is what could have served it.
+    supply = "supply.csv's caps used up in every quarter an order could be placed to arrive in time"
+    assert [(run.first_quarter, run.units, run.reasons) for run in runs] == [
+        (START, (72.0,), ("the racks online that may serve it are fully used", "full: s1 (rack positions)", supply,
+                          "cloud not allowed (residency.csv)")),
+        (START + 1, (72.0,), ("the racks online that may serve it are fully used",
+                              "every site that may take a rack arriving in 2027Q2 for it is full: s1 (rack positions)",
+                              supply, "cloud not allowed (residency.csv)"))]
 
 
 def test_a_spent_budget_is_named():
@@ -246,3 +250,20 @@ def test_the_rack_named_for_less_than_a_racks_worth_is_one_that_can_still_arrive
                                  {("r1", "train"): [72, 72, 72, 72, 72, 80]}, cloud_price=2_000.0)))
     assert (run.first_quarter, run.units) == (START + 5, (8.0,))
     assert run.reasons[1] == "no hard limit binds; it is less than one rack's worth (a b at f1 serves 72 units)"
+
+
+def test_a_site_with_room_only_for_a_rack_no_longer_orderable_is_full_for_one_that_is():
+    # s1 has 0.2 MW left beside its three installed a racks: room for another a (0.1 MW), orderable
+    # only in 2027Q1, not for b (0.3 MW). "No hard limit binds" had been judged on a's size.
+    capacity = {("a", "train"): 72.0, ("b", "train"): 72.0}
+    run = only(cloud_runs(inputs([rack("a", lead=0, last="2027Q1"), rack("b", kw=300.0, lead=0)], capacity,
+                                 [site("s1", mw=0.5)], [factory("f1", "s1")],
+                                 {("r1", "train"): [216, 216, 216, 216, 216, 288]}, fleet=[("f1", "a", 3, "2026Q4")],
+                                 cloud_price=2_000.0)))
+    assert (run.first_quarter, run.units) == (START + 5, (72.0,))
+    assert run.reasons == (
+        "the racks online that may serve it are fully used",
+        "every site that may take a rack arriving in 2028Q2 for it is full: s1 (power)",
+        "no hard limit binds on a rack ordered to arrive earlier: the latest new rack comes online in 2027Q1 "
+        "(a at f1, ordered 2027Q1), 5 quarters before",
+        "cloud at cloud.price_per_unit_quarter (2,000) costs less than the racks, power or commitments to serve it")
