@@ -91,6 +91,26 @@ def test_warm_start_route_finds_the_same_optimum_as_the_plain_solve(plan_inputs)
     assert warm.result.bound_musd <= warm.result.objective_musd + 1e-9
 
 
+def test_a_warm_started_plan_is_the_one_highs_reports_not_the_start_it_was_given():
+    """Found by the property test above. The LP opens candidate f0 (fixed cost 0.5 M), so the warm
+    start is a plan with it open; HiGHS's presolve saw the plan without it cost 1.03 M, reported that
+    as optimal, and returned the start at 1.53 M: a plan half as dear again, called optimal."""
+    racks = [rack(name, kw=80.0, lead=0, first="2025Q1", life=2) for name in ("k0", "k1")]
+    capacity = {("k0", "train"): 0.0, ("k0", "infer"): 0.0, ("k1", "train"): 0.0, ("k1", "infer"): 72.0}
+    sites = [site("s0", mw=0.2, max_racks=2, price=0.20), site("s1", mw=0.2, max_racks=2, price=0.05)]
+    factories = [factory("f0", "s0", status="candidate", fixed=500_000.0), factory("f1", "s1")]
+    demand = {("r1", "train"): 0, ("r1", "infer"): [0, 0, 0, 123], ("r2", "train"): 0, ("r2", "infer"): 0}
+    plan_inputs = inputs(racks, capacity, sites, factories, demand, horizon=4, utilization=0.85,
+                         unmet_penalty=60_000.0, cloud_price=26_000.0)
+    plain = run_model(plan_inputs, FAST, with_duals=False)
+    with mock.patch.object(solve_module, "RENS_MIN_INTEGERS", 0):
+        warm = run_model(plan_inputs, FAST, with_duals=False)
+    assert plain.result.status == warm.result.status == OPTIMAL
+    assert abs(plain.result.objective_musd - 1.033119) < 1e-6
+    assert abs(warm.result.objective_musd - plain.result.objective_musd) < 1e-6, warm.result.log[-2000:]
+    assert warm.result.gap <= FAST.mip_gap
+
+
 def test_warm_start_gives_a_plan_above_its_bound_and_leaves_the_model_as_it_found_it():
     m, solver, highs = handed_to_highs(power_bound_candidate())
     before = highs.getLp()
