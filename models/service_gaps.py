@@ -10,6 +10,7 @@ own tables, not from the solver, and a run of quarters with the same reasons is 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -71,13 +72,13 @@ def _explain(kind: str, facts: "_Facts", gap_usd: float | None) -> list[ServiceG
     ix, inputs, plan = facts.ix, facts.inputs, facts.plan
     column, price = (("unmet", inputs.unmet_penalty_per_unit_quarter) if kind == UNMET
                      else ("served_cloud", inputs.cloud_price_per_unit_quarter))
-    points = defaultdict(list)
+    points, unforced_units = defaultdict(list), {}
     for row in plan.demand.itertuples():
         units = float(getattr(row, column))
         if units > UNITS_TOLERANCE:
             t = inputs.index_of(row.quarter)
             stream = (row.region, row.workload)
-            reasons = facts.capacity_reasons(stream, t, units, kind)
+            reasons, unforced_units[(stream, t)] = facts.capacity_reasons(stream, t, units, kind)
             if kind == UNMET:
                 reasons += facts.cloud_reasons(stream, t)
             points[(stream, tuple(reasons))].append((t, units))
@@ -87,7 +88,7 @@ def _explain(kind: str, facts: "_Facts", gap_usd: float | None) -> list[ServiceG
             said = list(reasons)
             unforced = [k for k, r in enumerate(said) if r.startswith(NO_LIMIT)]
             if unforced:
-                cost = sum(units * price * ix.discount[t] for t, units in run)
+                cost = sum(unforced_units[((g, w), t)] * price * ix.discount[t] for t, _ in run)
                 said.insert(unforced[0] + 1, _chosen(kind, cost, gap_usd, price))
             gaps.append(ServiceGap(kind, g, w, inputs.start + run[0][0], inputs.start + run[-1][0], len(run),
                                    tuple(units for _, units in run), tuple(said)))
@@ -150,12 +151,14 @@ class _Facts:
         costs = plan.costs[plan.costs["category"].isin([CAPEX_PAID, "power_expansion", "factory_fixed"])]
         self.capex_by_year = costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
 
-    def capacity_reasons(self, stream: tuple[str, str], t: int, units: float, kind: str) -> list[str]:
+    def capacity_reasons(self, stream: tuple[str, str], t: int, units: float, kind: str) -> tuple[list[str], float]:
+        """The reasons the stream's `units` in quarter t were not served from racks, and how many of
+        them no hard limit kept off racks (what the plan chose: 0 where a limit forced them all)."""
         g, w = stream
         pairs = self.serving.get(stream, [])
         if not pairs:
             return [f"no factory it may be served from (residency) can hold a rack type with capacity for {w} "
-                    "(rack_capacity.csv, factories' rack_types, liquid cooling)"]
+                    "(rack_capacity.csv, factories' rack_types, liquid cooling)"], 0.0
         reasons = []
         online = sum(self.online.get((f, r, t), 0.0) for f, r in pairs)
         used = sum(self.assigned.get((f, r, t), 0.0) for f, r in pairs)
@@ -163,7 +166,7 @@ class _Facts:
             reasons.append("the racks online that may serve it are fully used")
         arriving = [p for p in pairs if self.first_new.get(p, self.ix.horizon) <= t]
         if not arriving:
-            return reasons + [self._soonest_arrival(pairs)]
+            return reasons + [self._soonest_arrival(pairs)], 0.0
         # Judge the racks that can arrive in quarter t itself where any can: a site with room for a
         # rack type no longer orderable is full for one that is. Where every site is full for those,
         # a rack ordered to arrive earlier may still fit.
@@ -175,18 +178,48 @@ class _Facts:
         if in_time and not with_room:
             late = [p for p in arriving if p not in in_time]
             earlier = [p for p in late if self.site_of[p[0]] not in self._full_sites(late, t)]
-        sites = self._site_limits(full_sites, every_site=not with_room,
-                                  arriving_in=self.inputs.start + t if earlier else None)
+        sites = self._site_limits(full_sites, every_site=not with_room, in_that_quarter=bool(earlier))
         placeable = with_room or earlier or judged  # the limits that matter are those where a rack would still fit
         limits = self._supply_limit(placeable, t) + self._budget_limit(placeable, t)
         if not (with_room or earlier) or limits:
-            return reasons + sites + limits
+            return reasons + sites + limits, 0.0
         if with_room:
             late_text = "" if in_time else (", but no rack type that may serve it there can be ordered to arrive in "
                                             f"{self.inputs.start + t}: {self._latest_of(with_room, t)}")
-            return reasons + sites + [self._economics(with_room, w, units, kind, bool(full_sites), late_text)]
-        late_text = f" on a rack ordered to arrive earlier: {self._latest_of(earlier, t)}"
-        return reasons + sites + [self._economics(earlier, w, units, kind, False, late_text)]
+        else:
+            late_text = f" on racks ordered to arrive earlier: {self._latest_of(earlier, t)}"
+        fitting, elsewhere = with_room or earlier, bool(with_room and full_sites)
+        room, where = self._room(fitting, w, t)
+        if 0 < room < units - UNITS_TOLERANCE:  # racks fit for part of it: the rest is forced
+            racks = ("racks that fit and could be ordered to arrive earlier" if earlier else
+                     "racks that fit and can be ordered to arrive in that quarter" if in_time else "new racks that fit")
+            said = f"{racks} serve at most {figure(room)} units of it ({where})"
+            return reasons + sites + [said, self._economics(fitting, w, room, kind, elsewhere, late_text, part=True)], room
+        return reasons + sites + [self._economics(fitting, w, units, kind, elsewhere, late_text)], units
+
+    def _room(self, pairs, workload: str, t: int) -> tuple[float, str]:
+        """Units of the workload that new racks could still serve in quarter t at the sites of these
+        pairs (at each, as many of its most useful rack type as the power and positions left hold),
+        and what fits where ('ap-sg-1: 3 more trn4-ultra, then power (2 of 2 power blocks ordered)')."""
+        total, said = 0.0, []
+        for site in sorted({self.site_of[f] for f, _ in pairs}):
+            pue = float(self.ix.sites.at[site, "pue"])
+            kw_left = self.headroom_kw.get((site, t), 0.0)
+            positions_left = int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)]
+            blocks = self._blocks(site).removeprefix("; ")
+            power = f"power ({blocks})" if blocks else "power"
+            best = (0.0, 0, "", "")
+            for f, r in (p for p in pairs if self.site_of[p[0]] == site):
+                by_power = math.floor(kw_left / (float(self.ix.racks.at[r, "kw_per_rack"]) * pue) + 1e-9)
+                by_positions = math.floor(positions_left / int(self.ix.racks.at[r, "rack_positions"]) + 1e-9)
+                racks = max(0, min(by_power, by_positions))
+                units = racks * self.ix.capacity[(r, workload)] * self.inputs.utilization
+                if units > best[0]:
+                    best = (units, racks, r, power if by_power <= by_positions else "rack positions")
+            if best[1]:
+                total += best[0]
+                said.append(f"{site}: {best[1]} more {best[2]}, then {best[3]}")
+        return total, "; ".join(said)
 
     def _latest_arrival(self, pair, t: int) -> int | None:
         """The last quarter up to t in which a new rack of this (factory, rack type) can come online."""
@@ -229,14 +262,14 @@ class _Facts:
         return full
 
     @staticmethod
-    def _site_limits(full_sites: dict[str, str], every_site: bool, arriving_in=None) -> list[str]:
+    def _site_limits(full_sites: dict[str, str], every_site: bool, in_that_quarter: bool = False) -> list[str]:
         """The full sites as a reason, saying whether they are every site that could take a new rack
-        (arriving in that quarter, where racks ordered earlier would still fit)."""
+        (one that can arrive in the quarter itself, where racks ordered earlier would still fit)."""
         if not full_sites:
             return []
         named = ", ".join(f"{site} ({what})" for site, what in full_sites.items())
-        rack = f"a rack arriving in {arriving_in}" if arriving_in is not None else "a new rack"
-        return [(f"every site that may take {rack} for it is full: " if every_site else "full: ") + named]
+        rack = "a rack for it ordered to arrive in that quarter" if in_that_quarter else "a new rack for it"
+        return [(f"every site that may take {rack} is full: " if every_site else "full: ") + named]
 
     def _blocks(self, site: str) -> str:
         """'; 2 of 4 power blocks ordered' where the site may expand: whether its power limit was
@@ -268,12 +301,14 @@ class _Facts:
             return [f"budget_usd_per_year used up in {', '.join(str(y) for y in sorted(years))}"]
         return []
 
-    def _economics(self, pairs, workload: str, units: float, kind: str, elsewhere: bool, late: str = "") -> str:
+    def _economics(self, pairs, workload: str, units: float, kind: str, elsewhere: bool, late: str = "",
+                   part: bool = False) -> str:
         """No hard limit binds at the sites with room (pairs): compare the cheapest rack's cost per
         unit-quarter there with the price of the alternative the plan took (the unmet penalty, or
         cloud). elsewhere: other sites were full, so the reason says it holds at these; late: why
-        no rack there can arrive in the quarter itself (_windows_closed), said after it."""
-        no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "") + late
+        no rack there can arrive in the quarter itself (_latest_of), said after it; part: `units`
+        are the part of the demand that racks fit for (_room), and the reason says it holds for those."""
+        no_limit = NO_LIMIT + (" at the other sites" if elsewhere else "") + (" for those" if part else "") + late
         price = self.inputs.unmet_penalty_per_unit_quarter if kind == UNMET else self.inputs.cloud_price_per_unit_quarter
         costs = {p: self._cost_per_unit_quarter(*p, workload) for p in pairs}
         f, r = min(costs, key=costs.get)  # the first cheapest, in the order of pairs

@@ -116,7 +116,8 @@ def test_supply_used_up_where_a_rack_would_fit_is_named_though_the_full_site_has
         (START, (72.0,), ("the racks online that may serve it are fully used", "full: s1 (rack positions)", supply,
                           "cloud not allowed (residency.csv)")),
         (START + 1, (72.0,), ("the racks online that may serve it are fully used",
-                              "every site that may take a rack arriving in 2027Q2 for it is full: s1 (rack positions)",
+                              "every site that may take a rack for it ordered to arrive in that quarter is full: "
+                              "s1 (rack positions)",
                               supply, "cloud not allowed (residency.csv)"))]
 
 
@@ -263,7 +264,41 @@ def test_a_site_with_room_only_for_a_rack_no_longer_orderable_is_full_for_one_th
     assert (run.first_quarter, run.units) == (START + 5, (72.0,))
     assert run.reasons == (
         "the racks online that may serve it are fully used",
-        "every site that may take a rack arriving in 2028Q2 for it is full: s1 (power)",
-        "no hard limit binds on a rack ordered to arrive earlier: the latest new rack comes online in 2027Q1 "
+        "every site that may take a rack for it ordered to arrive in that quarter is full: s1 (power)",
+        "no hard limit binds on racks ordered to arrive earlier: the latest new rack comes online in 2027Q1 "
         "(a at f1, ordered 2027Q1), 5 quarters before",
         "cloud at cloud.price_per_unit_quarter (2,000) costs less than the racks, power or commitments to serve it")
+
+
+def test_racks_that_fit_for_part_of_the_demand_are_counted_and_the_rest_is_forced():
+    # s1 has power for one more rack beside its installed one; 144 units go to cloud, dearer racks
+    # or not: only 72 of them could have been served from a rack, whatever it cost.
+    run = only(cloud_runs(inputs([rack("a", lead=0, price=7_200_000, life=20)], CAP, [site("s1", mw=0.2)],
+                                 [factory("f1", "s1")], {("r1", "train"): 216}, horizon=2,
+                                 fleet=[("f1", "a", 1, "2026Q4")], cloud_price=2_000.0)))
+    assert run.units == (144.0, 144.0)
+    assert run.reasons == (
+        "the racks online that may serve it are fully used",
+        "racks that fit and can be ordered to arrive in that quarter serve at most 72 units of it (s1: 1 more a, "
+        "then power)",
+        "a new rack that may serve it costs at least 5,000 per unit-quarter (capex annuity, opex, energy), more than "
+        "cloud.price_per_unit_quarter (2,000)")
+
+
+def test_only_the_demand_racks_fit_for_is_weighed_against_the_optimality_gap():
+    # Planned under a budget that buys nothing, explained without it: s1 has power for two more
+    # racks (144 units) of the 216 on cloud a quarter. Their cloud cost, 144 x 2,000 x 2 quarters
+    # = 0.576 M, is within a 0.6 M gap; all 216 units' (0.864 M) is not.
+    def scenario(budget):
+        return inputs([rack("a", lead=0)], CAP, [site("s1", mw=0.3)], [factory("f1", "s1")], {("r1", "train"): 288},
+                      horizon=2, fleet=[("f1", "a", 1, "2026Q4")], cloud_price=2_000.0, budget=budget)
+    plan = run_model(scenario(budget=1.0), FAST).plan
+    unbudgeted = scenario(budget=None)
+    run = only(explain_service_gaps(build_index(unbudgeted), unbudgeted, plan, gap_usd=600_000.0)[1])
+    assert run.units == (216.0, 216.0)
+    assert run.reasons[1:] == (
+        "racks that fit and can be ordered to arrive in that quarter serve at most 144 units of it (s1: 2 more a, "
+        "then power)",
+        "no hard limit binds for those",
+        "its cloud cost (0.58 M discounted) is within the plan's optimality gap (0.60 M): a smaller solver.mip_gap "
+        "(--mip-gap) may serve it from racks")
