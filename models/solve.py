@@ -26,6 +26,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from models.highs_result import NOT_AS_REPORTED, returned_as_reported, run_on_without_presolve
 from models.inputs import SHORTEST_SOLVER_CALL_S, UNMET_PENALTY, SolverOptions
 from models.steady import SteadyReport, previous_orders, steady_pass
 from models.warmstart import rens_start
@@ -86,26 +87,18 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
                 highs.setSolution(start.solution)
                 stop.incumbent(start.solution.col_value)
             extra["mip_lp_solver"] = "ipm"  # the root LP by simplex alone took 17 s of the minute
-        def run(**more):  # rel_gap 0: _StopAtGap applies the gap (module docstring)
+
+        def run():  # rel_gap 0: _StopAtGap applies the gap (module docstring)
             remaining = max(SHORTEST_SOLVER_CALL_S, options.time_limit_s - (time.perf_counter() - began))
             return solver.solve(m, tee=tee, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                                time_limit=remaining, rel_gap=0.0, threads=options.threads,
-                                solver_options={**extra, **more})
+                                time_limit=remaining, rel_gap=0.0, threads=options.threads, solver_options=extra)
 
         with stop:  # not around the warm start: its sub-MIP's bound holds only inside its narrowed bounds
             results = run()
-            if _returned_plan_is_not_the_reported_one(results, m):
-                # HiGHS 1.16, given a start its presolve could improve, reported the improved
-                # objective but returned the start itself, as "optimal" (a plan at 1.53 M reported
-                # as 1.03 M: test_warm_start_route_finds_the_same_optimum_as_the_plain_solve).
-                # Without presolve what it returns is what it solved: go on from that plan.
-                buffer.write("\nThe plan HiGHS returned does not cost what it reported; solving on from it "
-                             "without presolve.\n")
-                start = highs.getSolution()
-                highs.setSolution(start)
-                stop.incumbent(start.col_value)
-                results = run(presolve="off")
-                highs.setOptionValue("presolve", "choose")
+            if not returned_as_reported(highs):  # a plan called optimal that was not (models/highs_result.py)
+                buffer.write(f"\n{NOT_AS_REPORTED}\n")
+                stop.incumbent(highs.getSolution().col_value)
+                results = run_on_without_presolve(highs, run)
     seconds = time.perf_counter() - began
     condition = results.termination_condition
     has_incumbent = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
@@ -137,16 +130,6 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     if has_incumbent:
         _keep_previous_orders(solver, m, options, result, began)
     return result
-
-
-def _returned_plan_is_not_the_reported_one(results, m) -> bool:
-    """Whether the plan HiGHS returned (loaded into the model) costs other than the objective it reported."""
-    if results.solution_status not in (SolutionStatus.optimal, SolutionStatus.feasible) \
-            or results.incumbent_objective is None:
-        return False
-    results.solution_loader.load_vars()
-    returned = pyo.value(m.npv)
-    return abs(returned - results.incumbent_objective) > 1e-6 * max(1.0, abs(returned))
 
 
 # A re-plan's pass toward the previous plan's orders gets what is left of the time limit, and at

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from models.highs_result import FEASIBLE, returned_as_reported, run_on_without_presolve
 from models.inputs import SHORTEST_SOLVER_CALL_S
 
-_FEASIBLE = 2  # HighsInfo.primal_solution_status of a feasible point
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 NEIGHBOURHOOD_SHARE = 0.3  # of the pass's time, at most, for the sub-MIP near both plans
 # The pass stops once no plan can change this share fewer racks than the one in hand (HiGHS's
@@ -162,14 +162,20 @@ def _run(highs: highspy.Highs, start: np.ndarray, orders: np.ndarray, targets: n
     solution = highspy.HighsSolution()
     solution.col_value = list(_closeness_start(start, orders, targets))
     highs.setSolution(solution)
-    highs.setOptionValue("time_limit", max(SHORTEST_SOLVER_CALL_S, until - time.perf_counter()))
-    highs.run()
+
+    def run():
+        highs.setOptionValue("time_limit", max(SHORTEST_SOLVER_CALL_S, until - time.perf_counter()))
+        highs.run()
+
+    run()
+    if not returned_as_reported(highs):  # a proof of a point HiGHS did not return (models/highs_result.py)
+        run_on_without_presolve(highs, run)
 
 
 def _improve(highs: highspy.Highs, best: np.ndarray, orders: np.ndarray, targets: np.ndarray,
              columns: int) -> np.ndarray:
     """HiGHS's last solution if it is feasible and changes fewer racks than `best`, else `best`."""
-    if highs.getInfo().primal_solution_status != _FEASIBLE:
+    if highs.getInfo().primal_solution_status != FEASIBLE:
         return best
     values = np.array(highs.getSolution().col_value)[:columns]
     values[orders] = np.round(values[orders])

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from models.highs_result import FEASIBLE
 from models.inputs import SHORTEST_SOLVER_CALL_S
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
-_FEASIBLE = 2  # HighsInfo.primal_solution_status of a feasible point
 
 
 @dataclass
@@ -77,7 +77,7 @@ def rens_start(highs: highspy.Highs, integers: np.ndarray, strategic: np.ndarray
         ceiling = np.maximum(lower[rest], np.minimum(upper[rest], np.ceil(values[rest] - 1e-6)))
         highs.changeColsBounds(len(rest), rest, lower[rest], ceiling)
         run("choose", mip_rel_gap=gap)
-        feasible = highs.getInfo().primal_solution_status == _FEASIBLE
+        feasible = highs.getInfo().primal_solution_status == FEASIBLE
         return WarmStart(bound, highs.getSolution() if feasible else None)
     finally:
         highs.changeColsIntegrality(len(integers), integers, kinds)
