@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -230,7 +231,6 @@ def open_xml_problems(path: Path) -> list[str]:
 def damaged_copy(book: Path, target: Path) -> Path:
     """The workbook with one attribute Excel cannot read (a frozen pane split at 'abc' rows), to show
     that open_xml_problems finds such a thing."""
-    import zipfile
     with zipfile.ZipFile(book) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
         for item in source.infolist():
             data = source.read(item.filename)
