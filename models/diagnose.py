@@ -31,6 +31,7 @@ def explain_infeasibility(inputs: PlanInputs, options: SolverOptions) -> list[st
         return ["the scenario is infeasible and the relaxed model could not be solved either; "
                 "check locked orders, installed fleet, minimum sizes and budgets"]
     quarters = list(inputs.quarters)
+    fixed = _fixed_racks(m.ix)
     found, shortfalls = [], defaultdict(list)
     for family, var in m.slack_vars.items():
         unit, scale = ELASTIC_FAMILIES[family]
@@ -45,21 +46,21 @@ def explain_infeasibility(inputs: PlanInputs, options: SolverOptions) -> list[st
                 shortfalls[(family, index[0])].append((index[1], amount))
     for (family, where), points in shortfalls.items():
         for run in consecutive(sorted(points)):  # then split where the cause changes, so it holds for each line's span
-            for _, same in groupby(run, key=lambda point: _forced_by(m, family, where, *point)):
-                found.append(_describe(family, where, list(same), ELASTIC_FAMILIES[family][0], quarters, m))
+            for _, same in groupby(run, key=lambda point: _forced_by(m, fixed, family, where, *point)):
+                found.append(_describe(family, where, list(same), ELASTIC_FAMILIES[family][0], quarters, m, fixed))
     return found or ["the scenario is infeasible, but no single hard limit explains it"]
 
 
-def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, quarters, m) -> str:
+def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, quarters, m, fixed: dict) -> str:
     when_text = when(quarters[run[0][0]], quarters[run[-1][0]], len(run))
     amounts = [amount for _, amount in run]
     if family == "site_power":
         available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], 1)
         return (f"site power: site {where} {when_text} needs {span(amounts, 2)} {unit} more than it can have "
-                f"({available} MW scheduled, plus any power blocks); {_fixed_cause(m, family, where, run)}")
+                f"({available} MW scheduled, plus any power blocks); {_fixed_cause(m, fixed, family, where, run)}")
     if family == "rack_positions":
         return (f"rack positions: site {where} {when_text} needs {span(amounts)} more {unit} than its "
-                f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks); {_fixed_cause(m, family, where, run)}")
+                f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks); {_fixed_cause(m, fixed, family, where, run)}")
     if family == "supply_cap":
         return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {span(amounts)} {unit}"
     if family == "min_size":
@@ -68,7 +69,17 @@ def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, 
     return f"{family} {where} {when_text}: short by {span(amounts, 2)} {unit}"
 
 
-def _fixed_load(m, family: str, site: str, t: int) -> tuple[float, float]:
+def _fixed_racks(ix) -> dict:
+    """(site, quarter) -> [(rack type, racks)] installed or locked there, gathered once for every
+    line of the diagnosis."""
+    site_of = ix.factories["site"].to_dict()
+    fixed = defaultdict(list)
+    for (f, r, t), n in ix.fixed_online.items():
+        fixed[(site_of[f], t)].append((r, n))
+    return fixed
+
+
+def _fixed_load(m, fixed: dict, family: str, site: str, t: int) -> tuple[float, float]:
     """(what the racks installed or locked at the site take in quarter t, the most it can have):
     in MW for site_power, in rack positions for rack_positions."""
     ix = m.ix
@@ -77,28 +88,27 @@ def _fixed_load(m, family: str, site: str, t: int) -> tuple[float, float]:
         per_rack, most = (lambda r: float(ix.racks.at[r, "kw_per_rack"]) * pue / 1000.0), m.site_power_ceiling_mw(site, t)
     else:
         per_rack, most = (lambda r: int(ix.racks.at[r, "rack_positions"])), int(ix.sites.at[site, "max_racks"])
-    fixed = sum(n * per_rack(r) for (f, r, u), n in ix.fixed_online.items() if u == t and ix.factories.at[f, "site"] == site)
-    return fixed, most
+    return sum(n * per_rack(r) for r, n in fixed.get((site, t), ())), most
 
 
-def _forced_by(m, family: str, site: str, t: int, short: float) -> tuple[bool, bool]:
+def _forced_by(m, fixed: dict, family: str, site: str, t: int, short: float) -> tuple[bool, bool]:
     """Which rules force in the racks behind a power or positions shortfall in quarter t: (the racks
     installed or locked in orders.csv take more than the site can have, the racks a factory's
     min_accelerators requires add to them: the only other rule that forces a rack in). Said of
     locked racks alone, a minimum size set too high had sent the reader to fleet.csv and orders.csv."""
     if family not in _FIXED_WORDS:
         return False, False
-    fixed, most = _fixed_load(m, family, site, t)
-    excess = max(0.0, fixed - most)
+    taken, most = _fixed_load(m, fixed, family, site, t)
+    excess = max(0.0, taken - most)
     return excess > TOLERANCE, short > excess + TOLERANCE * max(1.0, short)
 
 
-def _fixed_cause(m, family: str, site: str, run: list[tuple[int, float]]) -> str:
+def _fixed_cause(m, fixed: dict, family: str, site: str, run: list[tuple[int, float]]) -> str:
     """The cause _forced_by finds, the same in every quarter of the run, in words."""
     take, over, decimals = _FIXED_WORDS[family]
-    fixed = [_fixed_load(m, family, site, t)[0] for t, _ in run]
-    locked_over, minimum_adds = _forced_by(m, family, site, *run[0])
-    installed = "racks installed or locked there " + take.format(span(fixed, decimals))
+    taken = [_fixed_load(m, fixed, family, site, t)[0] for t, _ in run]
+    locked_over, minimum_adds = _forced_by(m, fixed, family, site, *run[0])
+    installed = "racks installed or locked there " + take.format(span(taken, decimals))
     minimum = "the rest is the racks its factories' min_accelerators require"
     if not locked_over:
         return f"{installed}; {minimum}"
