@@ -247,18 +247,25 @@ class _Facts:
                 f"ordered {self.inputs.start + first - lead} with {lead} {quarters} lead time)")
 
     def _full_sites(self, pairs, t: int) -> dict[str, str]:
-        """Sites where no further rack that may serve the stream fits in quarter t, with what ran out
-        (power or rack positions)."""
+        """Sites where no further rack that may serve the stream fits in quarter t, with what ran out:
+        power, rack positions, or each for some of the rack types ('power for b; rack positions for
+        a': a rack with the power to spare may lack the positions, and the reverse)."""
         full = {}
         for site in sorted({self.site_of[f] for f, _ in pairs}):
-            here = [r for f, r in pairs if self.site_of[f] == site]
+            here = sorted({r for f, r in pairs if self.site_of[f] == site})
             pue = float(self.ix.sites.at[site, "pue"])
-            smallest_kw = min(float(self.ix.racks.at[r, "kw_per_rack"]) * pue for r in here)
-            fewest_positions = min(int(self.ix.racks.at[r, "rack_positions"]) for r in here)
-            if self.headroom_kw.get((site, t), 0.0) < smallest_kw - 1e-6:
+            kw_left = self.headroom_kw.get((site, t), 0.0)
+            positions_left = int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)]
+            no_power = [r for r in here if kw_left < float(self.ix.racks.at[r, "kw_per_rack"]) * pue - 1e-6]
+            no_positions = [r for r in here if positions_left < int(self.ix.racks.at[r, "rack_positions"])]
+            if len(no_power) == len(here):
                 full[site] = f"power{self._blocks(site)}"
-            elif int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)] < fewest_positions:
+            elif len(no_positions) == len(here):
                 full[site] = "rack positions"
+            elif set(no_power) | set(no_positions) == set(here):
+                by_positions = [r for r in here if r not in no_power]
+                full[site] = (f"power for {', '.join(no_power)}{self._blocks(site)}; "
+                              f"rack positions for {', '.join(by_positions)}")
         return full
 
     @staticmethod

@@ -7,6 +7,9 @@ NPV recomputed by the checker from the output tables, within 1e-6 relative.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -85,6 +88,7 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     npv = run.plan.kpis["npv_usd"]
     assert abs(objective_usd - npv) <= 1e-6 * max(1.0, abs(npv)), (objective_usd, npv)
     _unmet_and_cloud_are_explained(plan_inputs, run)
+    _named_limits_hold(plan_inputs, run)
 
 
 def _unmet_and_cloud_are_explained(plan_inputs, run) -> None:
@@ -106,3 +110,100 @@ def _unmet_and_cloud_are_explained(plan_inputs, run) -> None:
         for row in run.plan.demand.itertuples():
             value = getattr(row, column)
             assert abs(explained.get((row.region, row.workload, row.quarter), 0.0) - (value if value > 1e-3 else 0.0)) < 1e-9
+
+
+SITE_NAMED_FULL = re.compile(r"(s\d+) \(([^()]*)\)")  # 's1 (power; 0 of 2 power blocks ordered)'
+ROOM_CLAIMS = ("no hard limit binds", "a new rack that may serve it costs at least", "racks that fit")
+
+
+def _named_limits_hold(plan_inputs, run) -> None:
+    """What the explanations say about room for a new rack, rechecked from the raw inputs and the
+    plan's checked tables: a site named full has no room in that quarter for any rack that may
+    serve the stream and can be ordered to arrive then (or, where none can, by then); 'every site'
+    means none fits anywhere; a reason that weighs racks against cloud or the penalty means one fits."""
+    room = _Room(plan_inputs, run.plan)
+    for gap in run.unmet + run.cloud:
+        for k in range(gap.quarters):
+            t = gap.first_quarter + k
+            in_time, by_then = room.arrivals((gap.region, gap.workload), t)
+            judged = in_time or by_then
+            for reason in gap.reasons:
+                named = SITE_NAMED_FULL.findall(reason) if "full: " in reason else []
+                for site_name, what in named:
+                    here = [(f, r) for f, r in judged if room.site_of[f] == site_name]
+                    assert here and not any(room.fits(f, r, t) for f, r in here), (site_name, t, gap.text)
+                    for f, r in here:
+                        limit = _named_limit(what, r)
+                        assert not room.fits(f, r, t, limit), (site_name, r, limit, t, gap.text)
+                if reason.startswith("every site that may take"):
+                    whole = in_time if "arrive in that quarter" in reason else judged
+                    assert not any(room.fits(f, r, t) for f, r in whole), (t, gap.text)
+            if any(reason.startswith(ROOM_CLAIMS) for reason in gap.reasons):
+                assert any(room.fits(f, r, t) for f, r in by_then), (t, gap.text)
+
+
+def _named_limit(what: str, rack_type: str) -> str:
+    """The limit a full site's text names for a rack type: 'power; 1 of 2 power blocks ordered',
+    'rack positions', or per type, 'power for k1, k2; 0 of 1 power blocks ordered; rack positions for k0'."""
+    if " for " not in what:
+        return "power" if what.startswith("power") else "rack positions"
+    per_type = {}
+    for part in what.split("; "):
+        limit, _, types = part.partition(" for ")
+        per_type.update({r: limit for r in types.split(", ") if types})
+    return per_type[rack_type]
+
+
+class _Room:
+    """Where a new rack could go, from the input tables and the plan's fleet and power rows alone."""
+
+    def __init__(self, plan_inputs, plan):
+        self.inputs = plan_inputs
+        self.racks = plan_inputs.racks.set_index("rack_type")
+        self.sites = plan_inputs.sites.set_index("site")
+        self.factories = plan_inputs.factories.set_index("factory")
+        self.site_of = self.factories["site"].to_dict()
+        self.units = {(r, w): u for r, w, u in plan_inputs.rack_capacity.itertuples(index=False)}
+        self.rules = {(g, w): (tuple(s) or (g,)) for g, w, s, _ in plan_inputs.residency.itertuples(index=False)}
+        self.power = {(p.site, p.quarter): (p.facility_kw, p.capacity_kw) for p in plan.power.itertuples()}
+        self.positions = defaultdict(float)
+        for row in plan.fleet.itertuples():
+            self.positions[(row.site, row.quarter)] += row.racks_online * self.racks.at[row.rack_type, "rack_positions"]
+        self.locked = plan_inputs.orders.groupby(["rack_type", "order_quarter"])["racks"].sum().to_dict()
+        self.caps = {(r, q): c for r, q, c in plan_inputs.supply.itertuples(index=False)}
+
+    def arrivals(self, stream, t):
+        """(pairs whose new rack can be ordered to arrive in t, pairs whose new rack can arrive by t)."""
+        g, w = stream
+        serving = self.rules.get(stream, (g,))
+        in_time, by_then = [], []
+        for f, factory in self.factories.iterrows():
+            site = self.sites.loc[factory.site]
+            for r, rack in self.racks.iterrows():
+                if (site.region not in serving or self.units.get((r, w), 0) <= 0
+                        or (factory.rack_types and r not in factory.rack_types)
+                        or (rack.liquid_cooled and not site.liquid_cooling)):
+                    continue
+                arrive = [u + int(rack.lead_time_quarters) for u in self._order_quarters(factory, r, rack)]
+                if t in arrive:
+                    in_time.append((f, r))
+                if any(a <= t for a in arrive):
+                    by_then.append((f, r))
+        return in_time, by_then
+
+    def _order_quarters(self, factory, r, rack):
+        start, lead = self.inputs.start, int(rack.lead_time_quarters)
+        end = start + self.inputs.horizon_quarters - 1
+        last = end - lead if pd.isna(rack.last_order_quarter) else min(end - lead, rack.last_order_quarter)
+        first = max(start, rack.first_order_quarter, start + int(factory.setup_lead_time_quarters) - lead)
+        quarters = pd.period_range(first, last, freq="Q") if first <= last else []
+        return [u for u in quarters if self.caps.get((r, u), float("inf")) - self.locked.get((r, u), 0) > 0]
+
+    def fits(self, f, r, t, limit=None) -> bool:
+        """Whether one more rack of type r at factory f's site in quarter t stays within the site's
+        power (limit 'power'), its rack positions ('rack positions'), or both (None)."""
+        site = self.site_of[f]
+        facility_kw, capacity_kw = self.power[(site, t)]
+        power = facility_kw + self.racks.at[r, "kw_per_rack"] * self.sites.at[site, "pue"] <= capacity_kw + 1e-6
+        space = self.positions[(site, t)] + self.racks.at[r, "rack_positions"] <= self.sites.at[site, "max_racks"]
+        return {"power": power, "rack positions": space, None: power and space}[limit]

@@ -93,6 +93,19 @@ def test_a_site_out_of_positions_is_named():
     assert "every site that may take a new rack for it is full: s1 (rack positions)" in only(runs).reasons
 
 
+def test_a_site_where_each_rack_type_lacks_power_or_positions_is_full():
+    # s1 has 100 kW and one position left: a (80 kW) would have the power but needs two positions,
+    # b (one position) needs 190 kW. No rack fits, though neither limit alone stops both types.
+    capacity = {("a", "train"): 72.0, ("b", "train"): 72.0}
+    racks = [rack("a", kw=80.0, lead=0, positions=2), rack("b", kw=190.0, lead=0, positions=1)]
+    run = only(unmet_runs(inputs(racks, capacity, [site("s1", mw=0.37, max_racks=4)], [factory("f1", "s1")],
+                                 {("r1", "train"): 216}, horizon=2, residency=NO_CLOUD,
+                                 fleet=[("f1", "a", 1, "2026Q4"), ("f1", "b", 1, "2026Q4")])))
+    assert run.reasons == ("the racks online that may serve it are fully used",
+                           "every site that may take a new rack for it is full: s1 (power for b; rack positions for a)",
+                           "cloud not allowed (residency.csv)")
+
+
 def test_supply_caps_used_up_are_named():
     supply = [("a", "2027Q1", 1), ("a", "2027Q2", 1)]
     runs = unmet_runs(inputs([rack("a", lead=0)], CAP, [site("s1")], [factory("f1", "s1")],
