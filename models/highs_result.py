@@ -38,3 +38,9 @@ def run_on_without_presolve(highs: highspy.Highs, run: Callable[[], object]):
         return run()
     finally:
         highs.setOptionValue("presolve", "choose")
+
+
+def whole_number_columns(highs: highspy.Highs) -> np.ndarray:
+    """Column indices of HiGHS's copy of the model that it holds to whole numbers."""
+    kinds = highs.getLp().integrality_
+    return np.array([j for j, kind in enumerate(kinds) if kind != highspy.HighsVarType.kContinuous], dtype=np.int32)

@@ -26,7 +26,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from models.highs_result import NOT_AS_REPORTED, returned_as_reported, run_on_without_presolve
+from models.highs_result import NOT_AS_REPORTED, returned_as_reported, run_on_without_presolve, whole_number_columns
 from models.inputs import SHORTEST_SOLVER_CALL_S, UNMET_PENALTY, SolverOptions
 from models.steady import SteadyReport, previous_orders, steady_pass
 from models.warmstart import rens_start
@@ -274,9 +274,7 @@ class _StopAtGap:
 
 def _integer_columns(solver) -> np.ndarray:
     """Column indices of HiGHS's copy of the model that are integer."""
-    lp = solver._solver_model.getLp()
-    return np.array([j for j, kind in enumerate(lp.integrality_) if kind != highspy.HighsVarType.kContinuous],
-                    dtype=np.int32)
+    return whole_number_columns(solver._solver_model)
 
 
 def _columns(solver, variables) -> np.ndarray:

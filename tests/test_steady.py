@@ -76,6 +76,32 @@ def test_steady_within_pays_for_the_previous_orders_only_up_to_its_allowance():
     assert abs(allowing.result.steady.npv_change_musd * 1e6 - extra) < 1.0
 
 
+def test_a_kept_plan_pays_no_more_for_its_orders_than_they_need():
+    """Found by the property test below (seed 172). The pass prices only racks changed, so the
+    NPV cap left room to pay f2's commitment shortfall 48,492 over what its spend left owing; the
+    checker stopped the run. The kept orders are now completed at least cost."""
+    racks = [rack("k0", kw=190.0, price=4e6, lead=0, first="2027Q1", life=3),
+             rack("k1", kw=80.0, price=1e6, lead=3, first="2027Q2", last="2028Q2", life=7)]
+    capacity = {("k0", "train"): 0.0, ("k0", "infer"): 36.0, ("k1", "train"): 72.0, ("k1", "infer"): 0.0}
+    sites = [site("s0", mw=0.2, max_racks=5, liquid=False, price=0.05), site("s1", mw=0.2, max_racks=11, price=0.2),
+             site("s2", mw=0.5, max_racks=6, liquid=False, price=0.05)]
+    factories = [factory("f0", "s0", status="candidate", commitment=3e6, commitment_start="2027Q1",
+                         commitment_quarters=4, setup=1),
+                 factory("f1", "s1", status="candidate", rack_types=("k0",)),
+                 factory("f2", "s2", commitment=3e6, commitment_start="2027Q1", commitment_quarters=6)]
+    demand = {("r1", "train"): [328, 347, 9, 331, 91], ("r1", "infer"): [320, 285, 349, 241, 73]}
+    plan_inputs = inputs(racks, capacity, sites, factories, demand, horizon=5, utilization=0.85,
+                         unmet_penalty=200_000.0, cloud_price=26_000.0, fleet=[("f2", "k1", 1, "2026Q4")],
+                         supply=[("k0", "2027Q2", 3)], site_power=[(s, "2027Q3", 1.0) for s in ("s0", "s1", "s2")])
+    options = dataclasses.replace(FAST, mip_gap=0.01)
+    cheapest = run_model(plan_inputs, options, with_duals=False)
+    previous = _previous([("2027Q1", "f2", "k1", 3)])
+    kept = run_model(dataclasses.replace(plan_inputs, previous_orders=previous), options,
+                     with_duals=False)  # raised on the overpaid shortfall
+    assert kept.result.steady is not None and kept.result.steady.improved
+    assert kept.plan.kpis["npv_usd"] <= cheapest.plan.kpis["npv_usd"] * (1 + options.mip_gap)
+
+
 def test_the_pass_runs_after_an_interrupted_solve():
     """HiGHS keeps an interrupt set by a callback and stops every later run at once while any
     interrupt callback is subscribed (HiGHS issue 1761), as Pyomo's keyboard-interrupt handler
