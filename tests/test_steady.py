@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from unittest import mock
 
 import highspy
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from models.run import run_model
 from models.solve import INFEASIBLE
+import models.steady as steady_module
 from models.steady import steady_pass
 from tests.builders import FAST, START, factory, inputs, q, rack, site
 from tests.test_model_properties import scenarios
@@ -102,12 +104,9 @@ def test_a_kept_plan_pays_no_more_for_its_orders_than_they_need():
     assert kept.plan.kpis["npv_usd"] <= cheapest.plan.kpis["npv_usd"] * (1 + options.mip_gap)
 
 
-def test_the_pass_runs_after_an_interrupted_solve():
-    """HiGHS keeps an interrupt set by a callback and stops every later run at once while any
-    interrupt callback is subscribed (HiGHS issue 1761), as Pyomo's keyboard-interrupt handler
-    is: the pass must clear it. Here the first solve is interrupted at its first plan, and the
-    pass must still find, among plans no dearer, one closer to the targets."""
-    rng = np.random.default_rng(0)
+def _small_integer_model(rng):
+    """A covering MIP of 30 integer columns with random rows and costs, not yet solved: HiGHS's
+    copy, and its rows, their lower bounds and the costs, to check a plan against."""
     rows, row_lower = rng.integers(1, 9, size=(20, 30)).astype(float), rng.integers(50, 200, size=20).astype(float)
     costs = rng.integers(1, 9, size=30).astype(float)
     highs = highspy.Highs()
@@ -117,6 +116,53 @@ def test_the_pass_runs_after_an_interrupted_solve():
     for row, lower in zip(rows, row_lower):
         highs.addConstr(sum(a * v for a, v in zip(row, x)) >= lower)
     highs.changeColsCost(30, np.arange(30, dtype=np.int32), costs)
+    return highs, rows, row_lower, costs
+
+
+def test_a_pass_run_not_returned_as_reported_runs_on_without_presolve_and_restores_it():
+    """models/highs_result.py: where HiGHS returns a point that does not cost what it reported (the
+    HiGHS 1.16 bug test_solve.py reproduces), the pass runs on from it with presolve off. Here the
+    first run's check is made to fail: the pass must run on, still find a closer plan within its
+    cap, and leave presolve and the model as it found them."""
+    rng = np.random.default_rng(1)
+    highs, rows, row_lower, costs = _small_integer_model(rng)
+    highs.run()
+    incumbent, before = np.round(np.array(highs.getSolution().col_value)), highs.getLp()
+    targets = np.maximum(0.0, incumbent + rng.integers(-3, 4, size=30))
+    checked, presolve_in_rerun = [], []
+    real_check, real_rerun = steady_module.returned_as_reported, steady_module.run_on_without_presolve
+
+    def first_fails(h):
+        checked.append(real_check(h))
+        return False if len(checked) == 1 else checked[-1]
+
+    def spied_rerun(h, run):
+        def noted_run():
+            presolve_in_rerun.append(h.getOptionValue("presolve")[1])
+            return run()
+
+        presolve_in_rerun.append(h.getOptionValue("presolve")[1])
+        return real_rerun(h, noted_run)
+
+    with mock.patch.object(steady_module, "returned_as_reported", first_fails), \
+            mock.patch.object(steady_module, "run_on_without_presolve", spied_rerun):
+        values, report = steady_pass(highs, np.arange(30, dtype=np.int32), targets, incumbent, allowed=0.0,
+                                     basis="none", deadline=time.perf_counter() + 20, threads=1)
+    assert presolve_in_rerun == ["choose", "off"] and highs.getOptionValue("presolve")[1] == "choose"
+    assert report.racks_after < report.racks_before == np.abs(incumbent - targets).sum()
+    assert (rows @ values >= row_lower - 1e-6).all() and costs @ values <= costs @ incumbent + 1e-6
+    after = highs.getLp()
+    assert (after.num_col_, after.num_row_) == (before.num_col_, before.num_row_)
+    assert list(after.col_cost_) == list(before.col_cost_) and list(after.col_lower_) == list(before.col_lower_)
+
+
+def test_the_pass_runs_after_an_interrupted_solve():
+    """HiGHS keeps an interrupt set by a callback and stops every later run at once while any
+    interrupt callback is subscribed (HiGHS issue 1761), as Pyomo's keyboard-interrupt handler
+    is: the pass must clear it. Here the first solve is interrupted at its first plan, and the
+    pass must still find, among plans no dearer, one closer to the targets."""
+    rng = np.random.default_rng(0)
+    highs, rows, row_lower, costs = _small_integer_model(rng)
     highs.HandleKeyboardInterrupt = True  # as Pyomo sets it: a handler that stays subscribed to every interrupt
 
     def interrupt(event):
