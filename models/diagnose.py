@@ -20,7 +20,7 @@ from models.solve import solve
 
 TOLERANCE = 1e-6
 # family -> what the racks installed or locked at a site do to it, what "more than" says, decimals
-_FIXED_WORDS = {"site_power": ("draw {} MW", "more than it can have", 1),
+_FIXED_WORDS = {"site_power": ("draw {} MW", "more than it can have", 2),
                 "rack_positions": ("take {} positions", "more than it has", 0)}
 
 
@@ -55,18 +55,24 @@ def _describe(family: str, where: str, run: list[tuple[int, float]], unit: str, 
     when_text = when(quarters[run[0][0]], quarters[run[-1][0]], len(run))
     amounts = [amount for _, amount in run]
     if family == "site_power":
-        available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], 1)
+        available = span([m.ix.site_power_mw[(where, t)] for t, _ in run], 2)  # as the draw, which at one read 0.2 MW of 0.2
         return (f"site power: site {where} {when_text} needs {span(amounts, 2)} {unit} more than it can have "
                 f"({available} MW scheduled, plus any power blocks); {_fixed_cause(m, fixed, family, where, run)}")
     if family == "rack_positions":
-        return (f"rack positions: site {where} {when_text} needs {span(amounts)} more {unit} than its "
+        return (f"rack positions: site {where} {when_text} needs {_amount(amounts, unit)} more than its "
                 f"{int(m.ix.sites.at[where, 'max_racks'])} (max_racks); {_fixed_cause(m, fixed, family, where, run)}")
     if family == "supply_cap":
-        return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {span(amounts)} {unit}"
+        return f"supply: orders of {where} {when_text} exceed supply.csv's cap by {_amount(amounts, unit)}"
     if family == "min_size":
-        return (f"minimum size: factory {where} {when_text} is {span(amounts)} {unit} short of its "
+        return (f"minimum size: factory {where} {when_text} is {_amount(amounts, unit)} short of its "
                 f"min_accelerators ({int(m.ix.factories.at[where, 'min_accelerators']):,})")
     return f"{family} {where} {when_text}: short by {span(amounts, 2)} {unit}"
+
+
+def _amount(amounts: list[float], unit: str) -> str:
+    """'1 rack', '2 racks', '1 to 3 racks': whole-number amounts with their unit."""
+    figures = span(amounts)
+    return f"{figures} {unit[:-1] if figures == '1' and unit.endswith('s') else unit}"
 
 
 def _fixed_racks(ix) -> dict:

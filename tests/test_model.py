@@ -186,7 +186,7 @@ def test_a_power_shortfall_is_split_where_what_forces_the_racks_in_changes():
                            {("r1", "train"): 72}, fleet=[("f1", "a", 4, "2026Q1")],
                            expansions=[("s1", 0.2, 1e6, 2, 1)]), FAST)
     assert run.result.status == INFEASIBLE
-    installed, minimum = "racks installed or locked there draw 0.4 MW", "the rest is the racks its factories' min_accelerators require"
+    installed, minimum = "racks installed or locked there draw 0.40 MW", "the rest is the racks its factories' min_accelerators require"
     causes = [(line.split(" needs ")[0], line.split("power blocks); ")[1]) for line in run.infeasibility]
     assert causes == [("site power: site s1 in 2027Q1", f"{installed}, more than it can have"),
                       ("site power: site s1 in 2027Q2", f"{installed}, more than it can have; {minimum}"),
@@ -198,6 +198,22 @@ def test_locked_orders_beyond_supply_are_explained():
                            orders=[("2027Q2", "f1", "a", 5)], supply=[("a", "2027Q2", 3)]), FAST)
     assert run.result.status == INFEASIBLE
     assert any("supply" in line and "2027Q2" in line and "2 racks" in line for line in run.infeasibility), run.infeasibility
+
+
+def test_one_rack_over_the_supply_cap_reads_in_the_singular():
+    run = run_model(inputs([rack("a")], CAP, [site("s1")], [factory("f1", "s1")], {("r1", "train"): 72},
+                           orders=[("2027Q2", "f1", "a", 4)], supply=[("a", "2027Q2", 3)]), FAST)
+    assert run.infeasibility == ["supply: orders of a in 2027Q2 exceed supply.csv's cap by 1 rack"]
+
+
+def test_installed_racks_just_over_the_sites_power_are_told_apart_from_it():
+    """Two 115 kW racks on a 0.2 MW site: at one decimal the diagnosis said they draw 0.2 MW, more
+    than the site's 0.2 MW."""
+    run = run_model(inputs([rack("a", kw=115.0)], CAP, [site("s1", mw=0.2)], [factory("f1", "s1")],
+                           {("r1", "train"): 72}, horizon=2, fleet=[("f1", "a", 2, "2026Q1")]), FAST)
+    assert run.infeasibility == ["site power: site s1 from 2027Q1 to 2027Q2 (2 quarters) needs 0.03 MW more than it "
+                                 "can have (0.20 MW scheduled, plus any power blocks); racks installed or locked there "
+                                 "draw 0.23 MW, more than it can have"]
 
 
 def test_shadow_price_of_power_is_positive_where_power_binds():
