@@ -88,7 +88,9 @@ def test_warm_start_route_finds_the_same_optimum_as_the_plain_solve(plan_inputs)
         return
     assert warm.result.status == OPTIMAL
     assert abs(warm.result.objective_musd - plain.result.objective_musd) <= 2e-6 * max(1.0, abs(plain.result.objective_musd))
-    assert warm.result.bound_musd <= warm.result.objective_musd + 1e-9
+    # HiGHS takes a row as met within its mip_feasibility_tolerance, 1e-6 (here $1 of a commitment
+    # shortfall: hypothesis seed 229), so a plan may cost up to that less than the LP bound.
+    assert warm.result.bound_musd <= warm.result.objective_musd + 1e-6 * max(1.0, abs(warm.result.objective_musd))
 
 
 def test_a_warm_started_plan_is_the_one_highs_reports_not_the_start_it_was_given():
