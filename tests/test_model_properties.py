@@ -87,11 +87,11 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     objective_usd = run.result.objective_musd * 1e6
     npv = run.plan.kpis["npv_usd"]
     assert abs(objective_usd - npv) <= 1e-6 * max(1.0, abs(npv)), (objective_usd, npv)
-    _unmet_and_cloud_are_explained(plan_inputs, run)
-    _named_limits_hold(plan_inputs, run)
+    unmet_and_cloud_are_explained(plan_inputs, run)
+    named_limits_hold(plan_inputs, run)
 
 
-def _unmet_and_cloud_are_explained(plan_inputs, run) -> None:
+def unmet_and_cloud_are_explained(plan_inputs, run) -> None:
     """Every unit of unmet demand and of cloud is in exactly one explained run of its kind, and
     the cheap-to-verify reasons agree with the inputs."""
     forbidden = {(g, w) for g, w, _, allowed in plan_inputs.residency.itertuples(index=False) if not allowed}
@@ -116,7 +116,7 @@ SITE_NAMED_FULL = re.compile(r"(s\d+) \(([^()]*)\)")  # 's1 (power; 0 of 2 power
 ROOM_CLAIMS = ("no hard limit binds", "a new rack that may serve it costs at least", "racks that fit")
 
 
-def _named_limits_hold(plan_inputs, run) -> None:
+def named_limits_hold(plan_inputs, run) -> None:
     """What the explanations say about room for a new rack, rechecked from the raw inputs and the
     plan's checked tables: a site named full has no room in that quarter for any rack that may
     serve the stream and can be ordered to arrive then (or, where none can, by then); 'every site'

@@ -21,7 +21,7 @@ from models.solve import INFEASIBLE
 import models.steady as steady_module
 from models.steady import steady_pass
 from tests.builders import FAST, START, factory, inputs, q, rack, site
-from tests.test_model_properties import scenarios
+from tests.test_model_properties import named_limits_hold, scenarios, unmet_and_cloud_are_explained
 
 
 def _racks_changed(plan, previous: pd.DataFrame) -> int:
@@ -224,3 +224,5 @@ def test_a_kept_plan_obeys_every_rule_costs_at_most_the_allowance_more_and_chang
         assert after == before and kept_npv == npv
     else:
         assert report.racks_before - report.racks_after == before - after
+    unmet_and_cloud_are_explained(plan_inputs, kept)  # a kept plan is explained as the cheapest is
+    named_limits_hold(plan_inputs, kept)
