@@ -125,6 +125,11 @@ def named_limits_hold(plan_inputs, run) -> None:
     for gap in run.unmet + run.cloud:
         for k in range(gap.quarters):
             t = gap.first_quarter + k
+            # Racks online cost the same used or idle: a plan that buys cloud or leaves demand unmet
+            # while a rack that may serve it idles is not the cheapest with its orders.
+            idle, online = room.idle_units((gap.region, gap.workload), t)
+            assert idle <= 1e-3, (idle, t, gap.text)
+            assert ("the racks online that may serve it are fully used" in gap.reasons) == (online > 0), gap.text
             in_time, by_then = room.arrivals((gap.region, gap.workload), t)
             judged = in_time or by_then
             for reason in gap.reasons:
@@ -169,6 +174,8 @@ class _Room:
         self.positions = defaultdict(float)
         for row in plan.fleet.itertuples():
             self.positions[(row.site, row.quarter)] += row.racks_online * self.racks.at[row.rack_type, "rack_positions"]
+        self.online = {(row.factory, row.rack_type, row.quarter): row.racks_online for row in plan.fleet.itertuples()}
+        self.assigned = plan.assignments.groupby(["factory", "rack_type", "quarter"])["racks"].sum().to_dict()
         self.locked = plan_inputs.orders.groupby(["rack_type", "order_quarter"])["racks"].sum().to_dict()
         self.caps = {(r, q): c for r, q, c in plan_inputs.supply.itertuples(index=False)}
 
@@ -198,6 +205,20 @@ class _Room:
         first = max(start, rack.first_order_quarter, start + int(factory.setup_lead_time_quarters) - lead)
         quarters = pd.period_range(first, last, freq="Q") if first <= last else []
         return [u for u in quarters if self.caps.get((r, u), float("inf")) - self.locked.get((r, u), 0) > 0]
+
+    def idle_units(self, stream, t) -> tuple[float, float]:
+        """(units of the stream that racks online in quarter t and allowed to serve it could still
+        serve, beyond what they serve of every stream; racks online that may serve it)."""
+        g, w = stream
+        serving = self.rules.get(stream, (g,))
+        idle = online = 0.0
+        for (f, r, quarter), racks in self.online.items():
+            units = self.units.get((r, w), 0)
+            if quarter != t or units <= 0 or self.sites.at[self.site_of[f], "region"] not in serving:
+                continue
+            online += racks
+            idle += max(0.0, self.inputs.utilization * racks - self.assigned.get((f, r, t), 0.0)) * units
+        return idle, online
 
     def fits(self, f, r, t, limit=None) -> bool:
         """Whether one more rack of type r at factory f's site in quarter t stays within the site's
