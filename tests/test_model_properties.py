@@ -82,6 +82,7 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     run = run_model(plan_inputs, FAST)  # raises PlanCheckError on any violation
     if run.result.status == INFEASIBLE:
         assert run.infeasibility and all(isinstance(line, str) and line for line in run.infeasibility)
+        site_shortfalls_hold(plan_inputs, run.infeasibility)
         return
     assert run.result.status == OPTIMAL
     objective_usd = run.result.objective_musd * 1e6
@@ -228,3 +229,78 @@ class _Room:
         power = facility_kw + self.racks.at[r, "kw_per_rack"] * self.sites.at[site, "pue"] <= capacity_kw + 1e-6
         space = self.positions[(site, t)] + self.racks.at[r, "rack_positions"] <= self.sites.at[site, "max_racks"]
         return {"power": power, "rack positions": space, None: power and space}[limit]
+
+
+SITE_SHORTFALL = re.compile(r"^(site power|rack positions): site (\S+) (?:in (\S+)|from (\S+) to (\S+) \(\d+ quarters\)) "
+                            r"needs ([\d.,]+)(?: to ([\d.,]+))? .*?(?:draw|take) ([\d.,]+)(?: to ([\d.,]+))? "
+                            r"(?:MW|positions)(, more than it (?:can have|has))?(; the rest is the racks its factories' "
+                            r"min_accelerators require)?$")
+
+
+def site_shortfalls_hold(plan_inputs, lines) -> None:
+    """A power or positions shortfall, rechecked from the input tables: what the racks installed or
+    locked there take, whether that is more than the site can have in every quarter of the line
+    (power blocks that could arrive included) and then at most the shortfall, and that only a
+    factory's min_accelerators is blamed for the rest."""
+    fixed = _FixedRacks(plan_inputs)
+    for line in lines:
+        found = SITE_SHORTFALL.match(line)
+        if line.startswith(("site power", "rack positions")):
+            assert found, line
+        if not found:
+            continue
+        family, site_name, one, first, last, _, most_short, low, high, over, minimum = found.groups()
+        quarters = pd.period_range(one or first, one or last, freq="Q")
+        taken = [fixed.take(family, site_name, q) for q in quarters]
+        beyond = [t - fixed.most(family, site_name, q) for t, q in zip(taken, quarters)]
+        places = 0.005 if family == "site power" else 0.5  # the line's rounding
+        assert abs(min(taken) - _number(low)) <= places and abs(max(taken) - _number(high or low)) <= places, line
+        assert all(b > 1e-9 for b in beyond) if over else all(b <= 1e-9 for b in beyond), (beyond, line)
+        if over:
+            assert max(beyond) <= _number(most_short or found.group(6)) + places, (beyond, line)
+        if minimum or not over:
+            at_site = plan_inputs.factories[plan_inputs.factories["site"] == site_name]
+            assert minimum and (at_site["min_accelerators"] > 0).any(), line
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+class _FixedRacks:
+    """Racks installed (fleet) or locked (orders) per site and quarter, from the input tables alone."""
+
+    def __init__(self, plan_inputs):
+        self.inputs = plan_inputs
+        self.racks = plan_inputs.racks.set_index("rack_type")
+        self.sites = plan_inputs.sites.set_index("site")
+        self.site_of = plan_inputs.factories.set_index("factory")["site"].to_dict()
+        self.cohorts = [(f, r, n, q) for f, r, n, q in plan_inputs.fleet.itertuples(index=False)]
+        self.cohorts += [(f, r, n, q + int(self.racks.at[r, "lead_time_quarters"]))
+                         for q, f, r, n in plan_inputs.orders.itertuples(index=False)]
+
+    def take(self, family, site_name, quarter) -> float:
+        """MW drawn (site power) or positions taken (rack positions) by those racks."""
+        total = 0.0
+        for f, r, n, arrival in self.cohorts:
+            rack = self.racks.loc[r]
+            if self.site_of[f] == site_name and arrival <= quarter < arrival + int(rack.lifetime_quarters):
+                total += n * (rack.kw_per_rack * self.sites.at[site_name, "pue"] / 1000 if family == "site power"
+                              else rack.rack_positions)
+        return total
+
+    def most(self, family, site_name, quarter) -> float:
+        """The most the site can have: max_racks, or its scheduled MW plus every power block that
+        could have arrived by then."""
+        if family == "rack positions":
+            return float(self.sites.at[site_name, "max_racks"])
+        changes = self.inputs.site_power[(self.inputs.site_power["site"] == site_name)
+                                         & (self.inputs.site_power["quarter"] <= quarter)]
+        mw = float(changes.sort_values("quarter")["power_mw"].iloc[-1]) if len(changes) else \
+            float(self.sites.at[site_name, "power_mw"])
+        for _, block_mw, _, lead, blocks in self.inputs.power_expansions[
+                self.inputs.power_expansions["site"] == site_name].itertuples(index=False):
+            if quarter >= self.inputs.start + int(lead):
+                mw += block_mw * blocks
+        return mw
+
