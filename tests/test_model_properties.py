@@ -83,6 +83,7 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     if run.result.status == INFEASIBLE:
         assert run.infeasibility and all(isinstance(line, str) and line for line in run.infeasibility)
         site_shortfalls_hold(plan_inputs, run.infeasibility)
+        other_shortfalls_hold(plan_inputs, run.infeasibility)
         return
     assert run.result.status == OPTIMAL
     objective_usd = run.result.objective_musd * 1e6
@@ -261,6 +262,33 @@ def site_shortfalls_hold(plan_inputs, lines) -> None:
         if minimum or not over:
             at_site = plan_inputs.factories[plan_inputs.factories["site"] == site_name]
             assert minimum and (at_site["min_accelerators"] > 0).any(), line
+
+
+SUPPLY_SHORTFALL = re.compile(r"^supply: orders of (\S+) (?:in (\S+)|from (\S+) to (\S+) \(\d+ quarters\)) exceed "
+                              r"supply.csv's cap by ([\d,]+)(?: to [\d,]+)? racks?$")
+SIZE_SHORTFALL = re.compile(r"^minimum size: factory (\S+) (?:in \S+|from \S+ to \S+ \(\d+ quarters\)) is "
+                            r"([\d,]+)(?: to ([\d,]+))? accelerators? short of its min_accelerators \(([\d,]+)\)$")
+
+
+def other_shortfalls_hold(plan_inputs, lines) -> None:
+    """A supply line names quarters supply.csv caps for that rack type; a minimum-size line names
+    the factory's own min_accelerators and a shortfall within it; a budget line, a scenario with one."""
+    caps = set(zip(plan_inputs.supply["rack_type"], plan_inputs.supply["quarter"]))
+    minimum = plan_inputs.factories.set_index("factory")["min_accelerators"].to_dict()
+    for line in lines:
+        if line.startswith("supply"):
+            found = SUPPLY_SHORTFALL.match(line)
+            assert found, line
+            rack_type, one, first, last, racks = found.groups()
+            assert _number(racks) >= 1, line
+            assert all((rack_type, q) in caps for q in pd.period_range(one or first, one or last, freq="Q")), line
+        if line.startswith("minimum size"):
+            found = SIZE_SHORTFALL.match(line)
+            assert found, line
+            factory_name, low, high, most = found.groups()
+            assert _number(most) == minimum[factory_name] and 0 < _number(low) <= _number(high or low) <= _number(most), line
+        if line.startswith("budget"):
+            assert plan_inputs.budget_usd_per_year is not None, line
 
 
 def _number(text: str) -> float:
