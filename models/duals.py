@@ -2,7 +2,10 @@
 
 HiGHS gives no duals after a MIP (reference/solver.md). We fix which candidate factories
 are open and which power blocks are built, let rack orders be fractional, and read the LP
-duals. Every figure is therefore conditional on those fixed decisions, and says so.
+duals. Every figure is therefore conditional on those fixed decisions, and says so. The rows
+and bounds that only repeat a site's limits for the MIP's sake are set aside in that LP, so
+the site's own rows carry the whole value of one more MW or position
+(tests/test_shadow_prices.py checks it against re-solved LPs).
 """
 
 from __future__ import annotations
@@ -36,6 +39,20 @@ def shadow_prices(m: pyo.ConcreteModel, threads: int = 1, time_limit_s: float = 
     fixed = [v for v in list(m.open.values()) + list(m.expand.values()) if not v.fixed]
     for v in fixed:
         v.fix(round(pyo.value(v)))
+    # With a factory held open, its links to the site's positions and power ceiling repeat the
+    # site's own rows (they only tighten the MIP's relaxation), and the LP may put a binding
+    # limit's dual on either. Off while the LP runs, the site's rows carry the whole value.
+    redundant = [row for links in (m.open_link, m.open_power_link) for (f, _), row in links.items()
+                 if row.active and round(pyo.value(m.open[f])) == 1]
+    for row in redundant:
+        row.deactivate()
+    # An order's bound, the whole racks the site's positions hold, repeats the positions rows too,
+    # rounded down: in the LP it held a rack taking 2 of 5 positions to 2 an order where the rows
+    # allow 2.5, and the value of one more position went to the bound, not the site's rows (one
+    # more position at a site read 7.2 M USD where it saved 11.5 M: tests/test_shadow_prices.py).
+    bounded = [(v, v.ub) for v in m.order.values() if not v.fixed and v.ub is not None]
+    for v, _ in bounded:
+        v.setub(None)
     # HiGHS runs its MIP code while any column is integer, even a fixed one: relax them all.
     relaxed = [(v, v.domain) for v in m.component_data_objects(pyo.Var) if v.is_integer() or v.is_binary()]
     for v, domain in relaxed:
@@ -51,6 +68,10 @@ def shadow_prices(m: pyo.ConcreteModel, threads: int = 1, time_limit_s: float = 
             v.domain = domain
         for v in fixed:
             v.unfix()
+        for row in redundant:
+            row.activate()
+        for v, upper in bounded:
+            v.setub(upper)
     return _table(m, duals)
 
 
