@@ -75,8 +75,8 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     handed_over = time.perf_counter()
     lp_bound = None
     extra = {"random_seed": 0, "mip_abs_gap": 1e-6}
-    integers = _integer_columns(solver)
     highs = solver._solver_model
+    integers = whole_number_columns(highs)
     stop = _StopAtGap(highs, _columns(solver, m.unmet.values()), options.mip_gap)
     with _watchdog(highs, began + options.time_limit_s * (1 + WATCHDOG_GRACE) + 1.0):
         if len(integers) >= RENS_MIN_INTEGERS:
@@ -270,11 +270,6 @@ class _StopAtGap:
     def __exit__(self, *exc) -> None:
         self.highs.cbMipImprovingSolution.unsubscribe(self._improved)
         self.highs.cbMipInterrupt.unsubscribe(self._check)
-
-
-def _integer_columns(solver) -> np.ndarray:
-    """Column indices of HiGHS's copy of the model that are integer."""
-    return whole_number_columns(solver._solver_model)
 
 
 def _columns(solver, variables) -> np.ndarray:

@@ -15,11 +15,12 @@ as good by the solver's own measure):
               and every constraint of the model.
 
 The first plan is feasible for it, so the pass starts from a plan and can only return one no
-further from the previous plan, whatever its time limit. The orders it keeps are then completed
-at least cost (_cheapest_completion): the closeness objective prices nothing else. A quick sub-MIP with each order line
+further from the previous plan, whatever its time limit. A quick sub-MIP with each order line
 held between its first-plan and previous value runs first, as a start for the full pass: on the
 second roll of the quarterly example it found in 0.4 s a plan changing 222 racks where the
-cheapest changed 244; HiGHS's own heuristics found none better for 13 s.
+cheapest changed 244; HiGHS's own heuristics found none better for 13 s. The orders it keeps
+are then completed at least cost (_cheapest_completion): the closeness objective prices nothing
+else.
 """
 
 from __future__ import annotations

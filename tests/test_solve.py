@@ -17,6 +17,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from models import solve as solve_module
 from models.core import create_model
+from models.highs_result import whole_number_columns
 from models.run import run_model
 from models.solve import INFEASIBLE, OPTIMAL, _watchdog
 from models.warmstart import rens_start
@@ -116,7 +117,7 @@ def test_a_warm_started_plan_is_the_one_highs_reports_not_the_start_it_was_given
 def test_warm_start_gives_a_plan_above_its_bound_and_leaves_the_model_as_it_found_it():
     m, solver, highs = handed_to_highs(power_bound_candidate())
     before = highs.getLp()
-    integers = solve_module._integer_columns(solver)
+    integers = whole_number_columns(highs)
     start = rens_start(highs, integers, solve_module._columns(solver, m.open.values()), gap=1e-6, threads=1,
                        deadline=time.perf_counter() + 30)
     after = highs.getLp()
