@@ -1,5 +1,5 @@
-"""Shadow prices against finite differences: on random scenarios the value of one more MW or rack
-position that the plan reports lies between what the LP it comes from saves with a little more of
+"""Shadow prices against finite differences: on random scenarios the value of one more MW, rack
+position or rack of supply that the plan reports lies between what the LP it comes from saves with a little more of
 it and what it costs with a little less (the LP's value is convex in the limit, the dual a
 subgradient). That checks the dual's sign, its units ($M in the model, USD reported), the
 discounting and the sum 'from here' on, against re-solved LPs that share no code with duals.py."""
@@ -66,6 +66,13 @@ def _more_positions(plan_inputs, site_name: str, positions: int):
     return dataclasses.replace(plan_inputs, sites=sites)
 
 
+def _more_supply(plan_inputs, rack_type: str, quarter: pd.Period, racks: int):
+    supply = plan_inputs.supply.copy()
+    capped = (supply["rack_type"] == rack_type) & (supply["quarter"] == quarter)
+    supply.loc[capped, "max_racks"] += racks
+    return dataclasses.replace(plan_inputs, supply=supply)
+
+
 def _bracketed(value_usd: float, base: float, more: float | None, less: float | None, step: float) -> None:
     """(base - more) / step <= value <= (less - base) / step, in USD, to $1 and 1e-6 of the value."""
     slack = 1.0 + 1e-6 * abs(value_usd)
@@ -77,7 +84,7 @@ def _bracketed(value_usd: float, base: float, more: float | None, less: float | 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_the_value_of_more_power_or_positions_is_what_the_lp_saves_with_it(plan_inputs):
+def test_the_value_of_more_power_positions_or_supply_is_what_the_lp_saves_with_it(plan_inputs):
     run = run_model(plan_inputs, FAST)
     if run.result.status != OPTIMAL or run.shadow_prices is None or run.shadow_prices.empty:
         return
@@ -89,6 +96,10 @@ def test_the_value_of_more_power_or_positions_is_what_the_lp_saves_with_it(plan_
         more = _lp_npv_musd(_more_power_from(plan_inputs, top.key, top.quarter, MW_STEP), run.plan)
         less = _lp_npv_musd(_more_power_from(plan_inputs, top.key, top.quarter, -MW_STEP), run.plan)
         _bracketed(top.value_from_here_usd_discounted, base, more, less, MW_STEP)
+    for row in prices[prices["family"] == "supply_cap"].itertuples():  # one more rack of supply, in its quarter
+        more = _lp_npv_musd(_more_supply(plan_inputs, row.key, row.quarter, 1), run.plan)
+        less = _lp_npv_musd(_more_supply(plan_inputs, row.key, row.quarter, -1), run.plan)
+        _bracketed(row.value_usd_discounted, base, more, less, 1.0)
     positions = prices[(prices["family"] == "rack_positions") & (prices["quarter"] == plan_inputs.start)]
     for row in positions.itertuples():  # max_racks holds in every quarter: the value from the first on
         more = _lp_npv_musd(_more_positions(plan_inputs, row.key, 1), run.plan)
