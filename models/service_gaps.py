@@ -203,15 +203,11 @@ class _Facts:
         and what fits where ('ap-sg-1: 3 more trn4-ultra, then power (2 of 2 power blocks ordered)')."""
         total, said = 0.0, []
         for site in sorted({self.site_of[f] for f, _ in pairs}):
-            pue = float(self.ix.sites.at[site, "pue"])
-            kw_left = self.headroom_kw.get((site, t), 0.0)
-            positions_left = int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)]
             blocks = self._blocks(site).removeprefix("; ")
             power = f"power ({blocks})" if blocks else "power"
             best = (0.0, 0, "", "")
             for f, r in (p for p in pairs if self.site_of[p[0]] == site):
-                by_power = math.floor(kw_left / (float(self.ix.racks.at[r, "kw_per_rack"]) * pue) + 1e-9)
-                by_positions = math.floor(positions_left / int(self.ix.racks.at[r, "rack_positions"]) + 1e-9)
+                by_power, by_positions = self._fit(site, r, t)
                 racks = max(0, min(by_power, by_positions))
                 units = racks * self.ix.capacity[(r, workload)] * self.inputs.utilization
                 if units > best[0]:
@@ -220,6 +216,14 @@ class _Facts:
                 total += best[0]
                 said.append(f"{site}: {best[1]} more {best[2]}, then {best[3]}")
         return total, "; ".join(said)
+
+    def _fit(self, site: str, rack_type: str, t: int) -> tuple[int, int]:
+        """How many more racks of the type the site's power and its rack positions each hold in
+        quarter t, beside what the plan has there (to a watt of round-off)."""
+        kw = float(self.ix.racks.at[rack_type, "kw_per_rack"]) * float(self.ix.sites.at[site, "pue"])
+        positions_left = int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)]
+        return (math.floor((self.headroom_kw.get((site, t), 0.0) + 1e-6) / kw),
+                math.floor(positions_left / int(self.ix.racks.at[rack_type, "rack_positions"]) + 1e-9))
 
     def _latest_arrival(self, pair, t: int) -> int | None:
         """The last quarter up to t in which a new rack of this (factory, rack type) can come online."""
@@ -253,11 +257,9 @@ class _Facts:
         full = {}
         for site in sorted({self.site_of[f] for f, _ in pairs}):
             here = sorted({r for f, r in pairs if self.site_of[f] == site})
-            pue = float(self.ix.sites.at[site, "pue"])
-            kw_left = self.headroom_kw.get((site, t), 0.0)
-            positions_left = int(self.ix.sites.at[site, "max_racks"]) - self.positions_used[(site, t)]
-            no_power = [r for r in here if kw_left < float(self.ix.racks.at[r, "kw_per_rack"]) * pue - 1e-6]
-            no_positions = [r for r in here if positions_left < int(self.ix.racks.at[r, "rack_positions"])]
+            fit = {r: self._fit(site, r, t) for r in here}
+            no_power = [r for r in here if fit[r][0] < 1]
+            no_positions = [r for r in here if fit[r][1] < 1]
             if len(no_power) == len(here):
                 full[site] = f"power{self._blocks(site)}"
             elif len(no_positions) == len(here):
