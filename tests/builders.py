@@ -72,3 +72,13 @@ def inputs(racks, capacity, sites, factories, demand, horizon=6, residency=(), f
                      ["rack_type", "quarter", "max_racks"]),
         demand=pd.DataFrame(demand_rows),
     )
+
+
+def scheduled_mw(plan_inputs: PlanInputs, site_name: str, quarter: pd.Period) -> float:
+    """The site's power in the quarter: its last site_power.csv change by then, else sites.csv's."""
+    schedule = plan_inputs.site_power
+    changes = schedule[(schedule["site"] == site_name) & (schedule["quarter"] <= quarter)] if len(schedule) else schedule
+    if len(changes):
+        return float(changes.sort_values("quarter")["power_mw"].iloc[-1])
+    return float(plan_inputs.sites.set_index("site").at[site_name, "power_mw"])
+

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from models.run import run_model
 from models.solve import INFEASIBLE, OPTIMAL
-from tests.builders import FAST, factory, inputs, rack, site
+from tests.builders import FAST, factory, inputs, rack, scheduled_mw, site
 
 QUARTERS = ["2025Q1", "2026Q2", "2026Q4", "2027Q1", "2027Q2", "2027Q3", "2027Q4", "2028Q1"]
 
@@ -322,10 +322,7 @@ class _FixedRacks:
         could have arrived by then."""
         if family == "rack positions":
             return float(self.sites.at[site_name, "max_racks"])
-        changes = self.inputs.site_power[(self.inputs.site_power["site"] == site_name)
-                                         & (self.inputs.site_power["quarter"] <= quarter)]
-        mw = float(changes.sort_values("quarter")["power_mw"].iloc[-1]) if len(changes) else \
-            float(self.sites.at[site_name, "power_mw"])
+        mw = scheduled_mw(self.inputs, site_name, quarter)
         for _, block_mw, _, lead, blocks in self.inputs.power_expansions[
                 self.inputs.power_expansions["site"] == site_name].itertuples(index=False):
             if quarter >= self.inputs.start + int(lead):

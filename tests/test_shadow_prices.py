@@ -16,7 +16,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from models.core import create_model
 from models.run import run_model
 from models.solve import OPTIMAL
-from tests.builders import FAST
+from tests.builders import FAST, scheduled_mw
 from tests.test_model_properties import scenarios
 
 MW_STEP = 1e-3
@@ -51,11 +51,9 @@ def _more_power_from(plan_inputs, site_name: str, quarter: pd.Period, mw: float)
     rows = schedule[schedule["site"] == site_name]
     earlier = [row for row in rows.itertuples(index=False) if row.quarter < quarter]
     later = [row._replace(power_mw=row.power_mw + mw) for row in rows.itertuples(index=False) if row.quarter > quarter]
-    at_or_before = sorted((row for row in rows.itertuples(index=False) if row.quarter <= quarter), key=lambda r: r.quarter)
-    base = at_or_before[-1].power_mw if at_or_before else float(
-        plan_inputs.sites.set_index("site").at[site_name, "power_mw"])
     changed = pd.DataFrame([row._asdict() for row in earlier + later]
-                           + [{"site": site_name, "quarter": quarter, "power_mw": base + mw}])
+                           + [{"site": site_name, "quarter": quarter,
+                               "power_mw": scheduled_mw(plan_inputs, site_name, quarter) + mw}])
     return dataclasses.replace(plan_inputs, site_power=pd.concat([schedule[schedule["site"] != site_name], changed],
                                                                  ignore_index=True))
 
