@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -291,13 +292,22 @@ def test_unmet_demand_and_cloud_are_explained_on_screen_in_plan_json_and_in_the_
 
 
 def test_the_readmes_example_of_why_cloud_or_unmet_is_what_sovereign_eu_says(planned):
-    """The README shows the plan's own lines; they went stale once when the example changed."""
+    """The README shows the plan's own lines; they went stale once when the example changed. Their
+    words are compared, not their amounts or quarters: the forecast's last digits move with the
+    machine's linear algebra, and with them which of two streams whose shortfall costs the same the
+    solver leaves short (eu-de/training 1,052 to 1,293 units on one machine, 684 to 718 on another)."""
     readme = (EXAMPLES.parent / "README.md").read_text()
     shown = readme.split("```\n  why demand is unmet:\n", 1)[1].split("```", 1)[0]
     lines = [line.strip() for line in shown.splitlines() if line.startswith("    ")]
     summary = json.loads((planned["sovereign-eu"][1] / "plan.json").read_text())
-    said = {gap["text"] for gap in summary["unmet"] + summary["cloud"]}
-    assert len(lines) >= 3 and set(lines) <= said, set(lines) - said
+    said = {_words(gap["text"]) for gap in summary["unmet"] + summary["cloud"]}
+    assert len(lines) >= 3 and {_words(line) for line in lines} <= said, {_words(line) for line in lines} - said
+
+
+def _words(line: str) -> str:
+    """The line with its quarters (a run of them, or one) and amounts each put as '#'."""
+    line = re.sub(r"from \d{4}Q[1-4] to \d{4}Q[1-4] \(\d+ quarters\)|in \d{4}Q[1-4]", "#", line)
+    return re.sub(r"\d[\d,]*(?:\.\d+)?", "#", line)
 
 
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
