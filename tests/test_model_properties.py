@@ -66,7 +66,8 @@ def scenarios(draw):
     demand = {(g, w): [float(draw(st.integers(0, 400))) for _ in range(horizon)] for g in regions for w in workloads}
     residency = [(g, w, tuple(draw(st.sets(st.sampled_from(regions), min_size=1))), draw(st.booleans()))
                  for g in regions for w in workloads if draw(st.booleans())]
-    supply = [(r["rack_type"], "2027Q2", draw(st.integers(0, 3))) for r in racks if draw(st.booleans())]
+    supply = [(r["rack_type"], quarter, draw(st.integers(0, 3))) for r in racks if draw(st.booleans())
+              for quarter in sorted(draw(st.sets(st.sampled_from(["2027Q1", "2027Q2", "2027Q3"]), min_size=1)))]
     expansions = [(s["site"], 0.5, 2e6, draw(st.integers(0, 3)), draw(st.integers(0, 2))) for s in sites if draw(st.booleans())]
     site_power = [(s["site"], "2027Q3", 1.0) for s in sites if draw(st.booleans())]
     return inputs(racks, capacity, sites, factories, demand, horizon=horizon, residency=residency, fleet=fleet,
