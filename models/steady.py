@@ -19,7 +19,7 @@ further from the previous plan, whatever its time limit. A quick sub-MIP with ea
 held between its first-plan and previous value runs first, as a start for the full pass: on the
 second roll of the quarterly example it found in 0.4 s a plan changing 222 racks where the
 cheapest changed 244; HiGHS's own heuristics found none better for 13 s. The orders it keeps
-are then completed at least cost (_cheapest_completion): the closeness objective prices nothing
+are then completed at least cost (models/completion.py): the closeness objective prices nothing
 else.
 """
 
@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from models.highs_result import FEASIBLE, returned_as_reported, run_on_without_presolve, whole_number_columns
+from models.completion import cheapest_completion
+from models.highs_result import FEASIBLE, returned_as_reported, run_on_without_presolve
 from models.inputs import SHORTEST_SOLVER_CALL_S
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
@@ -133,7 +134,7 @@ def steady_pass(highs: highspy.Highs, orders: np.ndarray, targets: np.ndarray, i
         highs.changeColsBounds(len(orders), orders, lower[orders], upper[orders])
         highs.clearSolver()
     if best is not incumbent:
-        best = _cheapest_completion(highs, best, deadline)
+        best = cheapest_completion(highs, best, deadline)
     lines_after, racks_after = changed(best[orders], targets)
     npv_change = float(costs @ best - costs @ incumbent)
     return best, SteadyReport(lines_before, racks_before, lines_after, racks_after, npv_change, allowed, basis, proven,
@@ -175,32 +176,6 @@ def _run(highs: highspy.Highs, start: np.ndarray, orders: np.ndarray, targets: n
     run()
     if not returned_as_reported(highs):  # a proof of a point HiGHS did not return (models/highs_result.py)
         run_on_without_presolve(highs, run)
-
-
-def _cheapest_completion(highs: highspy.Highs, values: np.ndarray, until: float) -> np.ndarray:
-    """`values` with its whole-number columns (orders, power blocks, factories opened) held and the
-    others re-solved at least cost, on the model as restored. The pass prices only racks changed,
-    so a column the NPV cap leaves room for could sit above what the plan needs: a re-plan had a
-    commitment shortfall 48,492 over what its spend left to pay (tests/test_steady.py,
-    test_a_kept_plan_pays_no_more_for_its_orders_than_they_need)."""
-    lp, whole = highs.getLp(), whole_number_columns(highs)
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    held = np.clip(np.round(values[whole]), lower[whole], upper[whole])
-    highs.changeColsBounds(len(whole), whole, held, held)
-    highs.enableCallbacks()  # clears an interrupt left set by the pass's last run (HiGHS issue 1761, above)
-    try:
-        for option, value in (("mip_rel_gap", 0.0), ("mip_abs_gap", 0.0),
-                              ("time_limit", max(SHORTEST_SOLVER_CALL_S, until - time.perf_counter()))):
-            highs.setOptionValue(option, value)
-        highs.run()
-        if highs.getInfo().primal_solution_status != FEASIBLE or not returned_as_reported(highs):
-            return values
-        completed = np.array(highs.getSolution().col_value)
-        costs = np.array(lp.col_cost_)
-        return completed if costs @ completed <= costs @ values + 1e-9 * max(1.0, abs(costs @ values)) else values
-    finally:
-        highs.changeColsBounds(len(whole), whole, lower[whole], upper[whole])
-        highs.clearSolver()
 
 
 def _improve(highs: highspy.Highs, best: np.ndarray, orders: np.ndarray, targets: np.ndarray,

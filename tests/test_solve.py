@@ -20,7 +20,7 @@ from models.core import create_model
 from models.highs_result import whole_number_columns
 from models.run import run_model
 from models.solve import INFEASIBLE, OPTIMAL, _watchdog
-from models.warmstart import rens_start
+from models.warmstart import WarmStart, rens_start
 from tests.builders import FAST, factory, inputs, rack, site
 from tests.test_model_properties import scenarios
 
@@ -128,3 +128,44 @@ def test_warm_start_gives_a_plan_above_its_bound_and_leaves_the_model_as_it_foun
     start_cost = sum(c * v for c, v in zip(before.col_cost_, values)) + before.offset_
     assert start.lower_bound <= start_cost + 1e-6
     assert abs(start_cost - mip_value(m)) <= 1e-6 * abs(start_cost)  # a one-factory scenario: the start is optimal
+
+
+def test_a_plan_stopped_short_is_completed_at_least_cost_for_its_racks():
+    """A solve stopped at its time limit returns its incumbent as found, and a heuristic's incumbent
+    need not make the best use of its own racks: the large benchmark (seed 2) stopped at 20 s with
+    a plan at 647,331 M whose racks could serve demand it left unmet, completed at 156,877 M. Here
+    HiGHS is handed a start that orders the cheapest plan's racks and leaves every unit of demand
+    unmet beside them, and is stopped at once: the plan returned must use those racks."""
+    plan_inputs = inputs([rack("a", lead=0, kw=100.0)], CAP, [site("s1", mw=2.0, max_racks=100)],
+                         [factory("f1", "s1")], {("r1", "train"): 216}, horizon=4,
+                         residency=[("r1", "train", ("r1",), False)])
+    m = create_model(plan_inputs)
+    cheapest = mip_value(m)
+    assert sum(pyo.value(v) for v in m.order.values()) > 0
+    for (g, w, t), v in m.unmet.items():  # the same racks, idle; all demand unmet
+        v.set_value(m.ix.demand[(g, w, t)])
+    for v in m.assign.values():
+        v.set_value(0.0)
+    wasteful = pyo.value(m.npv)
+    mapping = Highs()
+    mapping.set_instance(m)
+    start = [0.0] * len(mapping._pyomo_var_to_solver_var_map)
+    for v in m.component_data_objects(pyo.Var):
+        if id(v) in mapping._pyomo_var_to_solver_var_map:
+            start[mapping._pyomo_var_to_solver_var_map[id(v)]] = pyo.value(v)
+
+    def handed_the_wasteful_plan(highs, *args, **kwargs):
+        lp = highs.getLp()  # the solve's own copy of the model: its columns in the same order
+        assert abs(sum(c * x for c, x in zip(lp.col_cost_, start)) + lp.offset_ - wasteful) < 1e-6
+        solution = highspy.HighsSolution()
+        solution.col_value = start
+        return WarmStart(None, solution)
+
+    with mock.patch.object(solve_module, "RENS_MIN_INTEGERS", 0), \
+            mock.patch.object(solve_module, "rens_start", handed_the_wasteful_plan), \
+            mock.patch.object(solve_module._StopAtGap, "_check", lambda self, event: event.interrupt()):
+        run = run_model(plan_inputs, FAST, with_duals=False)
+    assert wasteful > cheapest + 1.0  # $1 M: the start is far from the cheapest plan
+    assert "completed at least cost: NPV -" in run.result.log, run.result.log[-2000:]
+    assert abs(run.result.objective_musd - cheapest) < 1e-6
+    assert run.plan.demand["unmet"].sum() < 1e-6
