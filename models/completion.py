@@ -23,9 +23,9 @@ from models.inputs import SHORTEST_SOLVER_CALL_S
 
 def cheapest_completion(highs: highspy.Highs, values: np.ndarray, until: float) -> np.ndarray:
     """`values` with its whole-number columns held and the others re-solved at least cost, on the
-    model as it stands; `values` itself where that is no cheaper, fails or runs past `until`
-    (a perf_counter time). HiGHS's bounds are restored and its solution cleared, so callers keep
-    the array returned."""
+    model as it stands; `values` itself (the same array) where that is no cheaper, fails or runs
+    past `until` (a perf_counter time). HiGHS's bounds are restored and its solution cleared, so
+    callers keep the array returned."""
     lp, whole = highs.getLp(), whole_number_columns(highs)
     lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
     held = np.clip(np.round(values[whole]), lower[whole], upper[whole])
@@ -40,7 +40,8 @@ def cheapest_completion(highs: highspy.Highs, values: np.ndarray, until: float) 
             return values
         completed = np.array(highs.getSolution().col_value)
         costs = np.array(lp.col_cost_)
-        return completed if costs @ completed <= costs @ values + 1e-9 * max(1.0, abs(costs @ values)) else values
+        before = costs @ values
+        return completed if costs @ completed < before - 1e-9 * max(1.0, abs(before)) else values
     finally:
         highs.changeColsBounds(len(whole), whole, lower[whole], upper[whole])
         highs.clearSolver()

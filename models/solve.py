@@ -149,11 +149,11 @@ def _complete_at_least_cost(solver, m, options: SolverOptions, began: float, log
                    time.perf_counter() + COMPLETION_MIN_SHARE_OF_TIME * options.time_limit_s)
     with _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0):
         completed = cheapest_completion(highs, values, deadline)
-    costs = np.array(highs.getLp().col_cost_)
-    before, after = costs @ values, costs @ completed
-    if after >= before - 1e-9 * max(1.0, abs(before)):  # no cheaper: keep the plan as solved
+    if completed is values:  # no cheaper: the plan as solved
         return values
-    _note(logs, f"The plan's racks, power blocks and factories completed at least cost: NPV {after - before:+,.6f} M")
+    costs = np.array(highs.getLp().col_cost_)
+    _note(logs, f"The plan's racks, power blocks and factories completed at least cost: "
+                f"NPV {costs @ completed - costs @ values:+,.6f} M")
     _load(solver, m, completed)
     return completed
 
