@@ -79,7 +79,7 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     highs = solver._solver_model
     integers = whole_number_columns(highs)
     stop = _StopAtGap(highs, _columns(solver, m.unmet.values()), options.mip_gap)
-    with _watchdog(highs, began + options.time_limit_s * (1 + WATCHDOG_GRACE) + 1.0):
+    with _watched(highs, began + options.time_limit_s, options):
         if len(integers) >= RENS_MIN_INTEGERS:
             start = rens_start(highs, integers, _columns(solver, m.open.values()), gap=options.mip_gap / 2,
                                threads=options.threads, deadline=began + options.time_limit_s * RENS_SHARE_OF_TIME)
@@ -145,9 +145,8 @@ def _complete_at_least_cost(solver, m, options: SolverOptions, began: float, log
     factories (models/completion.py), load it where cheaper, and return the column values in use."""
     highs = solver._solver_model
     values = np.array(highs.getSolution().col_value)  # the plan just loaded into the model
-    deadline = max(began + options.time_limit_s,
-                   time.perf_counter() + COMPLETION_MIN_SHARE_OF_TIME * options.time_limit_s)
-    with _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0):
+    deadline = _deadline(began, options, COMPLETION_MIN_SHARE_OF_TIME)
+    with _watched(highs, deadline, options):
         completed = cheapest_completion(highs, values, deadline)
     if completed is values:  # no cheaper: the plan as solved
         return values
@@ -186,10 +185,9 @@ def _keep_previous_orders(solver, m, options: SolverOptions, result: SolveResult
     if not variables:
         return
     highs = solver._solver_model
-    now = time.perf_counter()
-    deadline = max(began + options.time_limit_s, now + STEADY_MIN_SHARE_OF_TIME * options.time_limit_s)
+    deadline = _deadline(began, options, STEADY_MIN_SHARE_OF_TIME)
     allowed, basis = steady_allowance(result, _penalty_musd(m), options)
-    with _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0):
+    with _watched(highs, deadline, options):
         values, report = steady_pass(highs, _columns(solver, variables), targets, incumbent, allowed=allowed,
                                      basis=basis, deadline=deadline, threads=options.threads)
     if report.improved:
@@ -314,6 +312,17 @@ def _columns(solver, variables) -> np.ndarray:
     """HiGHS column indices of the given free Pyomo variables."""
     index = solver._pyomo_var_to_solver_var_map
     return np.array([index[id(v)] for v in variables if not v.fixed], dtype=np.int32)
+
+
+def _deadline(began: float, options: SolverOptions, min_share: float) -> float:
+    """When a step after the first solve must end (a perf_counter time): at the time limit, or
+    `min_share` of the limit from now when the first solve used it all, so the step still gets a chance."""
+    return max(began + options.time_limit_s, time.perf_counter() + min_share * options.time_limit_s)
+
+
+def _watched(highs: highspy.Highs, deadline: float, options: SolverOptions):
+    """`_watchdog` at `deadline` plus the overrun HiGHS is allowed (WATCHDOG_GRACE of the limit, and 1 s)."""
+    return _watchdog(highs, deadline + WATCHDOG_GRACE * options.time_limit_s + 1.0)
 
 
 @contextmanager
