@@ -51,6 +51,7 @@ class PlanInputs:
 # Each HiGHS call (warm start, branch and bound, a re-plan's steady pass) is given at least this
 # long, whatever is left of the time limit, so that no run ends without a try at a plan.
 SHORTEST_SOLVER_CALL_S = 1.0
+WATCHDOG_GRACE = 0.05  # share of the time limit HiGHS may overrun before it is interrupted (models/solve.py)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ EXIT_INTERNAL_ERROR = 1
 EXIT_INVALID_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
+# HiGHS stopped by the watchdog (models/solve.py) returns within a second or two of being
+# interrupted; running on longer than this past the limit means a step that does not poll: say so.
+OVERRUN_WORTH_A_WARNING_S = 5.0
 
 
 class _Guarded(click.Group):
@@ -321,7 +324,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
-    from planner.terminal import gap_text, stopped_at_time_limit, time_limit_text
+    from planner.terminal import gap_text, ran_past_time_limit, stopped_at_time_limit, time_limit_text
 
     demand = _forecast(scenario, say, quiet, previous_forecast)
     options = solver_options(scenario, **overrides)
@@ -339,6 +342,8 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     say(f"solved: {result.status}, {gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
     if result.status == "time_limit":
         _warn([stopped_at_time_limit(result, options)])
+    if result.overrun_s > OVERRUN_WORTH_A_WARNING_S:
+        _warn([ran_past_time_limit(result, options)])
     return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
             "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
 

@@ -47,6 +47,9 @@ def plan_json(context: dict) -> dict:
         "currency": scenario.settings.currency,  # of every *_usd figure: the names are fixed, the money need not be USD
         "mip_gap": result.gap,
         "solve_seconds": result.seconds,
+        # seconds HiGHS ran past its time limit and the watchdog's grace, in a step that does not
+        # stop when interrupted (models/solve.py, _watched); 0 when the limit held
+        "solve_overrun_seconds": result.overrun_s,
         "solver": result.solver,
         "planning_quantile": scenario.settings.planning_quantile,
         "kpis": plan.kpis if plan is not None else {},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from models.inputs import SHORTEST_SOLVER_CALL_S
+from models.inputs import SHORTEST_SOLVER_CALL_S, WATCHDOG_GRACE
 from models.runs import figure
 from models.steady import CLOSENESS_GAP
 
@@ -47,6 +47,16 @@ def stopped_at_time_limit(result, options) -> str:
     return (f"{limit}, {result.gap:.3%} of the plan's spend ({apart:,.1f} M discounted) from the best possible, "
             f"short of the {options.mip_gap:.2%} target (solver.mip_gap); the plan is feasible and checked, but "
             f"{advice}")
+
+
+def ran_past_time_limit(result, options) -> str:
+    """The warning for a solve HiGHS carried on with well past its time limit: the watchdog stops it
+    only where it checks for an interrupt (models/solve.py, `_watched`), and a planner who asked for a
+    minute should hear why it took five rather than suspect the limit was ignored."""
+    return (f"HiGHS ran {result.overrun_s:,.1f} s past the time limit of {time_limit_text(options)} (and the "
+            f"{WATCHDOG_GRACE:.0%} grace the planner gives it) in a step that does not stop when interrupted; the plan "
+            f"is feasible and checked. Where this was seen, a warm start cut short by the limit led to it, and a longer "
+            f"--time-limit avoided it")
 
 
 def steady_text(report, sentence: bool = False) -> str:

@@ -7,6 +7,7 @@ plain solve gives the answer to compare with.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from unittest import mock
 
@@ -19,6 +20,7 @@ from models import solve as solve_module
 from models.core import create_model
 from models.highs_result import whole_number_columns
 from models.run import run_model
+from models.inputs import WATCHDOG_GRACE
 from models.solve import INFEASIBLE, OPTIMAL, _watchdog
 from models.warmstart import WarmStart, rens_start
 from tests.builders import FAST, factory, inputs, rack, site
@@ -76,6 +78,30 @@ def test_watchdog_interrupts_a_solve_past_its_deadline_and_then_lets_go():
     highs.clearSolver()
     highs.run()
     assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def test_time_highs_spends_past_the_watchdog_in_a_step_that_does_not_poll_is_measured(monkeypatch):
+    """HiGHS 1.16's root central rounding ran 258 s without polling on the large benchmark (seed 3,
+    60 s limit), where the watchdog could not stop it. A run of HiGHS's that sleeps once it has
+    solved (so that there is a plan) stands in for it: the watchdog cannot interrupt a sleep either."""
+    limit_s = 1.0
+    watchdog_at = limit_s * (1 + WATCHDOG_GRACE) + 1.0  # seconds after the solve begins
+    run = highspy.Highs.run
+    calls = []
+
+    def run_then_deaf(self, *args):
+        status = run(self, *args)
+        if not calls:  # the plan's solve; the completion after it runs as it is
+            time.sleep(watchdog_at + 0.5)
+        calls.append(1)
+        return status
+
+    on_time = solve_module.solve(create_model(power_bound_candidate()), FAST)
+    monkeypatch.setattr(highspy.Highs, "run", run_then_deaf)
+    late = solve_module.solve(create_model(power_bound_candidate()), dataclasses.replace(FAST, time_limit_s=limit_s))
+    assert on_time.overrun_s == 0.0
+    assert late.has_solution and abs(late.objective_musd - on_time.objective_musd) <= 1e-6 * abs(on_time.objective_musd)
+    assert 0.5 <= late.overrun_s <= late.seconds - watchdog_at + 1e-6
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
