@@ -338,8 +338,9 @@ def _watched(highs: highspy.Highs, deadline: float, options: SolverOptions, over
 
 @contextmanager
 def _watchdog(highs: highspy.Highs, deadline: float):
-    """Interrupt HiGHS at `deadline` whatever phase it is in: its own time limit is not always
-    honoured (a run with the IPM as MIP LP solver overshot 97 s by 278 s, shared/reference/solver.md)."""
+    """Interrupt HiGHS at `deadline` in whichever of simplex, IPM or branch and bound it is in: its
+    own time limit is not always honoured (a run with the IPM as MIP LP solver overshot 97 s by
+    278 s, shared/reference/solver.md). A step that never polls these callbacks runs on (`_watched`)."""
 
     def interrupt(event):
         if time.perf_counter() > deadline:
