@@ -19,8 +19,8 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from models import solve as solve_module
 from models.core import create_model
 from models.highs_result import whole_number_columns
-from models.run import run_model
 from models.inputs import WATCHDOG_GRACE
+from models.run import run_model
 from models.solve import INFEASIBLE, OPTIMAL, _watchdog
 from models.warmstart import WarmStart, rens_start
 from tests.builders import FAST, factory, inputs, rack, site
