@@ -51,7 +51,7 @@ class PlanInputs:
 # Each HiGHS call (warm start, branch and bound, a re-plan's steady pass) is given at least this
 # long, whatever is left of the time limit, so that no run ends without a try at a plan.
 SHORTEST_SOLVER_CALL_S = 1.0
-WATCHDOG_GRACE = 0.05  # share of the time limit HiGHS may overrun before it is interrupted (models/solve.py)
+WATCHDOG_GRACE = 0.05  # share of the time limit HiGHS may overrun before it is interrupted (models/search.py)
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SolverOptions:
     threads: int = 1
     verbose: bool = False
     # Share of spend a re-plan may add to keep the previous plan's orders; None: up to the optimality
-    # gap's bound (models.solve.steady_allowance).
+    # gap's bound (models.search.steady_allowance).
     steady_within: float | None = None
 
 
@@ -82,7 +82,7 @@ def discount_factors(annual_rate: float, quarters: int) -> list[float]:
 CAPEX_PAID, SUNK_ANNUITY = "capex_paid", "capex_annuity_sunk"
 NOT_IN_NPV = (CAPEX_PAID, SUNK_ANNUITY)
 # In the NPV but not money: the price put on demand left unmet. The optimality gap is measured
-# against the NPV without it (models/solve.py), so a plan that leaves much demand unmet is held to
+# against the NPV without it (models/search.py), so a plan that leaves much demand unmet is held to
 # the same tolerance, in dollars spent, as one that serves it all.
 UNMET_PENALTY = "unmet_penalty"
 

@@ -5,7 +5,7 @@ any of them: re-planned with the demand it had predicted, global-enterprise's pl
 order lines. Procurement reads every changed line as work (a supplier call, a revised PO), so
 after the cheapest plan is found a second pass, on HiGHS's copy of the model, looks for the plan
 closest to the previous one, counted in racks changed per order line (factory, rack type,
-quarter), among those whose NPV is at most the first plan's plus an allowance (models/solve.py
+quarter), among those whose NPV is at most the first plan's plus an allowance (models/search.py
 sets it: by default what keeps the plan within the optimality gap of the bound, so the plan is
 as good by the solver's own measure):
 

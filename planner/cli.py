@@ -16,7 +16,7 @@ EXIT_INTERNAL_ERROR = 1
 EXIT_INVALID_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
-# The watchdog (models/solve.py) stops HiGHS at its next poll of a callback, expected within a
+# The watchdog (models/search.py) stops HiGHS at its next poll of a callback, expected within a
 # second or two (a judgement, not a measurement); running on longer than this past the watchdog's
 # limit means a step that does not poll (the README's large seed 3): say so.
 OVERRUN_WORTH_A_WARNING_S = 5.0

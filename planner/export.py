@@ -48,7 +48,7 @@ def plan_json(context: dict) -> dict:
         "mip_gap": result.gap,
         "solve_seconds": result.seconds,
         # seconds HiGHS ran past its time limit and the watchdog's grace, in a step that does not
-        # stop when interrupted (models/solve.py, _watched); 0 when the limit held
+        # stop when interrupted (models/search.py, watched); 0 when the limit held
         "solve_overrun_seconds": result.overrun_s,
         "solver": result.solver,
         "planning_quantile": scenario.settings.planning_quantile,

@@ -51,7 +51,7 @@ def stopped_at_time_limit(result, options) -> str:
 
 def ran_past_time_limit(result, options) -> str:
     """The warning for a solve HiGHS carried on with well past its time limit: the watchdog stops it
-    only where it checks for an interrupt (models/solve.py, `_watched`), and a planner who asked for a
+    only where it checks for an interrupt (models/search.py, `watched`), and a planner who asked for a
     minute should hear why it took five rather than suspect the limit was ignored."""
     return (f"HiGHS ran {result.overrun_s:,.1f} s past the time limit of {time_limit_text(options)} (and the "
             f"{WATCHDOG_GRACE:.0%} grace the planner gives it) in a step that does not stop when interrupted; the plan "

@@ -467,7 +467,7 @@ def test_a_plan_the_time_limit_stopped_is_written_with_how_far_it_may_be_from_th
 
 def test_a_solve_that_ran_far_past_its_time_limit_is_warned_about_and_recorded(planned, sovereign, tmp_path,
                                                                               monkeypatch):
-    """The watchdog stops HiGHS only where HiGHS polls for an interrupt (models/solve.py, _watched);
+    """The watchdog stops HiGHS only where HiGHS polls for an interrupt (models/search.py, watched);
     a solve that ran on past it must say so, not let a limit of a minute quietly take five."""
     from models import solve as solve_module
 

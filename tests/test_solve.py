@@ -16,12 +16,14 @@ import pyomo.environ as pyo
 from hypothesis import HealthCheck, given, settings
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from models import search as search_module
 from models import solve as solve_module
 from models.core import create_model
 from models.highs_result import whole_number_columns
 from models.inputs import WATCHDOG_GRACE
 from models.run import run_model
-from models.solve import INFEASIBLE, OPTIMAL, _watchdog
+from models.search import _watchdog
+from models.solve import INFEASIBLE, OPTIMAL
 from models.warmstart import WarmStart, rens_start
 from tests.builders import FAST, factory, inputs, rack, site
 from tests.test_model_properties import scenarios
@@ -108,7 +110,7 @@ def test_time_highs_spends_past_the_watchdog_in_a_step_that_does_not_poll_is_mea
 @given(scenarios())
 def test_warm_start_route_finds_the_same_optimum_as_the_plain_solve(plan_inputs):
     plain = run_model(plan_inputs, FAST, with_duals=False)
-    with mock.patch.object(solve_module, "RENS_MIN_INTEGERS", 0):
+    with mock.patch.object(search_module, "RENS_MIN_INTEGERS", 0):
         warm = run_model(plan_inputs, FAST, with_duals=False)  # the checker runs inside: raises on a violation
     assert warm.result.status == plain.result.status
     if plain.result.status == INFEASIBLE:
@@ -132,7 +134,7 @@ def test_a_warm_started_plan_is_the_one_highs_reports_not_the_start_it_was_given
     plan_inputs = inputs(racks, capacity, sites, factories, demand, horizon=4, utilization=0.85,
                          unmet_penalty=60_000.0, cloud_price=26_000.0)
     plain = run_model(plan_inputs, FAST, with_duals=False)
-    with mock.patch.object(solve_module, "RENS_MIN_INTEGERS", 0):
+    with mock.patch.object(search_module, "RENS_MIN_INTEGERS", 0):
         warm = run_model(plan_inputs, FAST, with_duals=False)
     assert plain.result.status == warm.result.status == OPTIMAL
     assert abs(plain.result.objective_musd - 1.033119) < 1e-6
@@ -187,9 +189,9 @@ def test_a_plan_stopped_short_is_completed_at_least_cost_for_its_racks():
         solution.col_value = start
         return WarmStart(None, solution)
 
-    with mock.patch.object(solve_module, "RENS_MIN_INTEGERS", 0), \
-            mock.patch.object(solve_module, "rens_start", handed_the_wasteful_plan), \
-            mock.patch.object(solve_module._StopAtGap, "_check", lambda self, event: event.interrupt()):
+    with mock.patch.object(search_module, "RENS_MIN_INTEGERS", 0), \
+            mock.patch.object(search_module, "rens_start", handed_the_wasteful_plan), \
+            mock.patch.object(search_module._StopAtGap, "_check", lambda self, event: event.interrupt()):
         run = run_model(plan_inputs, FAST, with_duals=False)
     assert wasteful > cheapest + 1.0  # $1 M: the start is far from the cheapest plan
     assert "completed at least cost: NPV -" in run.result.log, run.result.log[-2000:]
