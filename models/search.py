@@ -4,8 +4,8 @@ In order: a warm start for large models (models/warmstart.py), branch and bound 
 gap on money spent (`_StopAtGap`), a check that HiGHS returned the point it reported
 (models/highs_result.py), the plan's cheapest completion (models/completion.py) and, for a
 re-plan, the pass toward the previous plan's orders (models/steady.py). models/solve.py hands it
-the model and loads what it finds; it needs nothing but a `highspy.Highs`, so that it can run as
-well in a child process that the planner can stop whatever HiGHS is doing.
+the model and loads what it finds; because it needs nothing but a `highspy.Highs`, it runs as
+well in a child process that the planner can stop whatever HiGHS is doing (models/isolation.py).
 
 What it finds on the way goes to `report` as it happens: the log of branch and bound, the
 limit of each HiGHS step it starts, each better plan branch and bound finds, and the completed
@@ -32,7 +32,7 @@ from models.completion import cheapest_completion
 from models.highs_result import FEASIBLE, NOT_AS_REPORTED, returned_as_reported, run_on_without_presolve, \
     whole_number_columns
 from models.inputs import SHORTEST_SOLVER_CALL_S, WATCHDOG_GRACE, SolverOptions
-from models.steady import SteadyReport, steady_pass
+from models.steady import KILLED, SteadyReport, changed, steady_pass
 from models.warmstart import rens_start
 
 OPTIMAL, TIME_LIMIT, NO_SOLUTION, INFEASIBLE = "optimal", "time_limit", "no_solution", "infeasible"
@@ -204,6 +204,14 @@ def keep_previous_orders(highs: highspy.Highs, job: SearchJob, planned: SearchOu
                          planned.overrun_s + sum(overruns))
 
 
+def steady_not_run(highs: highspy.Highs, job: SearchJob, planned: SearchOutcome, seconds: float) -> SteadyReport:
+    """The report of a pass toward the previous plan's orders that was stopped before it returned:
+    the plan kept is the cheapest found, so nothing changed."""
+    allowed, basis = steady_allowance(planned, *_costs(highs, planned.values, job), job.options)
+    lines, racks = changed(planned.values[job.orders], job.targets)
+    return SteadyReport(lines, racks, lines, racks, 0.0, max(allowed, 0.0), basis, False, seconds, KILLED)
+
+
 def steady_allowance(planned: SearchOutcome, objective: float, penalty: float, options: SolverOptions) -> tuple[float, str]:
     """The NPV ($M) a re-plan may add to the cheapest plan found (`objective`, of which `penalty` is
     its unmet-demand penalty) to keep the previous plan's orders, and why. solver.steady_within set:
@@ -312,7 +320,8 @@ def watched(highs: highspy.Highs, deadline: float, options: SolverOptions, overr
     """`_watchdog` at `watchdog_limit(deadline)`, reported as a StepBegun, appending to `overruns` how
     many seconds past that limit HiGHS still ran. The watchdog acts only where HiGHS polls its
     callbacks: on the large benchmark (seed 3, 60 s limit, this project's slowest machine) HiGHS
-    1.16's root central rounding ran 258 s without polling, and the caller tells the planner."""
+    1.16's root central rounding ran 258 s without polling. Only a search in a child process
+    (models/isolation.py) can be stopped there; in this process the caller tells the planner."""
     limit = watchdog_limit(deadline, options)
     report(StepBegun(limit))
     with _watchdog(highs, limit):

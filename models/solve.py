@@ -1,8 +1,10 @@
 """Solve a built model and report its status honestly.
 
 HiGHS goes through Pyomo's persistent interface (`pyomo.contrib.solver`), which hands the model to
-HiGHS; the search for a plan then runs on HiGHS's copy (models/search.py). Any other
-Pyomo-supported solver goes through `SolverFactory`. Statuses: optimal (within the gap), time_limit (an incumbent with
+HiGHS; the search for a plan then runs on HiGHS's copy (models/search.py), in this process for
+small models and, from ISOLATE_MIN_INTEGERS integer columns on, in a child process that the
+planner can stop where HiGHS does not (models/isolation.py). Any other Pyomo-supported solver
+goes through `SolverFactory`. Statuses: optimal (within the gap), time_limit (an incumbent with
 its gap), no_solution (time limit without incumbent), infeasible.
 """
 
@@ -17,9 +19,18 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from models.highs_result import whole_number_columns
 from models.inputs import UNMET_PENALTY, SolverOptions
+from models.isolation import search_in_child
 from models.search import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, LogText, SearchJob, relative_gap, search
 from models.steady import SteadyReport, previous_orders
+
+# From this many integer columns on, the search runs in a child process the planner can stop: the
+# models whose solve takes long enough for HiGHS to stall in a step that does not poll (the large
+# benchmark's seed 3 did, models/isolation.py); below it the child's start-up (~0.4 s, most of it
+# importing pandas, and a copy of the model) is not worth paying.
+ISOLATE_MIN_INTEGERS = 1000
+
 
 @dataclass
 class SolveResult:
@@ -32,7 +43,9 @@ class SolveResult:
     log: str = ""
     handover_s: float = 0.0  # Pyomo -> HiGHS, included in `seconds`
     steady: SteadyReport | None = None  # a re-plan's pass toward the previous plan's orders
-    overrun_s: float = 0.0  # how far HiGHS ran past the watchdog's limit, in steps that never poll it (models/search.py)
+    overrun_s: float = 0.0  # how far HiGHS ran past the watchdog's limit in steps that never poll it (models/search.py),
+    #                         or until its process was killed (models/isolation.py)
+    stopped_late: bool = False  # HiGHS did not stop at its limit and its process was killed (models/isolation.py)
 
     @property
     def has_solution(self) -> bool:
@@ -61,7 +74,12 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     orders, targets = previous_orders(m)
     job = SearchJob(options, began, _columns(solver, m.unmet.values()), _columns(solver, m.open.values()),
                     _columns(solver, orders), targets)
-    outcome = search(highs, job, lambda message: log(message.text) if isinstance(message, LogText) else None)
+    stopped_late, late_s = False, 0.0
+    if len(whole_number_columns(highs)) >= ISOLATE_MIN_INTEGERS:
+        isolated = search_in_child(highs, job, log)
+        outcome, stopped_late, late_s = isolated.outcome, isolated.killed_at is not None, isolated.late_s
+    else:
+        outcome = search(highs, job, lambda message: log(message.text) if isinstance(message, LogText) else None)
     objective = bound = gap = None
     if outcome.values is not None:
         _load(solver, m, outcome.values)
@@ -70,7 +88,8 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
             gap = relative_gap(objective, bound, _penalty_musd(m))
     return SolveResult(outcome.status, objective, bound, gap, time.perf_counter() - began,
                        f"highs {'.'.join(map(str, solver.version()))}", buffer.getvalue(),
-                       handover_s=handed_over - began, steady=outcome.steady, overrun_s=outcome.overrun_s)
+                       handover_s=handed_over - began, steady=outcome.steady, overrun_s=outcome.overrun_s + late_s,
+                       stopped_late=stopped_late)
 
 
 def _load(solver, m, values: np.ndarray) -> None:

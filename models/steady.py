@@ -42,6 +42,7 @@ COMPLETION_SHARE = 0.05    # of the pass's time, kept for costing the closest pl
 # mip_rel_gap on the racks changed): on the second roll of the quarterly example it had its last
 # plan but 2 racks from the best at 16 s, and took 90 s to prove the best.
 CLOSENESS_GAP = 0.05
+KILLED = "killed"  # stopped_by of a pass whose process the planner killed past its limit (models/isolation.py)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class SteadyReport:
     basis: str               # what set that allowance, in words (the optimality gap, solver.steady_within)
     proven: bool             # racks_after is within CLOSENESS_GAP of the fewest any plan allowed changes
     seconds: float
-    stopped_by: str = ""     # HiGHS's status of the last run when not proven ("kTimeLimit", "kInterrupt", ...)
+    stopped_by: str = ""     # HiGHS's status of the last run when not proven ("kTimeLimit", "kInterrupt", ...), or KILLED
 
     @property
     def improved(self) -> bool:

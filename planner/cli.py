@@ -18,7 +18,8 @@ EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
 # The watchdog (models/search.py) stops HiGHS at its next poll of a callback, expected within a
 # second or two (a judgement, not a measurement); running on longer than this past the watchdog's
-# limit means a step that does not poll (the README's large seed 3): say so.
+# limit means a step that does not poll (the README's large seed 3), in a search not run in a child
+# process that the planner can kill (models/isolation.py): say so.
 OVERRUN_WORTH_A_WARNING_S = 5.0
 
 
@@ -325,7 +326,8 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
-    from planner.terminal import gap_text, ran_past_time_limit, stopped_at_time_limit, time_limit_text
+    from planner.terminal import (gap_text, ran_past_time_limit, stopped_at_time_limit, stopped_past_time_limit,
+                                  time_limit_text)
 
     demand = _forecast(scenario, say, quiet, previous_forecast)
     options = solver_options(scenario, **overrides)
@@ -343,7 +345,9 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     say(f"solved: {result.status}, {gap_text(result.gap)}, {result.seconds:.1f} s; checker found no violation")
     if result.status == "time_limit":
         _warn([stopped_at_time_limit(result, options)])
-    if result.overrun_s > OVERRUN_WORTH_A_WARNING_S:
+    if result.stopped_late:
+        _warn([stopped_past_time_limit(result, options)])
+    elif result.overrun_s > OVERRUN_WORTH_A_WARNING_S:
         _warn([ran_past_time_limit(result, options)])
     return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
             "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}

@@ -50,6 +50,9 @@ def plan_json(context: dict) -> dict:
         # seconds HiGHS ran past its time limit and the watchdog's grace, in a step that does not
         # stop when interrupted (models/search.py, watched); 0 when the limit held
         "solve_overrun_seconds": result.overrun_s,
+        # HiGHS did not stop there and the planner killed its process, keeping the best plan it had sent
+        # (models/isolation.py)
+        "solve_stopped_late": result.stopped_late,
         "solver": result.solver,
         "planning_quantile": scenario.settings.planning_quantile,
         "kpis": plan.kpis if plan is not None else {},

@@ -7,7 +7,7 @@ from pandas.api.types import is_numeric_dtype
 
 from models.inputs import SHORTEST_SOLVER_CALL_S, WATCHDOG_GRACE
 from models.runs import figure
-from models.steady import CLOSENESS_GAP
+from models.steady import CLOSENESS_GAP, KILLED
 
 
 def text_table(frame) -> str:
@@ -59,6 +59,15 @@ def ran_past_time_limit(result, options) -> str:
             f"--time-limit avoided it")
 
 
+def stopped_past_time_limit(result, options) -> str:
+    """The warning for a search the planner had to kill (models/isolation.py): HiGHS did not answer
+    the watchdog, so the plan is the best it had sent, not what it would have ended with."""
+    return (f"HiGHS did not stop at the time limit of {time_limit_text(options)} in a step that does not check for "
+            f"an interrupt; the planner stopped it {result.overrun_s:,.1f} s past the limit and its grace, and kept the "
+            f"best plan it had found, completed at least cost. The plan is feasible and checked; a longer --time-limit "
+            f"may find a cheaper one")
+
+
 def steady_text(report, sentence: bool = False) -> str:
     """What a re-plan's pass toward the previous plan's orders kept (models/steady.py): the order
     lines and racks changed by the cheapest plan found and by the plan kept, and at what cost. As a
@@ -83,7 +92,7 @@ def _steady_clause(report) -> str:
         text = f"{lines(report.lines_before)} ({racks(report.racks_before)}) of the previous plan changed"
     if report.proven:
         return f"{text}, within {CLOSENESS_GAP:.0%} of the fewest racks any plan {scope} can change"
-    if report.stopped_by in ("kTimeLimit", "kInterrupt"):
+    if report.stopped_by in ("kTimeLimit", "kInterrupt", KILLED):
         return f"{text}; the time limit stopped the search for a plan {scope} that changes fewer"
     return f"{text}; the search for a plan {scope} that changes fewer ended unproven (HiGHS: {report.stopped_by or 'no run'})"
 

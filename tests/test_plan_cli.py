@@ -483,9 +483,32 @@ def test_a_solve_that_ran_far_past_its_time_limit_is_warned_about_and_recorded(p
             "step that does not stop when interrupted; the plan is feasible and checked") in result.output
     assert json.loads((tmp_path / "late" / "plan.json").read_text())["solve_overrun_seconds"] == 251.0
 
+    assert json.loads((tmp_path / "late" / "plan.json").read_text())["solve_stopped_late"] is False
+
     on_time, out = planned["sovereign-eu"]  # planned as it is, the limit held
     assert on_time.exit_code == 0 and "past the time limit" not in on_time.output
-    assert json.loads((out / "plan.json").read_text())["solve_overrun_seconds"] == 0.0
+    assert "did not stop at the time limit" not in on_time.output
+    recorded = json.loads((out / "plan.json").read_text())
+    assert recorded["solve_overrun_seconds"] == 0.0 and recorded["solve_stopped_late"] is False
+
+
+def test_a_solve_the_planner_had_to_stop_is_warned_about_and_recorded(sovereign, tmp_path, monkeypatch):
+    """A search in a child process that did not stop at its limit is killed (models/isolation.py);
+    the plan written is the best it had found, and the planner must hear that it was cut short."""
+    from models import solve as solve_module
+
+    solved = solve_module._solve_highs
+
+    def killed(m, options, log):  # the same plan, as if HiGHS's process had been killed 5.2 s past the limit
+        return dataclasses.replace(solved(m, options, log), overrun_s=5.2, stopped_late=True)
+
+    monkeypatch.setattr(solve_module, "_solve_highs", killed)
+    result = run_plan(sovereign, tmp_path / "out", "--time-limit", "60", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert ("warning: HiGHS did not stop at the time limit of 60 s in a step that does not check for an interrupt; "
+            "the planner stopped it 5.2 s past the limit and its grace, and kept the best plan it had found") in result.output
+    assert "HiGHS ran" not in result.output  # one warning for one event
+    assert json.loads((tmp_path / "out" / "plan.json").read_text())["solve_stopped_late"] is True
 
 
 def test_failed_write_keeps_the_previous_output(sovereign, tmp_path, monkeypatch):
