@@ -13,8 +13,8 @@ The child is a fresh interpreter (`python -m models.isolation`), not a fork: for
 would copy HiGHS's thread pool, in whatever state it is in, without its threads, and
 multiprocessing's spawn and forkserver would run the caller's main script again in the child.
 The model, the job and the reports travel over the child's stdin and stdout as pickles
-(multiprocessing's Connection), which ties this to POSIX pipes. Deadlines are time.perf_counter() values, one clock for every process of the machine (Linux's
-CLOCK_MONOTONIC).
+(multiprocessing's Connection), which ties this to POSIX pipes. Deadlines are
+time.perf_counter() values, one clock for every process of the machine (Linux's CLOCK_MONOTONIC).
 """
 
 from __future__ import annotations

@@ -205,8 +205,8 @@ def keep_previous_orders(highs: highspy.Highs, job: SearchJob, planned: SearchOu
 
 
 def steady_not_run(highs: highspy.Highs, job: SearchJob, planned: SearchOutcome, seconds: float) -> SteadyReport:
-    """The report of a pass toward the previous plan's orders that was stopped before it returned:
-    the plan kept is the cheapest found, so nothing changed."""
+    """The report of a pass toward the previous plan's orders that was stopped before it returned or
+    before it began (models/isolation.py): the plan kept is the cheapest found, so nothing changed."""
     allowed, basis = steady_allowance(planned, *_costs(highs, planned.values, job), job.options)
     lines, racks = changed(planned.values[job.orders], job.targets)
     return SteadyReport(lines, racks, lines, racks, 0.0, max(allowed, 0.0), basis, False, seconds, KILLED)
