@@ -33,8 +33,8 @@ import highspy
 import numpy as np
 
 from models.search import (NO_SOLUTION, TIME_LIMIT, BetterPlan, LogText, Planned, SearchJob, SearchOutcome,
-                           StepBegun, complete_at_least_cost, planned_outcome, search, steady_not_run,
-                           watchdog_limit)
+                           StepBegun, complete_at_least_cost, log_only, planned_outcome, search,
+                           steady_not_run, watchdog_limit)
 
 # Seconds past a step's watchdog limit before the child is killed: the watchdog's interrupt lands
 # at HiGHS's next poll of a callback, within about a second where HiGHS polls at all.
@@ -47,6 +47,10 @@ class Isolated:
     outcome: SearchOutcome
     killed_at: float | None = None     # perf_counter time the child was killed; None when it finished
     late_s: float = 0.0                # how far past its step's watchdog limit it was killed
+
+    @property
+    def killed(self) -> bool:
+        return self.killed_at is not None
 
 
 @dataclass(frozen=True)
@@ -135,16 +139,11 @@ def _finish(highs: highspy.Highs, job: SearchJob, last: _Last, log: Callable[[st
         log(f"\nHiGHS did not stop at its limit; stopped {seconds_in:,.1f} s into the solve, its best plan kept.\n")
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("threads", job.options.threads)
-        values = complete_at_least_cost(highs, last.better.values, job, lambda message: _log_only(message, log), [])
+        values = complete_at_least_cost(highs, last.better.values, job, log_only(log), [])
         outcome = planned_outcome(highs, job, TIME_LIMIT, values, last.bound, 0.0)
     if len(job.orders):  # the pass did not run, or did not finish: nothing of the previous plan's was kept
         outcome.steady = steady_not_run(highs, job, outcome, time.perf_counter() - job.began)
     return outcome
-
-
-def _log_only(message, log: Callable[[str], None]) -> None:
-    if isinstance(message, LogText):
-        log(message.text)
 
 
 def model_arrays(highs: highspy.Highs) -> dict:

@@ -100,6 +100,12 @@ class Planned:
 Report = Callable[[object], None]
 
 
+def log_only(log: Callable[[str], None]) -> Report:
+    """A report that passes the log on to `log` and lets the rest go: for a caller that cannot
+    stop the search, or that has already stopped it."""
+    return lambda message: log(message.text) if isinstance(message, LogText) else None
+
+
 def search(highs: highspy.Highs, job: SearchJob, report: Report) -> SearchOutcome:
     """Find a plan on `highs`, which holds the model, sending what is found on the way to `report`."""
     options, overruns = job.options, []

@@ -22,7 +22,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from models.highs_result import whole_number_columns
 from models.inputs import UNMET_PENALTY, SolverOptions
 from models.isolation import search_in_child
-from models.search import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, LogText, SearchJob, relative_gap, search
+from models.search import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, SearchJob, log_only, relative_gap, search
 from models.steady import SteadyReport, previous_orders
 
 # From this many integer columns on, the search runs in a child process the planner can stop: the
@@ -77,9 +77,9 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     stopped_late, late_s = False, 0.0
     if len(whole_number_columns(highs)) >= ISOLATE_MIN_INTEGERS:
         isolated = search_in_child(highs, job, log)
-        outcome, stopped_late, late_s = isolated.outcome, isolated.killed_at is not None, isolated.late_s
+        outcome, stopped_late, late_s = isolated.outcome, isolated.killed, isolated.late_s
     else:
-        outcome = search(highs, job, lambda message: log(message.text) if isinstance(message, LogText) else None)
+        outcome = search(highs, job, log_only(log))
     objective = bound = gap = None
     if outcome.values is not None:
         _load(solver, m, outcome.values)

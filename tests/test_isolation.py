@@ -134,12 +134,12 @@ def test_a_search_that_does_not_stop_is_killed_and_its_best_plan_kept():
     arrays, logged = model_arrays(highs), []
     with KILLED_QUICKLY:
         isolated = search_in_child(highs, _job(m, solver, options), logged.append, work=deaf_after_a_plan)
-    assert isolated.killed_at is not None and isolated.late_s >= 0.5
+    assert isolated.killed and isolated.late_s >= 0.5
     outcome = isolated.outcome
     assert outcome.status == TIME_LIMIT and outcome.values is not None and _within_bounds(arrays, outcome.values)
     assert "HiGHS did not stop at its limit" in "".join(logged)
     on_time = search_in_child(highs, _job(m, solver, FAST), logged.append)
-    assert on_time.killed_at is None and on_time.outcome.status == OPTIMAL
+    assert not on_time.killed and on_time.outcome.status == OPTIMAL
     costs = arrays["col_cost"]
     assert costs @ on_time.outcome.values <= costs @ outcome.values + 1e-9  # the kept plan is a real, dearer or equal one
 
@@ -151,7 +151,7 @@ def test_a_replan_stopped_in_its_pass_keeps_the_cheapest_plan_and_says_nothing_c
     with KILLED_QUICKLY:
         isolated = search_in_child(highs, _job(m, solver, options), lambda text: None, work=deaf_after_the_cheapest_plan)
     outcome = isolated.outcome
-    assert isolated.killed_at is not None and outcome.status == OPTIMAL and outcome.values is not None
+    assert isolated.killed and outcome.status == OPTIMAL and outcome.values is not None
     report = outcome.steady
     assert report.stopped_by == KILLED and not report.proven and not report.improved
     assert "the time limit stopped the search for a plan" in steady_text(report)
@@ -163,7 +163,7 @@ def test_a_search_that_never_gets_going_is_killed_at_the_first_steps_limit_witho
     job = _job(m, solver, dataclasses.replace(FAST, time_limit_s=1.0))
     with KILLED_QUICKLY:
         isolated = search_in_child(highs, job, lambda text: None, work=deaf_from_the_start)
-    assert isolated.killed_at is not None
+    assert isolated.killed
     assert isolated.killed_at - watchdog_limit(job.began + 1.0, job.options) >= 0.5  # not before the limit and its grace
     assert isolated.outcome.status == NO_SOLUTION and isolated.outcome.values is None
 
