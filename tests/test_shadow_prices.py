@@ -26,6 +26,8 @@ def _lp_npv_musd(plan_inputs, plan) -> float | None:
     """The NPV of the LP the shadow prices are read from: the plan's open factories and power
     blocks held, rack orders continuous and bounded only by the rows; None where it has no optimum."""
     m = create_model(plan_inputs)
+    if m.violated_constants:  # a row of constants only that fails is left out of the model (models/elastic.py)
+        return None
     for var in m.order.values():
         if not var.fixed:
             var.setub(None)
