@@ -71,9 +71,7 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     solver.set_instance(m)  # the hand-over of the Pyomo model to HiGHS, timed on its own
     handed_over = time.perf_counter()
     highs = solver._solver_model
-    orders, targets = previous_orders(m)
-    job = SearchJob(options, began, _columns(solver, m.unmet.values()), _columns(solver, m.open.values()),
-                    _columns(solver, orders), targets)
+    job = search_job(m, solver, options, began)
     stopped_late, late_s = False, 0.0
     if len(whole_number_columns(highs)) >= ISOLATE_MIN_INTEGERS:
         isolated = search_in_child(highs, job, log)
@@ -90,6 +88,13 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
                        f"highs {'.'.join(map(str, solver.version()))}", buffer.getvalue(),
                        handover_s=handed_over - began, steady=outcome.steady, overrun_s=outcome.overrun_s + late_s,
                        stopped_late=stopped_late)
+
+
+def search_job(m, solver, options: SolverOptions, began: float) -> SearchJob:
+    """The search's job for model `m`, handed to HiGHS by `solver`: its columns by what they are."""
+    orders, targets = previous_orders(m)
+    return SearchJob(options, began, _columns(solver, m.unmet.values()), _columns(solver, m.open.values()),
+                     _columns(solver, orders), targets)
 
 
 def _load(solver, m, values: np.ndarray) -> None:

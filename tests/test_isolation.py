@@ -67,10 +67,7 @@ def failing(highs, job, report):
 
 
 def _job(m, solver, options):
-    orders, targets = solve_module.previous_orders(m)
-    return solve_module.SearchJob(options, time.perf_counter(), solve_module._columns(solver, m.unmet.values()),
-                                  solve_module._columns(solver, m.open.values()), solve_module._columns(solver, orders),
-                                  targets)
+    return solve_module.search_job(m, solver, options, time.perf_counter())
 
 
 def _dense(arrays) -> np.ndarray:
