@@ -61,7 +61,7 @@ def measure(name: str, time_limit: float, gap: float, seed: int) -> dict:
     return {
         "size": name if spec is None else f"{name} seed {seed}", "columns": m.nvariables(), "rows": m.nconstraints(), "integers": integers,
         "build_s": build, "handover_s": result.handover_s, "solve_s": result.seconds - result.handover_s,
-        "status": result.status + (", killed" if getattr(result, "stopped_late", False) else ""),  # models/isolation.py
+        "status": result.status + (", killed" if result.stopped_late else ""),  # models/isolation.py
         "gap": result.gap, "total_s": total,
         # the planner's peak plus its search process's (models/isolation.py): an upper bound on the two together
         "peak_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import highspy
@@ -48,7 +48,6 @@ COMPLETION_MIN_SHARE_OF_TIME = 0.1
 # A re-plan's pass toward the previous plan's orders gets what is left of the time limit, and at
 # least this share of it when the first solve used it all.
 STEADY_MIN_SHARE_OF_TIME = 0.25
-_NO_COLUMNS = np.zeros(0, dtype=np.int32)
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ class SearchJob:
     began: float                       # time.perf_counter() when the solve began: every deadline counts from it
     unmet: np.ndarray                  # columns of unmet demand, whose cost is the penalty (not money spent)
     opens: np.ndarray                  # candidate factories' open binaries, which the warm start fixes first
-    orders: np.ndarray = field(default_factory=lambda: _NO_COLUMNS)   # a re-plan's free order columns
-    targets: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the previous plan's racks on each
+    orders: np.ndarray                 # a re-plan's free order columns (none for a first plan)
+    targets: np.ndarray                # the previous plan's racks on each
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from models.highs_result import whole_number_columns
 from models.inputs import UNMET_PENALTY, SolverOptions
-from models.isolation import search_in_child
+from models.isolation import Isolated, search_in_child
 from models.search import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, SearchJob, log_only, relative_gap, search
 from models.steady import SteadyReport, previous_orders
 
@@ -72,12 +72,11 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     handed_over = time.perf_counter()
     highs = solver._solver_model
     job = search_job(m, solver, options, began)
-    stopped_late, late_s = False, 0.0
     if len(whole_number_columns(highs)) >= ISOLATE_MIN_INTEGERS:
         isolated = search_in_child(highs, job, log)
-        outcome, stopped_late, late_s = isolated.outcome, isolated.killed, isolated.late_s
     else:
-        outcome = search(highs, job, log_only(log))
+        isolated = Isolated(search(highs, job, log_only(log)))  # in this process: never killed
+    outcome = isolated.outcome
     objective = bound = gap = None
     if outcome.values is not None:
         _load(solver, m, outcome.values)
@@ -86,8 +85,8 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
             gap = relative_gap(objective, bound, _penalty_musd(m))
     return SolveResult(outcome.status, objective, bound, gap, time.perf_counter() - began,
                        f"highs {'.'.join(map(str, solver.version()))}", buffer.getvalue(),
-                       handover_s=handed_over - began, steady=outcome.steady, overrun_s=outcome.overrun_s + late_s,
-                       stopped_late=stopped_late)
+                       handover_s=handed_over - began, steady=outcome.steady, overrun_s=outcome.overrun_s + isolated.late_s,
+                       stopped_late=isolated.killed)
 
 
 def search_job(m, solver, options: SolverOptions, began: float) -> SearchJob:
