@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -181,8 +182,9 @@ def _child() -> None:
     on stdout. Ctrl-C is the parent's to answer (it kills the child), and HiGHS's console output has
     nowhere to go: its log comes back with the rest."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with Connection(0, writable=False) as receiving:
+    with Connection(os.dup(0), writable=False) as receiving:
         arrays, job, work = receiving.recv()
+    threading.Thread(target=_end_with_the_planner, daemon=True).start()
     sending = Connection(os.dup(1), readable=False)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     try:
@@ -191,6 +193,16 @@ def _child() -> None:
         sending.send(_Failed(traceback.format_exc()))
     finally:
         sending.close()
+
+
+def _end_with_the_planner() -> None:
+    """Exit once the planner's end of stdin closes. The planner kills this child whenever it ends
+    in order, but not if it is itself killed (SIGKILL, the out-of-memory killer): without this the
+    child would search on through a stall that ignores its limit. HiGHS lets go of the GIL while it
+    runs (highspy's own startSolve relies on it), so this thread gets its turn."""
+    while os.read(0, 1):  # the planner writes nothing after the model; only its end can come
+        pass
+    os._exit(1)
 
 
 if __name__ == "__main__":

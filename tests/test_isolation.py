@@ -9,6 +9,10 @@ the large benchmark) is stood in for by a search that sleeps once it has sent wh
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
 import time
 from unittest import mock
 
@@ -23,7 +27,7 @@ from models.core import create_model
 from models.inputs import SolverOptions
 from models.isolation import highs_from, model_arrays, search_in_child
 from models.run import run_model
-from models.search import (INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, BetterPlan, Planned, search,
+from models.search import (INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, BetterPlan, LogText, Planned, search,
                            watchdog_limit)
 from models.steady import KILLED
 from planner.terminal import steady_text
@@ -59,6 +63,11 @@ def deaf_after_the_cheapest_plan(highs, job, report):
 
 
 def deaf_from_the_start(highs, job, report):
+    time.sleep(60)
+
+
+def telling_its_process_then_deaf(highs, job, report):
+    report(LogText(f"child {os.getpid()}\n"))
     time.sleep(60)
 
 
@@ -182,3 +191,46 @@ def test_a_solve_killed_past_its_limit_says_so_in_its_result():
         result = solve_module.solve(create_model(power_bound_candidate()), options)
     assert result.stopped_late and result.status == TIME_LIMIT and result.overrun_s >= 0.5
     assert result.objective_musd is not None  # no bound came before the kill here, so no gap either
+
+
+# A planner that searches in a child and tells what the child's process is, until it is killed.
+PLANNER = """
+from models.isolation import search_in_child
+from tests.builders import FAST
+from tests.test_isolation import _job, telling_its_process_then_deaf
+from tests.test_solve import handed_to_highs, power_bound_candidate
+
+m, solver, highs = handed_to_highs(power_bound_candidate())
+search_in_child(highs, _job(m, solver, FAST), lambda text: print(text, end="", flush=True),
+                work=telling_its_process_then_deaf)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs, a zombie left unreaped by whatever adopted it counting as ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_child_ends_when_the_planner_is_killed_without_a_word():
+    planner, child = subprocess.Popen([sys.executable, "-c", PLANNER], stdout=subprocess.PIPE, text=True), None
+    try:
+        line = planner.stdout.readline()
+        assert line.startswith("child "), line
+        child = int(line.split()[1])
+        assert _running(child)
+        planner.send_signal(signal.SIGKILL)  # no finally of the planner's runs: the child is on its own
+        planner.wait()
+        gone_by = time.perf_counter() + 10  # far under the child's 60 s sleep, and the planner's limit
+        while _running(child) and time.perf_counter() < gone_by:
+            time.sleep(0.05)
+        assert not _running(child)
+    finally:
+        planner.kill()
+        planner.wait()
+        planner.stdout.close()
+        if child is not None and _running(child):
+            os.kill(child, signal.SIGKILL)
