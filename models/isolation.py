@@ -42,6 +42,10 @@ from models.search import (NO_SOLUTION, TIME_LIMIT, BetterPlan, LogText, Planned
 KILL_AFTER_S = 5.0
 _POLL_S = 0.5
 
+# The model, job and reports go over the child's stdin and stdout as file descriptors, which a
+# Connection takes on POSIX only; elsewhere (Windows) the search stays in the planner's process.
+CAN_ISOLATE = os.name == "posix"
+
 
 @dataclass
 class Isolated:

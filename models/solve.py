@@ -3,7 +3,7 @@
 HiGHS goes through Pyomo's persistent interface (`pyomo.contrib.solver`), which hands the model to
 HiGHS; the search for a plan then runs on HiGHS's copy (models/search.py), in this process for
 small models and, from ISOLATE_MIN_INTEGERS integer columns on, in a child process that the
-planner can stop where HiGHS does not (models/isolation.py). Any other Pyomo-supported solver
+planner can stop where HiGHS does not (models/isolation.py; POSIX only, elsewhere in this process). Any other Pyomo-supported solver
 goes through `SolverFactory`. Statuses: optimal (within the gap), time_limit (an incumbent with
 its gap), no_solution (time limit without incumbent), infeasible.
 """
@@ -21,6 +21,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from models.highs_result import whole_number_columns
 from models.inputs import UNMET_PENALTY, SolverOptions
+from models import isolation
 from models.isolation import Isolated, search_in_child
 from models.search import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, SearchJob, log_only, relative_gap, search
 from models.steady import SteadyReport, previous_orders
@@ -72,7 +73,7 @@ def _solve_highs(m, options: SolverOptions, log_stream) -> SolveResult:
     handed_over = time.perf_counter()
     highs = solver._solver_model
     job = search_job(m, solver, options, began)
-    if len(whole_number_columns(highs)) >= ISOLATE_MIN_INTEGERS:
+    if isolation.CAN_ISOLATE and len(whole_number_columns(highs)) >= ISOLATE_MIN_INTEGERS:
         isolated = search_in_child(highs, job, log)
     else:
         isolated = Isolated(search(highs, job, log_only(log)))  # in this process: never killed

@@ -234,3 +234,14 @@ def test_a_child_ends_when_the_planner_is_killed_without_a_word():
         planner.stdout.close()
         if child is not None and _running(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_where_a_child_cannot_be_fed_the_search_stays_here():
+    """Off POSIX (Windows) a Connection cannot take the child's pipes: a large model is searched here."""
+    def no_child(highs, job, log):
+        raise AssertionError("a child was started")
+
+    with IN_A_CHILD, mock.patch.object(isolation, "CAN_ISOLATE", False), \
+            mock.patch.object(solve_module, "search_in_child", no_child):
+        result = solve_module.solve(create_model(power_bound_candidate()), FAST)
+    assert result.status == OPTIMAL and not result.stopped_late and "Objective" in result.log
