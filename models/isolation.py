@@ -4,9 +4,10 @@ The watchdog stops HiGHS only where HiGHS polls its callbacks, and not every ste
 large benchmark (seed 3, 60 s limit) HiGHS 1.16's root central rounding ran 258 s without
 polling, and the plan came after 312 s. A process can be stopped anywhere. The child gets a copy
 of HiGHS's model and sends back, as it goes, the log, the limit of each HiGHS step it starts,
-each better plan and the completed plan before a re-plan's pass. When a step runs KILL_AFTER_S
-past its limit (the watchdog has asked HiGHS to stop and HiGHS has not), the parent kills the
-child and finishes from the last plan it was sent: an incumbent is completed at least cost here,
+each better plan, each rise of the lower bound and the completed plan before a re-plan's pass.
+When a step runs KILL_AFTER_S past its limit (the watchdog has asked HiGHS to stop and HiGHS has
+not), the parent kills the child and finishes from the last plan it was sent, measured against the
+best bound it was sent: an incumbent is completed at least cost here,
 on the parent's own copy of the model, and a re-plan's pass cut short keeps the cheapest plan.
 
 The child is a fresh interpreter (`python -m models.isolation`), not a fork: forking the planner
@@ -33,8 +34,8 @@ from typing import Callable
 import highspy
 import numpy as np
 
-from models.search import (NO_SOLUTION, TIME_LIMIT, BetterPlan, LogText, Planned, SearchJob, SearchOutcome,
-                           StepBegun, complete_at_least_cost, log_only, planned_outcome, search,
+from models.search import (NO_SOLUTION, TIME_LIMIT, BetterPlan, BoundRaised, LogText, Planned, SearchJob,
+                           SearchOutcome, StepBegun, complete_at_least_cost, log_only, planned_outcome, search,
                            steady_not_run, watchdog_limit)
 
 # Seconds past a step's watchdog limit before the child is killed: the watchdog's interrupt lands
@@ -123,10 +124,16 @@ class _Last:
             self.limit = message.limit
         elif isinstance(message, BetterPlan):
             self.better = message
-            if message.bound is not None:
-                self.bound = message.bound if self.bound is None else max(self.bound, message.bound)
+            self._raise_bound(message.bound)
+        elif isinstance(message, BoundRaised):
+            self._raise_bound(message.bound)
         elif isinstance(message, Planned):
             self.planned = message.outcome
+
+
+    def _raise_bound(self, bound: float | None) -> None:
+        if bound is not None:
+            self.bound = bound if self.bound is None else max(self.bound, bound)
 
 
 def _finish(highs: highspy.Highs, job: SearchJob, last: _Last, log: Callable[[str], None]) -> SearchOutcome:

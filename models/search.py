@@ -8,8 +8,9 @@ the model and loads what it finds; because it needs nothing but a `highspy.Highs
 well in a child process that the planner can stop whatever HiGHS is doing (models/isolation.py).
 
 What it finds on the way goes to `report` as it happens: the log of branch and bound, the
-limit of each HiGHS step it starts, each better plan branch and bound finds, and the completed
-plan before a re-plan's pass. A caller that can stop the search keeps the last of these.
+limit of each HiGHS step it starts, each better plan branch and bound finds, each rise of its
+lower bound, and the completed plan before a re-plan's pass. A caller that can stop the search
+keeps the last of these.
 
 The gap is measured against the plan's NPV without its unmet-demand penalty, which prices a
 shortfall but is not money spent. Against the whole NPV, a scenario whose demand far outruns its
@@ -48,6 +49,9 @@ COMPLETION_MIN_SHARE_OF_TIME = 0.1
 # A re-plan's pass toward the previous plan's orders gets what is left of the time limit, and at
 # least this share of it when the first solve used it all.
 STEADY_MIN_SHARE_OF_TIME = 0.25
+# Branch and bound's lower bound is reported when it rises, at most this often: what a caller that
+# kills the search (models/isolation.py) measures the kept plan's gap against.
+BOUND_REPORT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,12 @@ class BetterPlan:
     """An incumbent of branch and bound or the warm start, not yet completed at least cost."""
     values: np.ndarray
     bound: float | None
+
+
+@dataclass(frozen=True)
+class BoundRaised:
+    """Branch and bound's lower bound rose to `bound` (at most one report every BOUND_REPORT_EVERY_S)."""
+    bound: float
 
 
 @dataclass(frozen=True)
@@ -253,7 +263,7 @@ def _costs(highs: highspy.Highs, values: np.ndarray, job: SearchJob) -> tuple[fl
 
 class _StopAtGap:
     """Interrupts branch and bound once the incumbent is within `gap` by `relative_gap`, and
-    reports each better plan it finds.
+    reports each better plan it finds and the rises of its lower bound.
 
     The incumbent's penalty is read from each improving solution HiGHS reports (and from the
     warm start, which HiGHS does not report), as the objective cost of the unmet columns."""
@@ -262,6 +272,7 @@ class _StopAtGap:
         self.highs, self.columns, self.gap, self.report = highs, unmet_columns, gap, report
         self.costs = np.array(highs.getLp().col_cost_)[unmet_columns]
         self.objective = self.penalty = None
+        self.bound_sent, self.next_bound_at = -np.inf, 0.0
 
     def incumbent(self, values, objective: float | None = None) -> None:
         values = np.asarray(values)
@@ -277,12 +288,19 @@ class _StopAtGap:
 
     def _check(self, event) -> None:
         primal, dual = event.data_out.mip_primal_bound, event.data_out.mip_dual_bound
+        self._bound_rose_to(dual)
         if self.objective is None or not (np.isfinite(primal) and np.isfinite(dual)):
             return
         if abs(primal - self.objective) > 1e-9 * max(1.0, abs(primal)):
             return  # an incumbent whose penalty is unknown here (none was seen in the benchmarks): keep searching
         if relative_gap(primal, dual, self.penalty) <= self.gap:
             event.interrupt()
+
+    def _bound_rose_to(self, dual: float) -> None:
+        now = time.perf_counter()
+        if np.isfinite(dual) and dual > self.bound_sent and now >= self.next_bound_at:
+            self.report(BoundRaised(dual))
+            self.bound_sent, self.next_bound_at = dual, now + BOUND_REPORT_EVERY_S
 
     def __enter__(self):
         self.highs.cbMipImprovingSolution.subscribe(self._improved)

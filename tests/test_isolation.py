@@ -27,10 +27,13 @@ from models.core import create_model
 from models.inputs import SolverOptions
 from models.isolation import highs_from, model_arrays, search_in_child
 from models.run import run_model
-from models.search import (INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, BetterPlan, LogText, Planned, search,
+from models import search as search_module
+from models.search import (INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, BetterPlan, BoundRaised, LogText, Planned,
+                           search,
                            watchdog_limit)
 from models.steady import KILLED
 from planner.terminal import steady_text
+from benchmarks.synthetic import synthetic_inputs
 from tests.builders import FAST
 from tests.test_model_properties import scenarios
 from tests.test_solve import handed_to_highs, power_bound_candidate
@@ -68,6 +71,14 @@ def deaf_from_the_start(highs, job, report):
 
 def telling_its_process_then_deaf(highs, job, report):
     report(LogText(f"child {os.getpid()}\n"))
+    time.sleep(60)
+
+
+def a_plan_then_its_bound_then_deaf(highs, job, report):
+    """The optimum sent without a bound, then the bound that proves it, then nothing more."""
+    found = search(highs, job, lambda message: None)
+    report(BetterPlan(found.values, None))
+    report(BoundRaised(found.bound))
     time.sleep(60)
 
 
@@ -196,6 +207,7 @@ def test_a_solve_killed_past_its_limit_says_so_in_its_result():
 # A planner that searches in a child and tells what the child's process is, until it is killed.
 PLANNER = """
 from models.isolation import search_in_child
+from benchmarks.synthetic import synthetic_inputs
 from tests.builders import FAST
 from tests.test_isolation import _job, telling_its_process_then_deaf
 from tests.test_solve import handed_to_highs, power_bound_candidate
@@ -245,3 +257,33 @@ def test_where_a_child_cannot_be_fed_the_search_stays_here():
             mock.patch.object(solve_module, "search_in_child", no_child):
         result = solve_module.solve(create_model(power_bound_candidate()), FAST)
     assert result.status == OPTIMAL and not result.stopped_late and "Objective" in result.log
+
+
+def test_branch_and_bound_reports_the_rises_of_its_bound_and_each_holds():
+    options = SolverOptions(time_limit_s=30, mip_gap=1e-4, threads=1)
+
+    def bounds_reported(every_s: float):
+        m, solver, highs = handed_to_highs(synthetic_inputs(5, 3, 2, 2, 8, seed=1))  # branch and bound, ~0.2 s
+        reports = []
+        with mock.patch.object(search_module, "BOUND_REPORT_EVERY_S", every_s):
+            found = search(highs, _job(m, solver, options), reports.append)
+        lp = highs.getLp()
+        objective = float(np.dot(lp.col_cost_, found.values)) + lp.offset_
+        return [message.bound for message in reports if isinstance(message, BoundRaised)], found.bound, objective
+
+    bounds, final_bound, objective = bounds_reported(0.0)
+    assert len(bounds) >= 2 and all(later > earlier for earlier, later in zip(bounds, bounds[1:]))
+    assert bounds[-1] <= final_bound + 1e-9 and bounds[-1] <= objective + 1e-9 * abs(objective)
+    assert len(bounds_reported(1e9)[0]) == 1  # the first rise, then none until the interval has passed
+
+
+def test_a_killed_search_measures_its_plan_against_the_best_bound_it_was_sent():
+    m, solver, highs = handed_to_highs(power_bound_candidate())
+    arrays = model_arrays(highs)
+    with KILLED_QUICKLY:
+        isolated = search_in_child(highs, _job(m, solver, dataclasses.replace(FAST, time_limit_s=1.0)),
+                                   lambda text: None, work=a_plan_then_its_bound_then_deaf)
+    outcome = isolated.outcome
+    assert isolated.killed and outcome.bound is not None
+    assert outcome.bound <= arrays["col_cost"] @ outcome.values + arrays["offset"] + 1e-9
+    assert outcome.status == OPTIMAL  # the bound sent proves the plan kept: no gap left
