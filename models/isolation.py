@@ -6,9 +6,9 @@ polling, and the plan came after 312 s. A process can be stopped anywhere. The c
 of HiGHS's model and sends back, as it goes, the log, the limit of each HiGHS step it starts,
 each better plan, each rise of the lower bound and the completed plan before a re-plan's pass.
 When a step runs KILL_AFTER_S past its limit (the watchdog has asked HiGHS to stop and HiGHS has
-not), the parent kills the child and finishes from the last plan it was sent, measured against the
-best bound it was sent: an incumbent is completed at least cost here,
-on the parent's own copy of the model, and a re-plan's pass cut short keeps the cheapest plan.
+not), the parent kills the child and finishes from the last plan it was sent, its gap measured
+against the best bound it was sent: an incumbent is completed at least cost here, on the
+parent's own copy of the model, and a re-plan's pass cut short keeps the cheapest plan.
 
 The child is a fresh interpreter (`python -m models.isolation`), not a fork: forking the planner
 would copy HiGHS's thread pool, in whatever state it is in, without its threads, and
@@ -129,7 +129,6 @@ class _Last:
             self._raise_bound(message.bound)
         elif isinstance(message, Planned):
             self.planned = message.outcome
-
 
     def _raise_bound(self, bound: float | None) -> None:
         if bound is not None:

@@ -3,9 +3,10 @@
 HiGHS goes through Pyomo's persistent interface (`pyomo.contrib.solver`), which hands the model to
 HiGHS; the search for a plan then runs on HiGHS's copy (models/search.py), in this process for
 small models and, from ISOLATE_MIN_INTEGERS integer columns on, in a child process that the
-planner can stop where HiGHS does not (models/isolation.py; POSIX only, elsewhere in this process). Any other Pyomo-supported solver
-goes through `SolverFactory`. Statuses: optimal (within the gap), time_limit (an incumbent with
-its gap), no_solution (time limit without incumbent), infeasible.
+planner can stop where HiGHS does not (models/isolation.py; POSIX only, elsewhere in this
+process). Any other Pyomo-supported solver goes through `SolverFactory`. Statuses: optimal
+(within the gap), time_limit (an incumbent with its gap), no_solution (time limit without
+incumbent), infeasible.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from models import isolation
 from models.highs_result import whole_number_columns
 from models.inputs import UNMET_PENALTY, SolverOptions
-from models import isolation
 from models.isolation import Isolated, search_in_child
 from models.search import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, SearchJob, log_only, relative_gap, search
 from models.steady import SteadyReport, previous_orders

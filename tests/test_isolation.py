@@ -21,19 +21,18 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from benchmarks.synthetic import synthetic_inputs
 from models import isolation
+from models import search as search_module
 from models import solve as solve_module
 from models.core import create_model
 from models.inputs import SolverOptions
 from models.isolation import highs_from, model_arrays, search_in_child
 from models.run import run_model
-from models import search as search_module
 from models.search import (INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, BetterPlan, BoundRaised, LogText, Planned,
-                           search,
-                           watchdog_limit)
+                           search, watchdog_limit)
 from models.steady import KILLED
 from planner.terminal import steady_text
-from benchmarks.synthetic import synthetic_inputs
 from tests.builders import FAST
 from tests.test_model_properties import scenarios
 from tests.test_solve import handed_to_highs, power_bound_candidate
@@ -207,7 +206,6 @@ def test_a_solve_killed_past_its_limit_says_so_in_its_result():
 # A planner that searches in a child and tells what the child's process is, until it is killed.
 PLANNER = """
 from models.isolation import search_in_child
-from benchmarks.synthetic import synthetic_inputs
 from tests.builders import FAST
 from tests.test_isolation import _job, telling_its_process_then_deaf
 from tests.test_solve import handed_to_highs, power_bound_candidate
