@@ -208,6 +208,15 @@ def hard_to_read_numbers(book) -> list[str]:
     return hard
 
 
+def readability_problems(book) -> dict[str, list[str]]:
+    """Every check above of how a workbook reads in Excel and LibreOffice, by the name of the check
+    that found something: empty for a book procurement can open as it is."""
+    checks = (cells_without_a_typeface, cut_off_cells, blank_header_lines, misaligned_cells,
+              hard_to_read_numbers, flags_shown_as_numbers)
+    found = {check.__name__: check(book) for check in checks}
+    return {name: problems for name, problems in found.items() if problems}
+
+
 OPENPYXL_FONT = re.compile(r"/styleSheet\[1\]/fonts\[1\]/font\[\d+\]")
 
 

@@ -15,8 +15,7 @@ from planner.actuals_record import (COLUMNS, SHARE_COLUMNS, band_shares, extende
                                     plan_forecasts, quarter_against_forecasts, record_summary)
 from planner.cli import main
 from planner.xlsx_tables import HEADERS
-from tests.conftest import (EXAMPLES, QUARTERS, ROOT, blank_header_lines, cells_without_a_typeface, cut_off_cells, flags_shown_as_numbers,
-                            hard_to_read_numbers, misaligned_cells)
+from tests.conftest import EXAMPLES, QUARTERS, ROOT, readability_problems
 
 ACTUALS = ROOT / "examples" / "quarterly" / "actuals"
 
@@ -231,12 +230,7 @@ def test_the_record_has_a_sheet_of_its_own_that_filters_and_the_changes_sheet_po
         pointer = next(cell for cell in book["Changes"]["A"] if cell.value == changes[-1])
         assert pointer.hyperlink.location == "'Actuals record'!A1" and not pointer.hyperlink.target  # within the book
         assert quarter not in changes  # no record row is left on the Changes sheet
-        assert not cells_without_a_typeface(book)
-        assert not cut_off_cells(book)
-        assert not blank_header_lines(book)
-        assert not misaligned_cells(book)
-        assert not hard_to_read_numbers(book)
-        assert not flags_shown_as_numbers(book)
+        assert not readability_problems(book)
         # long labels over short numbers wrap onto two lines rather than widen the sheet: on one
         # line each, the record printed one page wide at about half size
         band_low = COLUMNS.index("previous_low") + 1
