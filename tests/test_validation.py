@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from warnings import catch_warnings, simplefilter
 
 import pytest
 
@@ -301,6 +302,20 @@ def test_a_thousandfold_quarter_in_the_history_is_a_warning_naming_the_row(sover
     assert warnings[0].startswith(f"demand_history.csv row {row}, column demand: 684,000 for eu-fr/inference in "
                                   f"2026Q4 is {684000 / previous:.0f} times the quarter before ({previous:,.10g}); "
                                   "if it is a typo or a missing figure, fix it")
+
+
+def test_a_vanishing_quarter_is_named_in_words_without_a_numeric_warning(sovereign):
+    """A figure of 1e-300 beside hundreds: its ratios are past what digits say (inf times, once,
+    with numpy's overflow warning printed above the planner's)."""
+    row = _history_row(sovereign, "eu-de", "training", "2024Q2")
+    set_cell(sovereign, "demand_history.csv", row, "demand", "1e-300")
+    with catch_warnings():
+        simplefilter("error")  # numpy's overflow warning fails the test
+        said = load_scenario(sovereign).warnings
+    assert [w.split(":")[0] for w in said] == [f"demand_history.csv row {row}, column demand",
+                                              f"demand_history.csv row {row + 1}, column demand"]
+    assert "is under a trillionth of the quarter before" in said[0]
+    assert "is over a trillion times the quarter before (1e-300)" in said[1]
 
 
 def test_a_fall_to_a_tenth_is_a_warning_and_a_stream_starting_from_zero_is_not(sovereign):
