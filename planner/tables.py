@@ -9,6 +9,8 @@ point at the offending row.
 from __future__ import annotations
 
 import csv
+import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,6 +23,19 @@ from planner.problems import Problem, closest
 from planner.schema import Column, Table
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+_EXPONENT_FORM = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*")
+
+
+def _whole_in_exponent_form(value: object) -> object:
+    """'3.6e3', or Excel's '1E+09' for a cell formatted as scientific, as the whole number it is:
+    pydantic reads only digits as a whole number, and said '1e9' was not one. Anything else as it came."""
+    if isinstance(value, str) and _EXPONENT_FORM.fullmatch(value):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    return value
 
 
 def _split_list(value: object) -> tuple[str, ...]:
@@ -36,7 +51,7 @@ def _annotation(column: Column) -> object:
     elif column.kind == "choice":
         base = Annotated[Literal[column.choices], BeforeValidator(lambda v: str(v).strip().lower())]
     elif column.kind == "int":
-        base = Annotated[int, Field(**bounds)]
+        base = Annotated[int, BeforeValidator(_whole_in_exponent_form), Field(**bounds)]
     elif column.kind == "number":
         base = Annotated[float, Field(**bounds)]
     elif column.kind == "bool":

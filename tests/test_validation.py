@@ -304,6 +304,22 @@ def test_a_thousandfold_quarter_in_the_history_is_a_warning_naming_the_row(sover
                                   "if it is a typo or a missing figure, fix it")
 
 
+@pytest.mark.parametrize("written, whole", [("3.6e3", 3600), ("3E+03", 3000), (" 1e9 ", 1_000_000_000)])
+def test_a_whole_number_in_exponent_form_is_read_as_that_number(sovereign, written, whole):
+    set_cell(sovereign, "factories.csv", 2, "min_accelerators", written)
+    factories = load_scenario(sovereign).tables["factories"]
+    assert factories.loc[2, "min_accelerators"] == whole
+
+
+@pytest.mark.parametrize("written, words", [("3.6505e3", "a whole number"), ("1e10", "<= 1,000,000,000"),
+                                            ("1e400", "a whole number")])
+def test_exponent_form_that_is_not_a_whole_number_in_bounds_is_still_refused(sovereign, written, words):
+    set_cell(sovereign, "factories.csv", 2, "min_accelerators", written)
+    [problem] = problems_of(sovereign)
+    assert (problem.file, problem.row, problem.column) == ("factories.csv", 2, "min_accelerators")
+    assert f"got '{written}'" in problem.message and words in problem.message
+
+
 def test_a_vanishing_quarter_is_named_in_words_without_a_numeric_warning(sovereign):
     """A figure of 1e-300 beside hundreds: its ratios are past what digits say (inf times, once,
     with numpy's overflow warning printed above the planner's)."""
