@@ -134,4 +134,7 @@ def _times(ratio: float) -> str:
 
 
 def _ratio(ratio: float) -> str:
-    return f"{ratio:.1f}" if ratio >= 1 else f"1/{1 / ratio:.1f}"
+    """'2.1' or '1/1.9'; past a trillion either way, in words (a quarter of 1e-320 read '1/inf')."""
+    if ratio >= 1:
+        return f"{ratio:.1f}" if ratio < 1e12 else "over a trillion"
+    return f"1/{1 / ratio:.1f}" if ratio > 1e-12 else "under a trillionth"

@@ -134,7 +134,9 @@ def _warn(warnings) -> None:
 STREAM_BAR_MIN = 8  # from this many streams (~0.5 s each) the forecast shows a progress bar
 
 
-def _forecast(scenario, say, quiet: bool = False, previous_forecast=None):
+def _forecast(scenario, say, quiet: bool = False, previous_forecast=None, named: str | None = None):
+    """The scenario's demand forecast, its warnings on stderr; a stream it cannot forecast exits 2,
+    the scenario `named` so (a re-forecast's rolled scenario lives in a staging folder until the end)."""
     from forecasts import ForecastError
     from models.runs import counted
     from planner.pipeline import forecast_demand
@@ -144,7 +146,7 @@ def _forecast(scenario, say, quiet: bool = False, previous_forecast=None):
     try:
         demand = forecast_demand(scenario, bar, previous_forecast)
     except ForecastError as error:
-        click.echo(f"{scenario.path}: demand_history.csv: {error}", err=True)
+        click.echo(f"{named or scenario.path}: demand_history.csv: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
     _warn(demand.warnings)
     return demand
@@ -319,17 +321,17 @@ def _progress(quiet: bool):
 
 
 def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = False, previous_forecast=None,
-           previous_orders=None) -> dict:
+           previous_orders=None, named: str | None = None) -> dict:
     """Forecast and plan; exit 3 or 4 with the reason when there is no plan to write. previous_forecast
     and previous_orders: a re-forecast's previous forecast.csv (see planner.pipeline.forecast_demand)
-    and the previous plan's orders to keep to (planner.reforecast.open_orders)."""
+    and the previous plan's orders to keep to (planner.reforecast.open_orders); named: see _forecast."""
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
     from planner.terminal import (gap_text, ran_past_time_limit, stopped_at_time_limit, stopped_past_time_limit,
                                   time_limit_text)
 
-    demand = _forecast(scenario, say, quiet, previous_forecast)
+    demand = _forecast(scenario, say, quiet, previous_forecast, named)
     options = solver_options(scenario, **overrides)
     say(f"build and solve: {options.name}, time limit {time_limit_text(options)}, gap {options.mip_gap:.2%}")
     run = plan(scenario, demand, options, log_stream=sys.stderr if verbose else None, previous_orders=previous_orders)
@@ -411,7 +413,8 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
             f"{counted(len(locked), 'order line')} locked")
         rolled = _load(str(staging / "scenario"), warn=False)  # its warnings: the scenario's and the actuals', given above
         context = _solve(rolled, overrides, say, verbose, quiet, previous_forecast=previous.forecast,
-                         previous_orders=open_orders(scenario, previous.orders))
+                         previous_orders=open_orders(scenario, previous.orders),
+                         named=f"{scenario_dir} rolled forward with {actuals_path}")
         ended = scenario.settings.start
         forecasts = forecasts_on_record(previous.earlier, previous.forecast)
         record = extended_record(previous.record, quarter_against_forecasts(forecasts, actuals, ended))

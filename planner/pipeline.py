@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from forecasts import METHODS, forecast_with_choices, method_names, quantile_column
+from forecasts import METHODS, ForecastError, forecast_with_choices, method_names, quantile_column
 from models.inputs import SolverOptions
 from models.runs import counted
 from models.run import ModelRun, run_model
 from planner.bridge import plan_inputs
 from planner.scenario import Scenario
+from planner.schema import LARGEST_NUMBER
 
 
 BACKTEST_MASE = "backtest_mase_"  # forecast_models.csv: one column per candidate model
@@ -89,6 +91,7 @@ def forecast_demand(scenario: Scenario, progress=None, previous_forecast: pd.Dat
     forecast["override_delta"] = [float(overrides.get(k, 0.0)) for k in keys]
     forecast["planning_demand"] = (forecast[quantile_column(planning)] + forecast["override_delta"]).clip(lower=0.0)
     forecast["kind"] = "forecast"
+    _refuse_past_any_scale(forecast, history, planning)
 
     shown = [quantile_column(q) for q in settings.forecast.quantiles]
     past = history.assign(kind="history", model="actual", override_delta=0.0, planning_demand=float("nan"))
@@ -171,11 +174,16 @@ def _implausible_bands(forecast: pd.DataFrame, quantiles) -> list[str]:
     first = forecast.sort_values("quarter").groupby(["region", "workload"], sort=True).head(1)
     wide = first[(first[median] > 0) & (first[top] > IMPLAUSIBLE_BAND * first[median])]
     wide = wide.sort_values(["region", "workload"])
-    return [f"{region}/{workload}: {top.upper()} is {high / middle:,.0f} times P50 in {quarter}; its history likely "
+    return [f"{region}/{workload}: {top.upper()} is {_many_times(high / middle)} P50 in {quarter}; its history likely "
             "has a spike or a sudden jump the models cannot explain: check demand_history.csv, or give the stream "
             "through demand_overrides.csv"
             for region, workload, quarter, high, middle in zip(wide["region"], wide["workload"], wide["quarter"],
                                                                wide[top], wide[median])]
+
+
+def _many_times(ratio: float) -> str:
+    """'38 times', or past a trillion 'over a trillion times': a P50 near zero made the factor 73 digits long."""
+    return f"{ratio:,.0f} times" if ratio < 1e12 else "over a trillion times"
 
 
 RUNAWAY_DEMAND = 50.0  # the planning quantile over the largest quarter of its stream's history; the examples reach 7
@@ -200,11 +208,32 @@ def _runaway_quantiles(forecast: pd.DataFrame, history: pd.DataFrame, planning: 
         if len(over):
             first = over.iloc[0]
             found.append(f"{region}/{workload}: {column.upper()} reaches {first[column]:,.0f} in {first['quarter']}, "
-                         f"{first[column] / most:,.0f} times the largest quarter of its history ({most:,.10g}), and "
+                         f"{_many_times(first[column] / most)} the largest quarter of its history ({most:,.10g}), and "
                          f"{stream[column].max():,.0f} by {stream.loc[stream[column].idxmax(), 'quarter']}; a short or "
                          "volatile history widens the band fast: check demand_history.csv, or give the stream's "
                          "expected demand through demand_overrides.csv")
     return found
+
+
+def _refuse_past_any_scale(forecast: pd.DataFrame, history: pd.DataFrame, planning: float) -> None:
+    """Stop at the first stream whose planning demand passes LARGEST_NUMBER, the ceiling on every
+    figure a scenario gives, or is not a number. A history quarter of 1e-320 beside hundreds put
+    P90 at 1e120 on the log scale, and the model built on it broke its own rows: the checker found
+    the plan wrong and the planner stopped with an internal error instead of saying why."""
+    demand = forecast["planning_demand"]
+    beyond = forecast[~np.isfinite(demand) | (demand > LARGEST_NUMBER)]
+    if not len(beyond):
+        return
+    first = beyond.sort_values(["region", "workload", "quarter"]).iloc[0]
+    region, workload = first["region"], first["workload"]
+    past = history[(history["region"] == region) & (history["workload"] == workload)].set_index("quarter")["demand"]
+    span = (f"; its history runs from {past.min():,.10g} ({past.idxmin()}) to {past.max():,.10g} ({past.idxmax()})"
+            if len(past) else "")
+    raise ForecastError(
+        f"stream {region}/{workload}: demand at {quantile_column(planning).upper()} reaches {first['planning_demand']:.3g} "
+        f"in {first['quarter']}, past the {LARGEST_NUMBER:,.0f} units a plan can take{span}. A figure far off the rest, "
+        "such as a typo, sends the bands past any scale: fix it where it came from, name it in "
+        "forecast.one_off_quarters, or give the stream's demand through demand_overrides.csv")
 
 
 def _overrides_below_zero(forecast: pd.DataFrame, overrides: pd.DataFrame, planning: float) -> list[str]:

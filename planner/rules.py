@@ -419,16 +419,17 @@ def demand_jumps(file: str, demand: pd.DataFrame, previous: pd.Series) -> list[P
     jumps = demand[(ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR)]
     return [Problem(file, int(row), "demand",
                     f"{jump.demand:,.10g} for {jump.region}/{jump.workload} in {format_quarter(jump.quarter)} is "
-                    f"{_times(ratio[row])} the quarter before ({previous[row]:,.10g}); if it is a "
+                    f"{_times(ratio[row], jump.demand)} the quarter before ({previous[row]:,.10g}); if it is a "
                     "typo or a missing figure, fix it: the forecast takes it for real. If it is real, its bands will "
                     "be wide; known demand can go through demand_overrides.csv")
             for row, jump in zip(jumps.index, jumps.itertuples(index=False))]
 
 
-def _times(ratio: float) -> str:
-    """`ratio` as words; beyond a trillion either way as that, not as digits (a figure of 1e-300
-    beside hundreds made 'inf times')."""
-    if ratio == 0:
+def _times(ratio: float, demand: float) -> str:
+    """`ratio` (`demand` over the quarter before) as words; beyond a trillion either way as that,
+    not as digits (a figure of 1e-300 beside hundreds made 'inf times'), and a fall to zero only
+    where `demand` is zero, not where the ratio underflows."""
+    if demand == 0:
         return "a fall to zero from"
     if ratio >= 1:
         return f"{ratio:.0f} times" if ratio < 1e12 else "over a trillion times"

@@ -306,6 +306,17 @@ def _words(line: str) -> str:
     return re.sub(r"\d[\d,]*(?:\.\d+)?(?: to \d[\d,]*(?:\.\d+)?)?", "#", line)
 
 
+def test_a_history_that_sends_the_forecast_past_any_scale_is_an_input_error(sovereign, tmp_path):
+    rows = read_rows(sovereign / "demand_history.csv")
+    last = max(index for index, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "commercial"))
+    set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e-320")
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "stream eu-de/commercial: demand at P90 reaches " in result.stderr
+    assert "past the 1,000,000,000,000 units a plan can take" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     evil = '=HYPERLINK("http://x","y")'
     for path in sovereign.glob("*.csv"):
@@ -588,6 +599,22 @@ def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(s
     assert "warning: eu-fr/inference: P97.5 is " in result.stderr
     clean = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "sovereign-eu"), "--out", str(tmp_path / "g")])
     assert "warning:" not in clean.stderr
+
+
+def test_a_quarter_near_zero_is_warned_about_in_words_not_in_seventy_digit_factors(sovereign, tmp_path):
+    """Planned at P50, a latest quarter of 1e-320 leaves the plan's demand near zero, so it goes on;
+    its warnings had put P90 at a 73-digit multiple of P50 and the quarter at '1/inf' of its level."""
+    rows = read_rows(sovereign / "demand_history.csv")
+    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "commercial"))
+    set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e-320")
+    settings = sovereign / "scenario.yaml"
+    settings.write_text(settings.read_text().replace("planning_quantile: 0.9", "planning_quantile: 0.5"))
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: eu-de/commercial")]
+    assert any("is under a trillionth of what the stream's usual growth gives it" in line for line in warnings), warnings
+    assert any("P90 is over a trillion times P50 in 2027Q1" in line for line in warnings), warnings
+    assert not any(re.search(r"\d{1,3}(,\d{3}){6,} times|1/inf", line) for line in warnings), warnings
 
 
 def test_a_band_that_runs_away_after_the_first_quarter_is_warned_about(sovereign, tmp_path):

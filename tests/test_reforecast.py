@@ -316,6 +316,27 @@ def test_actuals_are_appended_exactly_and_a_tenfold_jump_is_warned_about_in_the_
     assert appended["demand"].tolist() == ["5511123"]
 
 
+def test_an_actual_that_sends_a_forecast_past_any_scale_is_refused_naming_the_stream(tmp_path):
+    """An actual of 1e-320 beside hundreds put sovereign-eu's P90, which it plans at, at 1e21 and
+    more on the log scale; the model built on it broke its own rows, and the planner stopped with an
+    internal error (exit 1)."""
+    previous = tmp_path / "previous"
+    assert CliRunner().invoke(main, ["plan", str(EXAMPLES / "sovereign-eu"), "--out", str(previous), "--quiet"]).exit_code == 0
+    history = pd.read_csv(EXAMPLES / "sovereign-eu" / "demand_history.csv")
+    actuals = history[history["quarter"] == "2026Q4"].assign(quarter="2027Q1").astype({"demand": object})
+    actuals.loc[(actuals["region"] == "eu-de") & (actuals["workload"] == "commercial"), "demand"] = "1e-320"
+    actuals.to_csv(tmp_path / "actuals.csv", index=False)
+    result = CliRunner().invoke(main, ["reforecast", str(EXAMPLES / "sovereign-eu"), "--actuals",
+                                       str(tmp_path / "actuals.csv"), "--previous", str(previous),
+                                       "--out", str(tmp_path / "new"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith(f"{EXAMPLES / 'sovereign-eu'} rolled forward with {tmp_path / 'actuals.csv'}: "
+                            "demand_history.csv: stream eu-de/commercial: demand at P90 reaches "), error
+    assert "past the 1,000,000,000,000 units a plan can take" in error and "(2027Q1)" in error
+    assert "partial" not in result.stderr and not (tmp_path / "new").exists()
+
+
 def test_out_holding_what_the_command_reads_is_refused(four_quarters, tmp_path):
     """A rolled quarter's directory is a previous output (it may be replaced), but it holds the
     scenario, plan or actuals being read: replacing it whole would delete them."""

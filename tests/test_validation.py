@@ -332,6 +332,9 @@ def test_a_vanishing_quarter_is_named_in_words_without_a_numeric_warning(soverei
                                               f"demand_history.csv row {row + 1}, column demand"]
     assert "is under a trillionth of the quarter before" in said[0]
     assert "is over a trillion times the quarter before (1e-300)" in said[1]
+    set_cell(sovereign, "demand_history.csv", row, "demand", "1e-320")  # its ratio to hundreds underflows to 0
+    said = load_scenario(sovereign).warnings
+    assert "is under a trillionth of the quarter before" in said[0] and "a fall to zero" not in said[0]
 
 
 def test_a_fall_to_a_tenth_is_a_warning_and_a_stream_starting_from_zero_is_not(sovereign):
