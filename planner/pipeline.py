@@ -12,6 +12,7 @@ from models.inputs import SolverOptions
 from models.runs import counted
 from models.run import ModelRun, run_model
 from planner.bridge import plan_inputs
+from planner.problems import many_times
 from planner.scenario import Scenario
 from planner.schema import LARGEST_NUMBER
 
@@ -174,16 +175,11 @@ def _implausible_bands(forecast: pd.DataFrame, quantiles) -> list[str]:
     first = forecast.sort_values("quarter").groupby(["region", "workload"], sort=True).head(1)
     wide = first[(first[median] > 0) & (first[top] > IMPLAUSIBLE_BAND * first[median])]
     wide = wide.sort_values(["region", "workload"])
-    return [f"{region}/{workload}: {top.upper()} is {_many_times(high / middle)} P50 in {quarter}; its history likely "
+    return [f"{region}/{workload}: {top.upper()} is {many_times(high / middle)} P50 in {quarter}; its history likely "
             "has a spike or a sudden jump the models cannot explain: check demand_history.csv, or give the stream "
             "through demand_overrides.csv"
             for region, workload, quarter, high, middle in zip(wide["region"], wide["workload"], wide["quarter"],
                                                                wide[top], wide[median])]
-
-
-def _many_times(ratio: float) -> str:
-    """'38 times', or past a trillion 'over a trillion times': a P50 near zero made the factor 73 digits long."""
-    return f"{ratio:,.0f} times" if ratio < 1e12 else "over a trillion times"
 
 
 RUNAWAY_DEMAND = 50.0  # the planning quantile over the largest quarter of its stream's history; the examples reach 7
@@ -208,7 +204,7 @@ def _runaway_quantiles(forecast: pd.DataFrame, history: pd.DataFrame, planning: 
         if len(over):
             first = over.iloc[0]
             found.append(f"{region}/{workload}: {column.upper()} reaches {first[column]:,.0f} in {first['quarter']}, "
-                         f"{_many_times(first[column] / most)} the largest quarter of its history ({most:,.10g}), and "
+                         f"{many_times(first[column] / most)} the largest quarter of its history ({most:,.10g}), and "
                          f"{stream[column].max():,.0f} by {stream.loc[stream[column].idxmax(), 'quarter']}; a short or "
                          "volatile history widens the band fast: check demand_history.csv, or give the stream's "
                          "expected demand through demand_overrides.csv")

@@ -68,6 +68,12 @@ def readable_number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
 
 
+def many_times(ratio: float) -> str:
+    """'1,140 times', or past a trillion 'over a trillion times': a figure near zero beside hundreds
+    made such factors 'inf' or 73 digits long."""
+    return f"{ratio:,.0f} times" if ratio < 1e12 else "over a trillion times"
+
+
 def closest(value: str, known) -> str | None:
     """The known name closest to `value` (a misspelling of it), or None when none is close."""
     close = difflib.get_close_matches(str(value), sorted(map(str, known)), n=1)

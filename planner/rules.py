@@ -14,7 +14,7 @@ import pandas as pd
 
 from models.runs import counted
 from planner.config import ForecastSettings, ScenarioSettings
-from planner.problems import Problem, did_you_mean, readable_number
+from planner.problems import Problem, did_you_mean, many_times, readable_number
 from planner.quarters import format_quarter
 
 Tables = dict[str, pd.DataFrame]
@@ -432,8 +432,8 @@ def _times(ratio: float, demand: float) -> str:
     if demand == 0:
         return "a fall to zero from"
     if ratio >= 1:
-        return f"{ratio:.0f} times" if ratio < 1e12 else "over a trillion times"
-    return f"1/{1 / ratio:.0f} of" if ratio > 1e-12 else "under a trillionth of"
+        return many_times(ratio)
+    return f"1/{1 / ratio:,.0f} of" if ratio > 1e-12 else "under a trillionth of"
 
 
 def _stream_keys(tables: Tables) -> pd.DataFrame:

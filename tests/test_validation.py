@@ -300,7 +300,7 @@ def test_a_thousandfold_quarter_in_the_history_is_a_warning_naming_the_row(sover
     warnings = load_scenario(sovereign).warnings
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith(f"demand_history.csv row {row}, column demand: 684,000 for eu-fr/inference in "
-                                  f"2026Q4 is {684000 / previous:.0f} times the quarter before ({previous:,.10g}); "
+                                  f"2026Q4 is {684000 / previous:,.0f} times the quarter before ({previous:,.10g}); "
                                   "if it is a typo or a missing figure, fix it")
 
 
