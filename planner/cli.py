@@ -328,8 +328,8 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
     from planner.bridge import solver_options
     from planner.export import fingerprint
     from planner.pipeline import plan
-    from planner.terminal import (gap_text, ran_past_time_limit, stopped_at_time_limit, stopped_past_time_limit,
-                                  time_limit_text)
+    from planner.terminal import (gap_text, penalty_swamps_spend, ran_past_time_limit, stopped_at_time_limit,
+                                  stopped_past_time_limit, time_limit_text)
 
     demand = _forecast(scenario, say, quiet, previous_forecast, named)
     options = solver_options(scenario, **overrides)
@@ -351,6 +351,8 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
         _warn([stopped_past_time_limit(result, options)])
     elif result.overrun_s > OVERRUN_WORTH_A_WARNING_S:
         _warn([ran_past_time_limit(result, options)])
+    if swamped := penalty_swamps_spend(run.plan):
+        _warn([swamped])
     return {"scenario": scenario, "plan": run.plan, "demand": demand, "run": run,
             "shadow_prices": run.shadow_prices, "fingerprint": fingerprint(scenario.path)}
 

@@ -55,6 +55,21 @@ def test_plan_writes_every_file_and_checks_clean(planned, name):
     assert (orders["racks"].astype(str).str.fullmatch(r"\d+")).all()
     forecast = pd.read_csv(out / "forecast.csv")
     assert {"p10", "p50", "p90", "kind"} <= set(forecast.columns) and set(forecast["kind"]) == {"history", "forecast"}
+    assert "unmet-demand penalty" not in result.stderr  # their unmet demand is real, and priced within precision
+
+
+def test_a_penalty_that_dwarfs_the_spend_is_warned_about_naming_the_stream(sovereign, tmp_path):
+    """A quarter typed with seven zeros too many (an actual of 1e11 where eu-fr/inference ran to 684)
+    made the penalty on its unmet demand 5e7 times the plan's spend; HiGHS's bound came out 1,061 M
+    above the plan's NPV, and the plan said demand elsewhere was cheaper left unmet, which it was
+    not. Here its last history quarter is 1e10."""
+    rows = read_rows(sovereign / "demand_history.csv")
+    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-fr", "inference"))
+    set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e10")
+    result = run_plan(sovereign, tmp_path / "out", "--time-limit", "5")
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning: the unmet-demand penalty")]
+    assert " times the plan's spend (" in warning and "Most of it is eu-fr/inference's " in warning, warning
 
 
 @pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
