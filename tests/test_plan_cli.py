@@ -58,6 +58,25 @@ def test_plan_writes_every_file_and_checks_clean(planned, name):
     assert "unmet-demand penalty" not in result.stderr  # their unmet demand is real, and priced within precision
 
 
+def test_demand_under_a_millionth_of_a_rack_is_planned_as_zero_and_said_so(enterprise, tmp_path):
+    """A latest quarter typed as 1e-9 (apac/inference ran to 1,182) left P50 at 8e-6 units in 2031Q1:
+    the solver served none of it and left none unmet, reported optimal, and the checker stopped the
+    plan as a bug in the planner."""
+    rows = read_rows(enterprise / "demand_history.csv")
+    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("apac", "inference"))
+    set_cell(enterprise, "demand_history.csv", last + 2, "demand", "1e-9")
+    result = run_plan(enterprise, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if "under a millionth of a rack" in line]
+    assert warning.startswith("warning: apac/inference: demand under a millionth of a rack in "), warning
+    largest = pd.read_csv(enterprise / "rack_capacity.csv").query("workload == 'inference'")["units_per_rack"].max()
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv").query(
+        "region == 'apac' and workload == 'inference' and kind == 'forecast'")
+    planned = forecast["planning_demand"]
+    assert ((planned == 0) | (planned >= 1e-6 * largest)).all() and (planned == 0).any()
+    assert (forecast.loc[planned == 0, "p50"] > 0).all()  # the forecast itself is kept as it came
+
+
 def test_a_penalty_that_dwarfs_the_spend_is_warned_about_naming_the_stream(sovereign, tmp_path):
     """A quarter typed with seven zeros too many (an actual of 1e11 where eu-fr/inference ran to 684)
     made the penalty on its unmet demand 5e7 times the plan's spend; HiGHS's bound came out 1,061 M
