@@ -68,7 +68,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         _from_zero_with_headroom(axis, float(np.nanmax(drawn, initial=0.0)))
         axis.grid(alpha=0.3)
         axis.tick_params(labelsize=8)
-        axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_amount_tick))
     for axis in list(axes.flat)[len(streams):]:
         axis.set_visible(False)
     # one legend for every panel's lines: a line drawn only in some panels (planned with overrides) was unexplained
@@ -81,6 +81,12 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _amount_tick(value: float, _position=None) -> str:
+    """'12,500' on an amount axis; from ten billion on '2.5e+21': a band that ran to 1e21 (a quarter
+    typed as 1e-320) wrote 28-digit labels, and tight_layout gave up on the panel with a warning."""
+    return f"{value:,.0f}" if abs(value) < 1e10 else f"{value:.2g}"
 
 
 LEGEND_ROWS = 20  # entries in one legend column that fit the panel's height at the legend's size
@@ -116,7 +122,7 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.set_ylim(bottom=0)
-        axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_amount_tick))
         _quarter_ticks(axis)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from warnings import catch_warnings, simplefilter
 
 import matplotlib.colors
 import matplotlib.dates
@@ -154,3 +155,20 @@ def test_each_site_has_a_colour_of_its_own_however_many_sites():
     for count in (3, 10, 11, 20, 35):
         colors = [matplotlib.colors.to_rgba(color) for color in charts.site_colors(count)]
         assert len(set(colors)) == count, count
+
+
+def test_a_band_past_any_scale_keeps_its_labels_short_and_the_layout_whole(tmp_path, monkeypatch):
+    """A quarter typed as 1e-320 ran a band to 1e21: its 28-digit tick labels left tight_layout
+    unable to fit the panels, with a warning on the planner's stderr."""
+    history, future = ["2026Q3", "2026Q4"], ["2027Q1", "2027Q2"]
+    table = pd.DataFrame(_rows("a", history, [100, 110], "history") + _rows("a", future, [1e20, 1e21], "forecast")
+                         + _rows("b", history, [50, 55], "history") + _rows("b", future, [60, 65], "forecast"))
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    with catch_warnings():
+        simplefilter("error")  # matplotlib's 'Tight layout not applied' fails the test
+        charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png")
+    labels = [label.get_text() for label in figures[0].axes[0].get_yticklabels()]
+    assert labels and max(map(len, labels)) <= 8 and any("e+" in label for label in labels), labels
+    assert charts._amount_tick(12_500) == "12,500"
+    plt.close(figures[0])
