@@ -11,7 +11,7 @@ from models.steady import CLOSENESS_GAP, KILLED
 from planner.problems import many_times
 
 # Past this many times the plan's spend, the unmet-demand penalty leaves the solver's precision
-# coarser than the gap target. A sovereign-eu actual typed as 1e11 units made the penalty 4e7 times
+# coarser than the gap target. A sovereign-eu actual typed as 1e11 units made the penalty 5e7 times
 # the spend, and HiGHS's bound came out 1,061 M above the plan's NPV, 4e-8 of the objective: at
 # 1e4 times the spend that error is under a tenth of the 0.5% default gap. Real unmet demand stays
 # far below it (sovereign-eu's penalty is 0.3 times its spend).
