@@ -72,7 +72,8 @@ def penalty_swamps_spend(plan) -> str | None:
             f"the plan's spend ({spend / 1e6:,.1f} M): on figures that far apart the solver's precision is coarser than "
             f"the gap, so this plan's racks may be far from the cheapest and its reasons for unmet demand may not hold. "
             f"Most of it is {region}/{workload}'s {most:,.0f} unit-quarters unmet: check that stream's demand (a figure "
-            "far off the rest of its history, or an override) before relying on the plan")
+            "far off the rest of its history, or an override) and scenario.yaml's unmet_penalty_per_unit_quarter "
+            "before relying on the plan")
 
 
 def ran_past_time_limit(result, options) -> str:

@@ -81,7 +81,7 @@ def test_a_penalty_that_dwarfs_the_spend_is_warned_about_naming_the_stream(sover
     """A quarter typed with seven zeros too many (an actual of 1e11 where eu-fr/inference ran to 684)
     made the penalty on its unmet demand 5e7 times the plan's spend; HiGHS's bound came out 1,061 M
     above the plan's NPV, and the plan said demand elsewhere was cheaper left unmet, which it was
-    not. Here its last history quarter is 1e10."""
+    not. Here its last history quarter is 1e10; then, with the history as it was, the penalty is 1e12."""
     rows = read_rows(sovereign / "demand_history.csv")
     last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-fr", "inference"))
     set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e10")
@@ -89,6 +89,14 @@ def test_a_penalty_that_dwarfs_the_spend_is_warned_about_naming_the_stream(sover
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning: the unmet-demand penalty")]
     assert " times the plan's spend (" in warning and "Most of it is eu-fr/inference's " in warning, warning
+    settings = sovereign / "scenario.yaml"  # the other way to get there: a penalty far above any rack's cost
+    set_cell(sovereign, "demand_history.csv", last + 2, "demand", rows[last]["demand"])
+    settings.write_text(settings.read_text().replace("unmet_penalty_per_unit_quarter: 80000",
+                                                     "unmet_penalty_per_unit_quarter: 1e12"))
+    result = run_plan(sovereign, tmp_path / "again", "--time-limit", "5")
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning: the unmet-demand penalty")]
+    assert "scenario.yaml's unmet_penalty_per_unit_quarter" in warning, warning
 
 
 @pytest.mark.parametrize("name", ["sovereign-eu", "global-enterprise"])
