@@ -27,6 +27,14 @@ def run_plan(scenario: Path, out: Path, *extra):
     return CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet", *extra])
 
 
+def _type_latest_quarter(scenario: Path, region: str, workload: str, demand: str) -> str:
+    """Write `demand` as the stream's latest history quarter; the figure it replaced."""
+    rows = read_rows(scenario / "demand_history.csv")
+    last = max(index for index, row in enumerate(rows) if (row["region"], row["workload"]) == (region, workload))
+    set_cell(scenario, "demand_history.csv", last + 2, "demand", demand)
+    return rows[last]["demand"]
+
+
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """Both examples planned once for the module's tests."""
@@ -62,9 +70,7 @@ def test_demand_under_a_millionth_of_a_rack_is_planned_as_zero_and_said_so(enter
     """A latest quarter typed as 1e-9 (apac/inference ran to 1,182) left P50 at 8e-6 units in 2031Q1:
     the solver served none of it and left none unmet, reported optimal, and the checker stopped the
     plan as a bug in the planner."""
-    rows = read_rows(enterprise / "demand_history.csv")
-    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("apac", "inference"))
-    set_cell(enterprise, "demand_history.csv", last + 2, "demand", "1e-9")
+    _type_latest_quarter(enterprise, "apac", "inference", "1e-9")
     result = run_plan(enterprise, tmp_path / "out")
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if "under a millionth of a rack" in line]
@@ -82,15 +88,13 @@ def test_a_penalty_that_dwarfs_the_spend_is_warned_about_naming_the_stream(sover
     made the penalty on its unmet demand 5e7 times the plan's spend; HiGHS's bound came out 1,061 M
     above the plan's NPV, and the plan said demand elsewhere was cheaper left unmet, which it was
     not. Here its last history quarter is 1e10; then, with the history as it was, the penalty is 1e12."""
-    rows = read_rows(sovereign / "demand_history.csv")
-    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-fr", "inference"))
-    set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e10")
+    as_it_was = _type_latest_quarter(sovereign, "eu-fr", "inference", "1e10")
     result = run_plan(sovereign, tmp_path / "out", "--time-limit", "5")
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning: the unmet-demand penalty")]
     assert " times the plan's spend (" in warning and "Most of it is eu-fr/inference's " in warning, warning
     settings = sovereign / "scenario.yaml"  # the other way to get there: a penalty far above any rack's cost
-    set_cell(sovereign, "demand_history.csv", last + 2, "demand", rows[last]["demand"])
+    _type_latest_quarter(sovereign, "eu-fr", "inference", as_it_was)
     settings.write_text(settings.read_text().replace("unmet_penalty_per_unit_quarter: 80000",
                                                      "unmet_penalty_per_unit_quarter: 1e12"))
     result = run_plan(sovereign, tmp_path / "again", "--time-limit", "5")
@@ -349,9 +353,7 @@ def _words(line: str) -> str:
 
 
 def test_a_history_that_sends_the_forecast_past_any_scale_is_an_input_error(sovereign, tmp_path):
-    rows = read_rows(sovereign / "demand_history.csv")
-    last = max(index for index, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "commercial"))
-    set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e-320")
+    _type_latest_quarter(sovereign, "eu-de", "commercial", "1e-320")
     result = run_plan(sovereign, tmp_path / "out")
     assert result.exit_code == 2, result.output
     assert "stream eu-de/commercial: demand at P90 reaches " in result.stderr
@@ -646,9 +648,7 @@ def test_a_spike_in_the_history_is_warned_about_with_the_stream_and_what_to_do(s
 def test_a_quarter_near_zero_is_warned_about_in_words_not_in_seventy_digit_factors(sovereign, tmp_path):
     """Planned at P50, a latest quarter of 1e-320 leaves the plan's demand near zero, so it goes on;
     its warnings had put P90 at a 73-digit multiple of P50 and the quarter at '1/inf' of its level."""
-    rows = read_rows(sovereign / "demand_history.csv")
-    last = max(i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-de", "commercial"))
-    set_cell(sovereign, "demand_history.csv", last + 2, "demand", "1e-320")
+    _type_latest_quarter(sovereign, "eu-de", "commercial", "1e-320")
     settings = sovereign / "scenario.yaml"
     settings.write_text(settings.read_text().replace("planning_quantile: 0.9", "planning_quantile: 0.5"))
     result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "f")])
