@@ -18,6 +18,7 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def mase(actual: np.ndarray, predicted: np.ndarray, training: np.ndarray, season: int = 4) -> float:
+    """NaN where seasonal naive made no error on `training` (MASE's unit is 0: a flat history)."""
     scale = naive_error(training, season)
     return float(np.mean(np.abs(actual - predicted)) / scale) if scale > 0 else float("nan")
 
@@ -38,8 +39,10 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
     """One row per stream and method (the forecaster, then seasonal naive; one row if they are the
     same), averaged over origins.
 
-    Columns: region, workload, method, origins, mase, smape, coverage (share of actuals inside
-    the outer quantiles), nominal_coverage, pinball (at the planning quantile, in demand units).
+    Columns: region, workload, method, origins, mase (NaN where the history before every origin
+    repeats year on year: seasonal naive's error, MASE's unit, is 0), smape, coverage (share of
+    actuals inside the outer quantiles), nominal_coverage, pinball (at the planning quantile, in
+    demand units).
     `progress(iterable, length)`, if given, wraps the loop over streams (a progress bar); `scale`
     is the forecaster's (see forecasts.forecast).
     """
@@ -68,7 +71,9 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
                 scores.append((mase(actual, median, values[:origin]), smape(actual, median), inside.mean(),
                                pinball(actual, result[quantile_column(planning_quantile)].to_numpy(), planning_quantile)))
             if scores:
-                mean = np.nanmean(np.array(scores), axis=0)
+                # MASE is NaN at an origin whose history seasonal naive fits exactly (a flat stream): the
+                # mean is over the others, NaN if there are none (np.nanmean warned on stderr then)
+                mean = pd.DataFrame(scores).mean()
                 rows.append((region, workload, name, len(scores), *mean, max(quantiles) - min(quantiles)))
     return pd.DataFrame(rows, columns=["region", "workload", "method", "origins", "mase", "smape", "coverage",
                                        "pinball", "nominal_coverage"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -211,9 +212,7 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
                f"forecast.method {settings.forecast.method}")
     click.echo(f"{'stream':28} {'method':10} {'MASE':>6} {'sMAPE':>7} {'cover':>6} {'pinball':>9}")
     for row in table.itertuples():
-        label = "forecaster" if row.method != "snaive" else "snaive"
-        click.echo(f"{row.region + '/' + row.workload:28} {label:10} {row.mase:6.2f} {row.smape:7.1%} "
-                   f"{row.coverage:6.0%} {row.pinball:9.1f}")
+        click.echo(_score_line(row.region + "/" + row.workload, row.method == "snaive", row))
     lengths = scenario.demand_history.groupby(["region", "workload"]).size()
     for (region, workload), length in lengths.items():
         scored = table[(table["region"] == region) & (table["workload"] == workload)]  # every method: same origins
@@ -223,12 +222,22 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
         elif scored["origins"].iloc[0] < origins:
             click.echo(f"{region + '/' + workload:28} {scored['origins'].iloc[0]} of {origins} origins only: {length} "
                        f"quarters of history, {quarters_needed(horizon) + origins - 1} needed for all")
+    unscaled = table.loc[table["mase"].isna(), ["region", "workload"]].drop_duplicates()
+    for region, workload in unscaled.itertuples(index=False):
+        click.echo(f"{region + '/' + workload:28} MASE n/a: its history repeats year on year, so seasonal naive's "
+                   f"error there, MASE's unit, is 0; the overall MASE leaves it out")
     overall = table.groupby(table["method"] == "snaive")[["mase", "smape", "coverage", "pinball"]].mean()
     for is_naive, row in overall.iterrows():
-        click.echo(f"{'overall':28} {'snaive' if is_naive else 'forecaster':10} {row.mase:6.2f} {row.smape:7.1%} "
-                   f"{row.coverage:6.0%} {row.pinball:9.1f}")
+        click.echo(_score_line("overall", is_naive, row))
     if out_file:
         write_csv_file(table, out_file)
+
+
+def _score_line(label: str, is_naive: bool, scores) -> str:
+    """One row of the backtest table; a MASE that cannot be scaled (NaN) reads n/a, not nan."""
+    mase = "n/a" if math.isnan(scores.mase) else f"{scores.mase:.2f}"
+    return (f"{label:28} {'snaive' if is_naive else 'forecaster':10} {mase:>6} {scores.smape:7.1%} "
+            f"{scores.coverage:6.0%} {scores.pinball:9.1f}")
 
 
 def _solver_flags(command):

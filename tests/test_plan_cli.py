@@ -731,6 +731,28 @@ def test_backtest_scores_each_stream_and_says_which_it_could_not_score_in_full(s
     assert too_far.exit_code == 2 and "a stream needs 28 quarters" in too_far.stderr
 
 
+def test_backtest_says_mase_is_not_defined_for_a_flat_stream_and_averages_the_others(sovereign, tmp_path):
+    """A stream at the same demand every quarter: seasonal naive's in-sample error, MASE's unit, is 0.
+    The table printed "nan" and numpy's "Mean of empty slice" warning reached stderr."""
+    rows = read_rows(sovereign / "demand_history.csv")
+    write_rows(sovereign / "demand_history.csv",
+               [{**row, "demand": "120"} if (row["region"], row["workload"]) == ("eu-fr", "inference") else row
+                for row in rows])
+    result = CliRunner().invoke(main, ["backtest", str(sovereign), "--origins", "2", "--horizon", "2",
+                                       "--out", str(tmp_path / "scores.csv")])
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.stdout.lower() and "Warning" not in result.stderr, result.output
+    lines = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines()[2:]}
+    assert lines[("eu-fr/inference", "forecaster")][2] == lines[("eu-fr/inference", "snaive")][2] == "n/a"
+    assert lines[("eu-fr/inference", "MASE")][2:5] == ["n/a:", "its", "history"]
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    flat = scores["region"].eq("eu-fr") & scores["workload"].eq("inference")
+    assert scores.loc[flat, "mase"].isna().all() and scores.loc[~flat, "mase"].notna().all()
+    for method, label in (("auto", "forecaster"), ("snaive", "snaive")):
+        others = scores.loc[~flat & scores["method"].eq(method), "mase"]
+        assert float(lines[("overall", label)][2]) == pytest.approx(others.mean(), abs=0.005)
+
+
 @pytest.mark.parametrize("command", ["plan", "forecast"])
 def test_out_holding_files_the_planner_did_not_write_is_refused_and_left_as_it_was(sovereign, command):
     """An output directory is replaced whole: `--out` pointed at the scenario deleted its inputs."""
