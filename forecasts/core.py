@@ -83,8 +83,9 @@ def forecast(history: pd.DataFrame, horizon: int, quantiles=(0.1, 0.5, 0.9), met
 
     history: columns quarter (Period or '2027Q1'), region, workload, demand; one row per
     stream and quarter. Returns quarter, region, workload, model, and one column per
-    quantile (`p10`, `p50`, ...) for the `horizon` quarters after each stream's last quarter.
-    scale: where the models work: `auto` on the log of demand where every quarter is positive
+    quantile (`p10`, `p50`, ...) for the `horizon` quarters after each stream's last quarter
+    (inf where a band passes 1e308: a figure far off the rest of the history, such as a typo, on
+    the log scale). scale: where the models work: `auto` on the log of demand where every quarter is positive
     (growth compounds), else in demand's units; `log` always (every quarter must be positive);
     `units` never. One for every stream, or a mapping {(region, workload): scale} (`auto` for
     streams it leaves out).
@@ -516,7 +517,8 @@ def _quantile_table(series: pd.Series, path: Path, horizon: int, quantiles, log_
     sd = _never_shrinking(path.sd)
     values = np.column_stack([path.mean + _standard_quantile(q) * sd for q in quantiles])
     if log_scale:
-        values = np.exp(values)
+        with np.errstate(over="ignore"):  # past 1e308 is inf: the caller judges the scale (planner/pipeline.py)
+            values = np.exp(values)
     values = np.sort(np.maximum(values, 0.0), axis=1)
     quarters = pd.period_range(series.index[-1] + 1, periods=horizon, freq="Q")
     table = pd.DataFrame(values, columns=[quantile_column(q) for q in quantiles])

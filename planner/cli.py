@@ -191,6 +191,8 @@ def forecast_command(scenario_dir: str, out_dir: str) -> None:
 def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: str | None) -> None:
     """Rolling-origin accuracy of the forecaster on the scenario's own history, against
     seasonal naive: MASE, sMAPE, interval coverage and pinball loss at the planning quantile."""
+    import numpy as np
+
     from forecasts.backtest import backtest, quarters_needed
     from planner.pipeline import stream_scales
     from planner.export import write_csv_file
@@ -226,7 +228,13 @@ def backtest_command(scenario_dir: str, origins: int, horizon: int, out_file: st
     for region, workload in unscaled.itertuples(index=False):
         click.echo(f"{region + '/' + workload:28} MASE n/a: its history repeats year on year, so seasonal naive's "
                    f"error there, MASE's unit, is 0; the overall MASE leaves it out")
-    overall = table.groupby(table["method"] == "snaive")[["mase", "smape", "coverage", "pinball"]].mean()
+    scores = table[["mase", "smape", "coverage", "pinball"]]
+    beyond = table[np.isinf(scores).any(axis=1)]
+    for (region, workload), methods in beyond.groupby(["region", "workload"], sort=True)["method"]:
+        named = " and ".join("snaive" if method == "snaive" else "the forecaster" for method in methods)
+        click.echo(f"{region + '/' + workload:28} inf: {named} went past 1e308 at an origin, most likely from a figure "
+                   "far off the rest of its history, such as a typo; the overall leaves the inf out")
+    overall = scores.replace([np.inf, -np.inf], np.nan).groupby(table["method"] == "snaive").mean()
     for is_naive, row in overall.iterrows():
         click.echo(_score_line("overall", is_naive, row))
     if out_file:

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import re
+import warnings
 from pathlib import Path
 
 import openpyxl
@@ -751,6 +752,27 @@ def test_backtest_says_mase_is_not_defined_for_a_flat_stream_and_averages_the_ot
     for method, label in (("auto", "forecaster"), ("snaive", "snaive")):
         others = scores.loc[~flat & scores["method"].eq(method), "mase"]
         assert float(lines[("overall", label)][2]) == pytest.approx(others.mean(), abs=0.005)
+
+
+def test_backtest_names_a_stream_whose_forecast_went_past_any_scale_and_leaves_its_inf_out_of_the_overall(sovereign):
+    """1e-320 amid hundreds, on the log scale: P90 overflowed to inf at an origin. numpy's overflow
+    warning reached stderr with its source line, and the overall pinball read inf."""
+    rows = read_rows(sovereign / "demand_history.csv")
+    mine = [i for i, row in enumerate(rows) if (row["region"], row["workload"]) == ("eu-fr", "inference")]
+    rows[mine[len(mine) // 2]]["demand"] = "1e-320"
+    write_rows(sovereign / "demand_history.csv", rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(main, ["backtest", str(sovereign)])
+    assert result.exit_code == 0, result.output
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    lines = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines()[2:]}
+    assert lines[("eu-fr/inference", "forecaster")][-1] == "inf"  # the stream's own row says what happened
+    assert " ".join(lines[("eu-fr/inference", "inf:")][2:]).startswith("the forecaster and snaive went past 1e308")
+    for method in ("forecaster", "snaive"):
+        others = [float(line[-1]) for key, line in lines.items() if key[1] == method and key[0] != "eu-fr/inference"
+                  and key[0] != "overall"]
+        assert float(lines[("overall", method)][-1]) == pytest.approx(sum(others) / len(others), abs=0.05)
 
 
 @pytest.mark.parametrize("command", ["plan", "forecast"])
