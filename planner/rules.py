@@ -386,6 +386,30 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
             if region not in served_from]
 
 
+def overrides_outside_horizon(settings: ScenarioSettings | None, tables: Tables) -> list[Problem]:
+    """demand_overrides.csv rows before start or after the last planned quarter: their deltas are
+    not planned. Legal (a re-forecast keeps the deals of quarters now past; a deal may be known
+    beyond the horizon), but a known deal typed in the wrong year (2037Q3 for 2027Q3) was dropped
+    without a word. One line each side, naming the first such row."""
+    if settings is None or not _complete(tables, "demand_overrides"):
+        return []
+    overrides = tables["demand_overrides"]
+    end = settings.start + settings.horizon_quarters - 1
+    sides = ((overrides["quarter"] < settings.start, f"before start {format_quarter(settings.start)}",
+              "a deal in a quarter already past is in that quarter's actual"),
+             (overrides["quarter"] > end, f"after the last planned quarter {format_quarter(end)}",
+              "horizon_quarters in scenario.yaml sets the last"))
+    found = []
+    for outside, where, why in sides:
+        rows = overrides[outside].sort_index()
+        if len(rows):
+            more = f" (the same goes for {counted(len(rows) - 1, 'later row')})" if len(rows) > 1 else ""
+            found.append(Problem("demand_overrides.csv", int(rows.index[0]), "quarter",
+                                 f"{format_quarter(rows['quarter'].iloc[0])} is {where}{more}, so its delta is not "
+                                 f"planned ({why}); check the year if it is a deal still to come"))
+    return found
+
+
 def history_jumps(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     """A quarter whose demand is JUMP_FACTOR times its stream's previous quarter, a tenth of it, or zero.
 
@@ -523,6 +547,7 @@ RULES: tuple[Rule, ...] = (
 WARNING_RULES: tuple[Rule, ...] = (
     idle_site_regions,
     history_jumps,
+    overrides_outside_horizon,
 )
 
 

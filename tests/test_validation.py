@@ -168,7 +168,8 @@ def test_every_cross_file_rule_has_a_case():
         "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
-    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps"}  # cases: below
+    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps",
+                                                         "overrides_outside_horizon"}  # cases: below
 
 
 def test_one_off_quarters_may_name_a_lone_quarter_without_brackets_and_each_quarter_counts_once(sovereign):
@@ -197,6 +198,19 @@ def test_a_mistyped_site_region_is_a_warning_naming_the_row_and_the_likely_regio
     assert warnings == ("sites.csv row 3, column region: no stream may be served from region 'eu-dee' (no demand "
                         "there and no residency rule lists it), so site ber-2 and its factories will stay idle "
                         "(did you mean 'eu-de'?)",)
+
+
+def test_overrides_outside_the_horizon_are_a_warning_naming_the_first_row_each_side(sovereign):
+    """A known deal typed in the wrong year (2037Q3 for 2027Q3) was dropped from the plan without a word."""
+    (sovereign / "demand_overrides.csv").write_text(
+        "quarter,region,workload,delta\n2027Q3,eu-de,training,100\n2026Q4,eu-de,training,100\n"
+        "2037Q3,eu-de,training,100\n2025Q1,eu-fr,training,5\n2030Q4,eu-fr,training,5\n")
+    assert load_scenario(sovereign).warnings == (
+        "demand_overrides.csv row 3, column quarter: 2026Q4 is before start 2027Q1 (the same goes for 1 later row), so "
+        "its delta is not planned (a deal in a quarter already past is in that quarter's actual); check the year if it "
+        "is a deal still to come",
+        "demand_overrides.csv row 4, column quarter: 2037Q3 is after the last planned quarter 2030Q4, so its delta is "
+        "not planned (horizon_quarters in scenario.yaml sets the last); check the year if it is a deal still to come")
 
 
 def test_a_site_region_only_a_residency_rule_serves_from_is_not_a_warning(sovereign):
