@@ -140,14 +140,15 @@ def _forecast(scenario, say, quiet: bool = False, previous_forecast=None, named:
     the scenario `named` so (a re-forecast's rolled scenario lives in a staging folder until the end)."""
     from forecasts import ForecastError
     from models.runs import counted
-    from planner.pipeline import forecast_demand
+    from planner.pipeline import OverrideScaleError, forecast_demand
 
     say(f"forecast: {counted(len(scenario.streams), 'stream')}, {scenario.settings.horizon_quarters} quarters")
     bar = None if quiet or len(scenario.streams) < STREAM_BAR_MIN else _stream_bar("forecasting streams")
     try:
         demand = forecast_demand(scenario, bar, previous_forecast)
     except ForecastError as error:
-        click.echo(f"{named or scenario.path}: demand_history.csv: {error}", err=True)
+        at_fault = error.problem if isinstance(error, OverrideScaleError) else f"demand_history.csv: {error}"
+        click.echo(f"{named or scenario.path}: {at_fault}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
     _warn(demand.warnings)
     return demand

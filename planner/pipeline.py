@@ -12,12 +12,21 @@ from models.inputs import SolverOptions
 from models.runs import counted
 from models.run import ModelRun, run_model
 from planner.bridge import plan_inputs
-from planner.problems import many_times
+from planner.problems import Problem, many_times
 from planner.scenario import Scenario
 from planner.schema import LARGEST_NUMBER
 
 
 BACKTEST_MASE = "backtest_mase_"  # forecast_models.csv: one column per candidate model
+
+
+class OverrideScaleError(ForecastError):
+    """A demand_overrides.csv delta that takes planning demand past any scale: the row is at fault,
+    not the history (the forecaster's own errors are about demand_history.csv)."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 @dataclass
@@ -92,7 +101,7 @@ def forecast_demand(scenario: Scenario, progress=None, previous_forecast: pd.Dat
     forecast["override_delta"] = [float(overrides.get(k, 0.0)) for k in keys]
     forecast["planning_demand"] = (forecast[quantile_column(planning)] + forecast["override_delta"]).clip(lower=0.0)
     forecast["kind"] = "forecast"
-    _refuse_past_any_scale(forecast, history, planning)
+    _refuse_past_any_scale(forecast, history, planning, scenario.demand_overrides)
     floored = _floor_below_resolution(forecast, scenario.rack_capacity)
 
     shown = [quantile_column(q) for q in settings.forecast.quantiles]
@@ -235,17 +244,28 @@ def _floor_below_resolution(forecast: pd.DataFrame, rack_capacity: pd.DataFrame)
             for (region, workload), quarters in tiny.groupby(["region", "workload"], sort=True)]
 
 
-def _refuse_past_any_scale(forecast: pd.DataFrame, history: pd.DataFrame, planning: float) -> None:
+def _refuse_past_any_scale(forecast: pd.DataFrame, history: pd.DataFrame, planning: float,
+                           overrides: pd.DataFrame) -> None:
     """Stop at the first stream whose planning demand passes LARGEST_NUMBER, the ceiling on every
     figure a scenario gives, or is not a number. A history quarter of 1e-320 beside hundreds put
     P90 at 1e120 on the log scale, and the model built on it broke its own rows: the checker found
-    the plan wrong and the planner stopped with an internal error instead of saying why."""
+    the plan wrong and the planner stopped with an internal error instead of saying why. Where the
+    forecast alone is within the ceiling, the override row is named (OverrideScaleError): a delta
+    of 1e12 was blamed on a history of hundreds."""
     demand = forecast["planning_demand"]
     beyond = forecast[~np.isfinite(demand) | (demand > LARGEST_NUMBER)]
     if not len(beyond):
         return
     first = beyond.sort_values(["region", "workload", "quarter"]).iloc[0]
     region, workload = first["region"], first["workload"]
+    if first["planning_demand"] - first["override_delta"] <= LARGEST_NUMBER:
+        rows = overrides.index[(overrides["region"] == region) & (overrides["workload"] == workload)
+                               & (overrides["quarter"] == first["quarter"])]
+        raise OverrideScaleError(Problem(
+            "demand_overrides.csv", int(rows[0]), "delta",
+            f"{first['override_delta']:,.0f} for {region}/{workload} in {first['quarter']} takes its demand at "
+            f"{quantile_column(planning).upper()} to {first['planning_demand']:,.0f}, past the {LARGEST_NUMBER:,.0f} "
+            "units a plan can take; check the figure"))
     past = history[(history["region"] == region) & (history["workload"] == workload)].set_index("quarter")["demand"]
     span = (f"; its history runs from {past.min():,.10g} ({past.idxmin()}) to {past.max():,.10g} ({past.idxmax()})"
             if len(past) else "")

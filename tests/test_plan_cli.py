@@ -362,6 +362,19 @@ def test_a_history_that_sends_the_forecast_past_any_scale_is_an_input_error(sove
     assert not (tmp_path / "out").exists()
 
 
+def test_an_override_that_sends_demand_past_any_scale_is_named_not_the_history(sovereign, tmp_path):
+    """A delta at the ceiling (1e12) plus the forecast passes it: the error blamed demand_history.csv,
+    "its history runs from 316 to 1,859", and advised fixing a figure there."""
+    (sovereign / "demand_overrides.csv").write_text("quarter,region,workload,delta\n2027Q1,eu-fr,training,5\n"
+                                                   "2027Q3,eu-de,training,1e12\n")
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "demand_overrides.csv row 3, column delta: 1,000,000,000,000 for eu-de/training in 2027Q3 takes its " \
+           "demand at P90 to 1,000,000,00" in result.stderr
+    assert "demand_history.csv" not in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     evil = '=HYPERLINK("http://x","y")'
     for path in sovereign.glob("*.csv"):
