@@ -306,6 +306,27 @@ def quarters_in_range(settings: ScenarioSettings | None, tables: Tables) -> list
     return found
 
 
+def supply_covers_placed_orders(settings: ScenarioSettings | None, tables: Tables) -> list[Problem]:
+    """A supply.csv cap below the racks orders.csv has already placed in its quarter: the order is a
+    fact, so the cap is wrong (or the order). A cap before start with such an order passed the
+    model, which caps only the quarters it plans, and its checker then stopped the run as an
+    internal error; within the horizon the plan was called infeasible, without the rows."""
+    if not _complete(tables, "supply", "orders"):
+        return []
+    orders = tables["orders"]
+    found = []
+    for row, cap in tables["supply"].iterrows():
+        placed = orders[(orders["rack_type"] == cap["rack_type"]) & (orders["order_quarter"] == cap["quarter"])]
+        if placed["racks"].sum() > cap["max_racks"]:
+            rows = ("row " if len(placed) == 1 else "rows ") + ", ".join(str(r) for r in placed.index)
+            found.append(Problem("supply.csv", int(row), "max_racks",
+                                 f"a cap of {cap['max_racks']:,} {cap['rack_type']} racks in "
+                                 f"{format_quarter(cap['quarter'])} is below the {placed['racks'].sum():,} orders.csv "
+                                 f"already places then ({rows}); placed orders are fixed: raise the cap, or correct "
+                                 "the order"))
+    return found
+
+
 def commitment_window(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     factories = tables["factories"]
     bad = factories[(factories["commitment_usd"] > 0) & (factories["commitment_quarters"] < 1)]
@@ -537,6 +558,7 @@ RULES: tuple[Rule, ...] = (
     factory_cooling,
     installed_racks_fit_factory,
     quarters_in_range,
+    supply_covers_placed_orders,
     commitment_window,
     some_demand,
     rack_capacity_scale,

@@ -299,7 +299,8 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("rack_type", "quarter"),
         optional=True,
-        notes=("A rack type and quarter with no row has no cap.",),
+        notes=("A rack type and quarter with no row has no cap.",
+               "The cap counts the orders already placed (orders.csv) too: one below them is an error naming both rows."),
     ),
 )
 

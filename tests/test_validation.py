@@ -73,6 +73,7 @@ CASES = [
     ("fleet at candidate", lambda d: set_cell(d, "fleet.csv", 2, "factory", "eu-diy-ber"), "fleet.csv", 2, "factory", "candidate"),
     ("fleet in the future", lambda d: set_cell(d, "fleet.csv", 2, "online_quarter", "2027Q3"), "fleet.csv", 2, "online_quarter", "orders.csv"),
     ("order after horizon", lambda d: set_cell(d, "orders.csv", 2, "order_quarter", "2031Q1"), "orders.csv", 2, "order_quarter", "last planned quarter"),
+    ("supply cap below a placed order", lambda d: (d / "supply.csv").write_text("rack_type,quarter,max_racks\ngb300-nvl72,2026Q4,7\n"), "supply.csv", 2, "max_racks", "a cap of 7 gb300-nvl72 racks in 2026Q4 is below the 8 orders.csv already places then (row 2)"),
     ("commitment without window", lambda d: set_cell(d, "factories.csv", 4, "commitment_quarters", "0"), "factories.csv", 4, "commitment_quarters", "no commitment window"),
     ("stream with no server", lambda d: set_cell(d, "residency.csv", 3, "serving_regions", "eu-fr") or set_cell(d, "factories.csv", 4, "rack_types", "trn3-ultra") or _drop_capacity(d, "trn3-ultra", "inference"), "residency.csv", 3, "serving_regions", "cannot be served"),
     ("missing column", lambda d: _drop_column(d, "sites.csv", "pue"), "sites.csv", 1, "pue", "required column is missing"),
@@ -164,7 +165,7 @@ def test_every_cross_file_rule_has_a_case():
     covered = {
         "unknown_references", "unknown_regions", "unknown_workloads", "order_window", "history_shape",
         "log_scale_positive", "per_stream_settings_known", "modelled_quarters_inside", "site_power_order", "factory_cooling",
-        "installed_racks_fit_factory", "quarters_in_range", "commitment_window", "some_demand", "rack_capacity_scale",
+        "installed_racks_fit_factory", "quarters_in_range", "supply_covers_placed_orders", "commitment_window", "some_demand", "rack_capacity_scale",
         "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
