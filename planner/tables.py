@@ -108,6 +108,21 @@ def _not_utf8(path: Path, table: Table) -> Problem:
     return Problem(table.file, None, None, f"cannot be read as UTF-8 text; {SAVE_AS_UTF8}")
 
 
+WORKBOOK_SIGNATURES = {
+    b"PK\x03\x04": "a workbook (.xlsx or .ods: a zip file)",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel 97-2003 workbook (.xls)",
+}
+
+
+def _workbook_kind(path: Path) -> str | None:
+    """What kind of workbook `path` is, by its first bytes; None for text. A workbook given for a
+    CSV (renamed, or chosen by mistake) was reported as 'byte 0x87 is not UTF-8 text (a character
+    such as an accented letter...)', or as every column missing."""
+    with path.open("rb") as handle:
+        start = handle.read(8)
+    return next((kind for signature, kind in WORKBOOK_SIGNATURES.items() if start.startswith(signature)), None)
+
+
 def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Parse `directory/table.file`. Returns (typed frame, problems, warnings).
 
@@ -119,6 +134,10 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
         if table.optional:
             return empty_frame(table), [], []
         return _unreadable(table), [Problem(table.file, None, None, f"file not found in {directory}")], []
+    workbook = _workbook_kind(path)
+    if workbook:
+        return _unreadable(table), [Problem(table.file, None, None, f"is {workbook}, not CSV text; open it in the "
+                                            f"spreadsheet and {SAVE_AS_UTF8}")], []
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             records = list(csv.reader(handle))

@@ -404,6 +404,23 @@ def test_a_csv_saved_as_utf16_is_one_problem_that_says_how_to_save_it(sovereign)
     assert "UTF-16" in problems[0].message and "CSV UTF-8" in problems[0].message
 
 
+def test_a_workbook_given_for_a_csv_is_called_a_workbook(sovereign):
+    """It read as 'byte 0x87 is not UTF-8 text (a character such as an accented letter saved in another
+    encoding)', which sends the user looking for an accent in a file that is not text at all."""
+    import pandas as pd
+
+    history = sovereign / "demand_history.csv"
+    pd.read_csv(history).to_excel(sovereign / "history.xlsx", index=False)
+    (sovereign / "history.xlsx").replace(history)
+    (sovereign / "racks.csv").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an .xls header block
+    problems = problems_of(sovereign)
+    assert [str(p) for p in problems] == [
+        "demand_history.csv: is a workbook (.xlsx or .ods: a zip file), not CSV text; open it in the spreadsheet and "
+        "save it as 'CSV UTF-8 (Comma delimited)'",
+        "racks.csv: is an Excel 97-2003 workbook (.xls), not CSV text; open it in the spreadsheet and save it as "
+        "'CSV UTF-8 (Comma delimited)'"]
+
+
 def test_a_byte_in_another_encoding_is_named_by_its_row_even_deep_in_a_long_file(sovereign):
     """The text stream decodes in 8 KB chunks and its error counts from the chunk, not the file."""
     path = sovereign / "demand_history.csv"
