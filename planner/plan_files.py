@@ -135,6 +135,14 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
+    # a scenario given for its plan, or a re-forecast's --out for the plan inside it: say so, not what it lacks
+    if missing and (plan_dir / "scenario.yaml").is_file():
+        raise ScenarioError([Problem("scenario.yaml", None, None, "this is a scenario directory, not a plan: give the "
+                                     "directory planner plan wrote with --out (for a re-forecast: its --out/plan)")],
+                            where)
+    if missing and all((plan_dir / "plan" / name).is_file() for name in missing):
+        raise ScenarioError([Problem("plan", None, None, f"this is a re-forecast's output, whose plan is in "
+                                     f"{plan_dir / 'plan'}: give that directory")], where)
     if missing:
         raise ScenarioError([Problem(name, None, None, "file not found: a plan directory holds it (written by "
                                      "planner plan or reforecast with csv among its --format)") for name in missing], where)

@@ -383,7 +383,15 @@ def test_a_damaged_or_foreign_plan_directory_is_an_input_error_naming_file_row_a
     result = CliRunner().invoke(main, ["diff", good, str(damaged)])
     assert result.exit_code == 2 and "orders.csv row 1, column locked: required column is missing" in result.stderr
 
-    result = CliRunner().invoke(main, ["diff", good, str(EXAMPLES / "global-enterprise")])  # a scenario, not a plan
+    # a scenario, or a re-forecast's output, for a plan: said so, not as the files it lacks
+    result = CliRunner().invoke(main, ["diff", good, str(EXAMPLES / "global-enterprise")])
+    assert result.exit_code == 2 and "scenario.yaml: this is a scenario directory, not a plan" in result.stderr, \
+        result.output
+    result = CliRunner().invoke(main, ["diff", good, str(four_quarters / "2027Q1")])
+    assert result.exit_code == 2, result.output
+    assert f"plan: this is a re-forecast's output, whose plan is in {four_quarters / '2027Q1' / 'plan'}" in result.stderr
+    (damaged / "forecast.csv").unlink()
+    result = CliRunner().invoke(main, ["diff", good, str(damaged)])
     assert result.exit_code == 2 and "forecast.csv: file not found" in result.stderr, result.output
 
 
