@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -63,7 +64,7 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
         axis.plot(x_future, future["planning_demand"], color="tab:orange", linestyle="--", linewidth=1.4,
                   label=planned_label)
         model = future["model"].iloc[0] if len(future) else ""
-        axis.set_title(f"{region} / {workload}  [{model}]", fontsize=10)
+        axis.set_title(_panel_title(f"{region} / {workload}", f"[{model}]"), fontsize=10)
         drawn = stream[[low, high, "planning_demand"]].to_numpy(float)
         _from_zero_with_headroom(axis, float(np.nanmax(drawn, initial=0.0)))
         axis.grid(alpha=0.3)
@@ -81,6 +82,19 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+TITLE_CHARACTERS = 56  # of a forecast panel's title on one line: fits its 5.2 inches at 10 points with room to spare
+LEGEND_CHARACTERS = 40  # of a site's name in the power legend before it wraps
+
+
+def _panel_title(stream: str, model: str) -> str:
+    """'stream  [model]' on one line where it fits the panel, else the two on lines of their own,
+    each wrapped: a 27-character region ran its title over the next panel's and off the picture."""
+    line = f"{stream}  {model}"
+    if len(line) <= TITLE_CHARACTERS:
+        return line
+    return "\n".join(textwrap.fill(part, TITLE_CHARACTERS) for part in (stream, model))
 
 
 def _amount_tick(value: float, _position=None) -> str:
@@ -110,7 +124,8 @@ def plan_chart(plan, compute_unit: str, path: Path) -> None:
     handles = []
     for color, (site, rows) in zip(colors, by_site):
         xs = [q.to_timestamp() for q in rows["quarter"]]
-        label = site + (NEVER_USED if site in unused else "")
+        # wrapped: a site named in 150 characters squeezed both panels to slivers
+        label = textwrap.fill(site + (NEVER_USED if site in unused else ""), LEGEND_CHARACTERS)
         handles += right.plot(xs, rows["facility_kw"] / 1000, color=color, linewidth=1.8, label=label)
         right.plot(xs, rows["capacity_kw"] / 1000, color=color, linewidth=1, linestyle="--")
     handles += [Line2D([], [], color="grey", linewidth=1.8, label="used"),

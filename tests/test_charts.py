@@ -118,17 +118,25 @@ def test_a_level_break_is_a_dotted_line_at_its_quarter_in_its_own_panel_only(tmp
     assert "level break" in [t.get_text() for t in with_break.get_legend().get_texts()]
 
 
-def test_a_site_the_plan_never_uses_says_so_in_the_power_legend(tmp_path, monkeypatch):
-    """Its used line lay on the axis at zero, hidden, so the legend seemed to name a line not drawn."""
-    quarters = list(pd.period_range("2027Q1", periods=3, freq="Q"))
+def _plan_figure(power: pd.DataFrame, monkeypatch, tmp_path):
+    """plan.png's figure for `power` (quarter, site, facility_kw, capacity_kw), drawn, left open."""
+    quarters = sorted(set(power["quarter"]))
     demand = pd.DataFrame({"quarter": quarters, "demand": 10.0, "served_factory": 10.0, "served_cloud": 0.0, "unmet": 0.0})
-    power = pd.DataFrame({"quarter": quarters * 2, "site": ["a"] * 3 + ["b"] * 3,
-                          "facility_kw": [500.0, 800.0, 900.0, 0.0, 0.0, 0.0], "capacity_kw": 1000.0})
     figures = []
     monkeypatch.setattr(charts.plt, "close", figures.append)
     charts.plan_chart(SimpleNamespace(demand=demand, power=power), "units", tmp_path / "p.png")
-    labels = [t.get_text() for t in figures[0].axes[1].get_legend().get_texts()]
-    plt.close(figures[0])
+    figures[0].canvas.draw()
+    return figures[0]
+
+
+def test_a_site_the_plan_never_uses_says_so_in_the_power_legend(tmp_path, monkeypatch):
+    """Its used line lay on the axis at zero, hidden, so the legend seemed to name a line not drawn."""
+    quarters = list(pd.period_range("2027Q1", periods=3, freq="Q"))
+    power = pd.DataFrame({"quarter": quarters * 2, "site": ["a"] * 3 + ["b"] * 3,
+                          "facility_kw": [500.0, 800.0, 900.0, 0.0, 0.0, 0.0], "capacity_kw": 1000.0})
+    figure = _plan_figure(power, monkeypatch, tmp_path)
+    labels = [t.get_text() for t in figure.axes[1].get_legend().get_texts()]
+    plt.close(figure)
     assert labels == ["a", "b (none in the plan)", "used", "available"]
 
 
@@ -136,14 +144,9 @@ def test_the_power_legend_sits_beside_the_panel_inside_the_picture(tmp_path, mon
     """Inside the panel's top left, the legend of six sites hid a site's lines running near its top."""
     quarters = list(pd.period_range("2027Q1", periods=4, freq="Q"))
     sites = [f"site-{n}" for n in range(6)]
-    demand = pd.DataFrame({"quarter": quarters, "demand": 10.0, "served_factory": 10.0, "served_cloud": 0.0, "unmet": 0.0})
     power = pd.DataFrame([{"quarter": q, "site": s, "facility_kw": 39_000.0, "capacity_kw": 40_000.0}
                           for s in sites for q in quarters])
-    figures = []
-    monkeypatch.setattr(charts.plt, "close", figures.append)
-    charts.plan_chart(SimpleNamespace(demand=demand, power=power), "units", tmp_path / "p.png")
-    figure = figures[0]
-    figure.canvas.draw()
+    figure = _plan_figure(power, monkeypatch, tmp_path)
     panel, legend = figure.axes[1].get_window_extent(), figure.axes[1].get_legend().get_window_extent()
     plt.close(figure)
     assert legend.x0 >= panel.x1  # beside the panel, over none of its lines
@@ -172,3 +175,48 @@ def test_a_band_past_any_scale_keeps_its_labels_short_and_the_layout_whole(tmp_p
     assert labels and max(map(len, labels)) <= 8 and any("e+" in label for label in labels), labels
     assert charts._amount_tick(12_500) == "12,500"
     plt.close(figures[0])
+
+
+def test_long_stream_names_keep_each_panel_title_over_its_own_panel(tmp_path, monkeypatch):
+    """A 27-character region ran 'region / workload  [model]' over the next panel's title and off
+    the picture's edge."""
+    history, future = ["2026Q3", "2026Q4"], ["2027Q1", "2027Q2"]
+    rows = []
+    for region in ("germany-frankfurt-sovereign", "eu-fr", "a-region-named-at-great-length-" + "x" * 60):
+        rows += _rows(region, history, [100, 110], "history") + _rows(region, future, [120, 130], "forecast")
+    table = pd.DataFrame(rows).assign(workload="commercial")
+    table.loc[table["kind"] == "forecast", "model"] = "arima+ets-damped-seasonal+ets-damped"
+    figures = []
+    monkeypatch.setattr(charts.plt, "close", figures.append)
+    charts.forecast_chart(table, (0.1, 0.5, 0.9), 0.9, "units", tmp_path / "f.png")
+    figure = figures[0]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    spans = []
+    for axis in figure.axes:
+        title, panel = axis.title.get_window_extent(renderer), axis.get_window_extent(renderer)
+        assert panel.x0 - 20 <= title.x0 and title.x1 <= panel.x1 + 20, axis.get_title()  # over its panel
+        assert figure.bbox.x0 <= title.x0 and title.x1 <= figure.bbox.x1, axis.get_title()
+        spans.append((title.x0, title.x1))
+    spans.sort()
+    assert all(left[1] < right[0] for left, right in zip(spans, spans[1:])), spans  # no two titles overlap
+    assert figure.axes[1].get_title() == "eu-fr / commercial\n[arima+ets-damped-seasonal+ets-damped]"
+    plt.close(figure)
+
+
+def test_a_long_site_name_wraps_in_the_power_legend_and_leaves_the_panels_their_width(tmp_path, monkeypatch):
+    """A site named in 150 characters made a legend line so wide that both panels shrank to slivers
+    and their titles ran into each other."""
+    quarters = list(pd.period_range("2027Q1", periods=4, freq="Q"))
+    sites = ["par-1", "frankfurt-main-campus-building-" + "y" * 120]
+    power = pd.DataFrame([{"quarter": q, "site": s, "facility_kw": 9_000.0, "capacity_kw": 10_000.0}
+                          for s in sites for q in quarters])
+    figure = _plan_figure(power, monkeypatch, tmp_path)
+    labels = [t.get_text() for t in figure.axes[1].get_legend().get_texts()]
+    legend = figure.axes[1].get_legend().get_window_extent()
+    widths = [axis.get_window_extent().width / figure.bbox.width for axis in figure.axes]
+    plt.close(figure)
+    wrapped = labels[0]  # sites in name order
+    assert wrapped.replace("\n", "") == sites[1] and max(len(line) for line in wrapped.splitlines()) <= 40
+    assert min(widths) > 0.3, widths  # each panel keeps about a third of the picture
+    assert legend.x1 <= figure.bbox.x1
