@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from warnings import catch_warnings, simplefilter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.problems import ScenarioError
 from planner.scenario import load_scenario
 from planner.rules import RULES, WARNING_RULES
-from tests.conftest import append_row, read_rows, set_cell, write_rows
+from planner.schema import TABLES
+from tests.conftest import EXAMPLES, append_row, read_rows, set_cell, write_rows
+
+FILES = {table.file for table in TABLES} | {"scenario.yaml"}
 
 
 def problems_of(directory: Path):
@@ -437,3 +444,35 @@ def test_a_byte_in_another_encoding_is_named_by_its_row_even_deep_in_a_long_file
     problems = problems_of(sovereign)
     assert [(p.file, p.row) for p in problems] == [("demand_history.csv", target + 1)], "\n".join(map(str, problems))
     assert "byte 0xe4 is not UTF-8" in problems[0].message
+
+
+AWKWARD_CELLS = ["", " ", "inf", "-inf", "nan", "1e-320", "1e308", "-1", "-0", "0", "1.5", "1e9", "1E+09", "2027q1",
+                 "2027Q5", "1999Q1", "2200Q1", "=1+1", "0x10", "true", "None", "é", "a;b", ";", "1_000", "１２",
+                 "9" * 30, "\x00", '"']
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_one_cell_of_an_example_set_to_anything_is_valid_or_listed_problems_never_a_crash(data):
+    """One-off scripts setting each cell of row 2 to 30 awkward values found a crash each (exponent
+    forms, 1e-320, formulas...): here any cell of any row of either example, set to an awkward value
+    or to any short text, must leave `planner validate` exiting 0, or 2 with problems listed by file."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    example = EXAMPLES / data.draw(st.sampled_from(["sovereign-eu", "global-enterprise"]), label="example")
+    name = data.draw(st.sampled_from(sorted(path.name for path in example.glob("*.csv"))), label="file")
+    rows = read_rows(example / name)
+    row = data.draw(st.integers(2, len(rows) + 1), label="row")
+    column = data.draw(st.sampled_from(list(rows[0])), label="column")
+    value = data.draw(st.one_of(st.sampled_from(AWKWARD_CELLS), st.text(max_size=12)), label="value")
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = Path(shutil.copytree(example, Path(folder) / example.name))
+        set_cell(scenario, name, row, column, value)
+        result = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
+    if result.exit_code == 2:
+        listed = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+        assert listed and all(line[4:].split(" ", 1)[0].rstrip(":") in FILES for line in listed), result.stderr
