@@ -393,8 +393,9 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
     """Roll the scenario forward one quarter and re-plan.
 
     Appends the actuals, locks the previous plan's orders placed in the quarter that
-    has just ended and in the frozen window, writes OUT/scenario (the rolled scenario;
-    the original is left untouched) and OUT/plan: the new plan's files (see `plan
+    has just ended and in the frozen window, leaves that quarter's known deals out of
+    demand_overrides.csv (its actuals stand for them), writes OUT/scenario (the rolled
+    scenario; the original is left untouched) and OUT/plan: the new plan's files (see `plan
     --help`), what changed against the previous plan in changes.csv,
     forecast_changes.csv and cost_changes.csv, each actual against the forecasts
     made of it in actuals_vs_forecast.csv, the forecasts still to be scored in

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.problems import Problem, ScenarioError, did_you_mean
-from planner.quarters import format_quarter
+from planner.quarters import format_quarter, parse_quarter
 from planner.rules import demand_jumps
 from planner.scenario import Scenario
 from planner.schema import TABLES_BY_NAME, Table
@@ -159,6 +159,31 @@ def roll_forward(scenario: Scenario, actuals: pd.DataFrame, locked: pd.DataFrame
                   actuals[["quarter", "region", "workload", "demand"]].itertuples(index=False)])
     _merge_orders(target / "orders.csv", list(locked.itertuples(index=False, name=None)))
     _open_candidates(target / "factories.csv", set(locked["factory"]) | set(scenario.orders["factory"]))
+    _drop_overrides_of(target / "demand_overrides.csv", scenario.settings.start)
+
+
+def _drop_overrides_of(path: Path, ended: pd.Period) -> None:
+    """Leave out the demand_overrides.csv rows of the quarter that has just ended: its actuals stand
+    for those deals now. Kept, they fell before the rolled scenario's start, where a deal typed in
+    the wrong year also lands, and every later quarter warned about them."""
+    if not path.exists():
+        return
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    position = [cell.strip() for cell in rows[0]].index("quarter")  # the scenario was validated: it is there
+    kept = [row for row in rows[1:] if not (len(row) > position and _is_quarter(row[position], ended))]
+    if len(kept) < len(rows) - 1:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([rows[0], *kept])
+
+
+def _is_quarter(cell: str, quarter: pd.Period) -> bool:
+    try:
+        return parse_quarter(cell.strip()) == quarter
+    except ValueError:
+        return False
 
 
 def _number(value: float) -> str:

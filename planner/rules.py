@@ -409,9 +409,10 @@ def idle_site_regions(settings: ScenarioSettings, tables: Tables) -> list[Proble
 
 def overrides_outside_horizon(settings: ScenarioSettings | None, tables: Tables) -> list[Problem]:
     """demand_overrides.csv rows before start or after the last planned quarter: their deltas are
-    not planned. Legal (a re-forecast keeps the deals of quarters now past; a deal may be known
-    beyond the horizon), but a known deal typed in the wrong year (2037Q3 for 2027Q3) was dropped
-    without a word. One line each side, naming the first such row."""
+    not planned. Legal (a deal may be known beyond the horizon; a scenario rolled forward before
+    re-forecasts left out the deals of the quarter just ended still holds them), but a known deal
+    typed in the wrong year (2037Q3 for 2027Q3) was dropped without a word. One line each side,
+    naming the first such row."""
     if settings is None or not _complete(tables, "demand_overrides"):
         return []
     overrides = tables["demand_overrides"]

@@ -246,8 +246,9 @@ TABLES: tuple[Table, ...] = (
         notes=("Forecast plus delta is floored at zero; where a delta removes more than the forecast at the planning "
                "quantile, `plan`, `forecast` and `reforecast` warn, naming its row (a digit too many looks just the same).",
                "A row before `start` or after the last planned quarter is not planned: `validate`, `plan` and the rest "
-               "warn, naming the first such row each side (a deal typed in the wrong year looks just the same; a "
-               "re-forecast keeps the deals of quarters now past).",
+               "warn, naming the first such row each side (a deal typed in the wrong year looks just the same). A "
+               "re-forecast leaves the rows of the quarter just ended out of the rolled scenario: its actuals stand "
+               "for them.",
                "A delta that takes demand past 10^12 units is an error naming its row."),
     ),
     Table(

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from planner.atomic import OUTPUT_MARKER
 from planner.cli import main
+from planner.scenario import load_scenario
 from tests.conftest import EXAMPLES, QUARTERS, ROOT, open_xml_problems
 
 def _stages(root: Path):
@@ -568,3 +569,14 @@ def test_reforecast_takes_the_solver_flags_plan_takes_for_this_run_only(tmp_path
     assert json.loads((tmp_path / "new" / "plan" / "plan.json").read_text())["mip_gap"] <= 0.02 + 1e-9
     settings = (tmp_path / "new" / "scenario" / "scenario.yaml").read_text()
     assert "time_limit_s: 120" in settings and "mip_gap: 0.005" in settings
+
+
+def test_a_roll_leaves_out_the_deals_of_the_quarter_just_ended_and_nothing_else(four_quarters):
+    """Kept, the deals of quarters now past fell before the rolled scenario's start, where a deal
+    typed in the wrong year lands too, and every later quarter warned about them."""
+    original = pd.read_csv(EXAMPLES / "global-enterprise" / "demand_overrides.csv")
+    for ended in ("2027Q2", "2027Q3", "2027Q4"):
+        rolled = pd.read_csv(four_quarters / ended / "scenario" / "demand_overrides.csv")
+        assert rolled.to_dict("records") == original[original["quarter"] > ended].to_dict("records"), ended
+    last = load_scenario(four_quarters / "2027Q4" / "scenario")
+    assert not [warning for warning in last.warnings if "demand_overrides.csv" in warning], last.warnings
