@@ -178,9 +178,21 @@ def _problem(detail: dict, lines: dict[str, int]) -> Problem:
     elif detail["type"] == "extra_forbidden":
         message = "unknown key" + (did_you_mean(detail["loc"][-1], _known_keys(detail["loc"][:-1]))
                                    or " (check its spelling against the README)")
+    elif detail["type"] in ("dict_type", "model_type"):  # pydantic's 'a valid dictionary or instance of ...'
+        example = STREAM_LINE_EXAMPLES.get(str(detail["loc"][-1]))
+        message = ((f"expected one line per stream under it, as region/workload: value (e.g. `{example}`)" if example
+                    else "expected its keys on lines of their own under it, indented")
+                   + f" (got {_as_written(detail['input'])})")
     elif "input" in detail and not isinstance(detail["input"], dict):
         message = f"{message} (got {_as_written(detail['input'])})"
     return Problem(FILE, line, key or None, message)
+
+
+STREAM_LINE_EXAMPLES = {  # the per-stream keys of `forecast`, as the README writes their lines
+    "scale_by_stream": "eu-de/training: units",
+    "one_off_quarters": "eu-de/training: [2026Q2, 2026Q3]",
+    "history_start": "eu-de/training: 2025Q3",
+}
 
 
 def _known_keys(section: tuple) -> list[str]:

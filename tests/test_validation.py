@@ -300,6 +300,22 @@ def test_yaml_loads_safely(sovereign):
     assert any(p.file == "scenario.yaml" and "not valid YAML" in p.message for p in problems)
 
 
+@pytest.mark.parametrize("old, new, key, expected", [
+    ("method: auto", "method: auto\n  history_start: 2025Q1", "forecast.history_start",
+     "expected one line per stream under it, as region/workload: value (e.g. `eu-de/training: 2025Q3`) (got '2025Q1')"),
+    ("method: auto", "method: auto\n  one_off_quarters: [2025Q1]", "forecast.one_off_quarters",
+     "expected one line per stream under it, as region/workload: value (e.g. `eu-de/training: [2026Q2, 2026Q3]`) "
+     "(got ['2025Q1'])"),
+    ("cloud:\n", "cloud: 5\nold_cloud:\n", "cloud", "expected its keys on lines of their own under it, indented (got 5)"),
+])
+def test_a_section_written_as_one_value_says_how_to_write_it(sovereign, old, new, key, expected):
+    """pydantic's 'Input should be a valid dictionary or instance of CloudSettings' told a planner
+    neither what a dictionary is here nor how to write one."""
+    edit_yaml(sovereign, old, new)
+    problems = [p for p in problems_of(sovereign) if p.column == key]
+    assert [p.message for p in problems] == [expected]
+
+
 def test_a_bad_history_value_is_reported_alone_not_as_a_gap_too(sovereign):
     """The row with the bad value is in the file: its stream has no gap to report."""
     set_cell(sovereign, "demand_history.csv", 3, "demand", "abc")
