@@ -7,7 +7,8 @@ default). Field descriptions feed the README's format reference.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Literal, get_args
 
 import pandas as pd
 import yaml
@@ -17,7 +18,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainValida
 from forecasts import METHODS as FORECAST_CANDIDATES
 from forecasts import SCALES as FORECAST_SCALES
 from forecasts import method_names
-from planner.problems import Problem, did_you_mean
+from planner.problems import Problem, did_you_mean, readable_number
 from planner.quarters import parse_quarter
 from planner.schema import LARGEST_NUMBER
 
@@ -40,6 +41,22 @@ Probability = Annotated[float, Field(gt=0, lt=1)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_switch_for_a_number(cls, value, info):
+        """YAML reads true, false, yes and no as switches, which pydantic takes as 1 and 0 for a
+        number: `horizon_quarters: yes` planned one quarter without a word."""
+        if isinstance(value, bool) and _is_number(cls.model_fields[info.field_name].annotation):
+            raise ValueError("expected a number; YAML reads true, false, yes and no as switches")
+        return value
+
+
+def _is_number(annotation) -> bool:
+    """Whether a field's type is a number (int or float, perhaps optional)."""
+    if annotation in (int, float):
+        return True
+    return isinstance(annotation, UnionType) and any(_is_number(arg) for arg in get_args(annotation))
 
 
 class CloudSettings(_Strict):
@@ -166,13 +183,18 @@ def load_settings(path: Path) -> tuple[ScenarioSettings | None, list[Problem]]:
     try:
         return ScenarioSettings.model_validate(data), []
     except ValidationError as error:
-        return None, [_problem(detail, lines) for detail in error.errors()]
+        details = error.errors()
+        # a list whose every value failed is also 'too short' after validation: its values' problems say why
+        return None, [_problem(detail, lines) for detail in details
+                      if not (detail["type"] == "too_short" and any(len(other["loc"]) > len(detail["loc"])
+                                                                    and other["loc"][:len(detail["loc"])] == detail["loc"]
+                                                                    for other in details))]
 
 
 def _problem(detail: dict, lines: dict[str, int]) -> Problem:
     key = ".".join(str(part) for part in detail["loc"])
     line = lines.get(key) or lines.get(key.rsplit(".", 1)[0])
-    message = detail["msg"].removeprefix("Value error, ")
+    message = _in_planner_words(detail)
     if detail["type"] == "missing":
         message = "required key is missing"
     elif detail["type"] == "extra_forbidden":
@@ -185,7 +207,32 @@ def _problem(detail: dict, lines: dict[str, int]) -> Problem:
                    + f" (got {_as_written(detail['input'])})")
     elif "input" in detail and not isinstance(detail["input"], dict):
         message = f"{message} (got {_as_written(detail['input'])})"
+    elif detail["type"] in EXPECTED:  # a value expected, keys found under it (a rule on the whole section has none)
+        message += " (got keys under it)"
     return Problem(FILE, line, key or None, message)
+
+
+EXPECTED = {  # pydantic's error types, in the words the CSV checks use ('Input should be a valid tuple' was shown)
+    "int_type": "expected a whole number", "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number", "float_type": "expected a number", "float_parsing": "expected a number",
+    "finite_number": "expected a finite number", "string_type": "expected text", "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false", "tuple_type": "expected a list in brackets, e.g. [0.1, 0.5, 0.9]",
+    "list_type": "expected a list in brackets", "greater_than": "expected a number > {gt}",
+    "greater_than_equal": "expected a number >= {ge}", "less_than": "expected a number < {lt}",
+    "less_than_equal": "expected a number <= {le}", "too_short": "expected at least {min_length} value in it",
+    "string_too_short": "expected text, not nothing",
+}
+
+
+def _in_planner_words(detail: dict) -> str:
+    """A pydantic error as the rest of the planner words it: 'expected a whole number', not
+    'Input should be a valid integer, unable to parse string as an integer'."""
+    words = EXPECTED.get(detail["type"])
+    if words is None:
+        return detail["msg"].removeprefix("Value error, ").replace("Input should be ", "expected ", 1)
+    bounds = {name: readable_number(value) if isinstance(value, (int, float)) else value
+              for name, value in detail.get("ctx", {}).items()}
+    return words.format(**bounds)
 
 
 STREAM_LINE_EXAMPLES = {  # the per-stream keys of `forecast`, as the README writes their lines

@@ -86,8 +86,8 @@ CASES = [
     ("missing column", lambda d: _drop_column(d, "sites.csv", "pue"), "sites.csv", 1, "pue", "required column is missing"),
     ("missing file", lambda d: (d / "racks.csv").unlink(), "racks.csv", None, None, "file not found"),
     ("too many cells", lambda d: (d / "orders.csv").write_text("order_quarter,factory,rack_type,racks\n2026Q4,eu-managed-fra,gb300-nvl72,8,9\n"), "orders.csv", 2, None, "cells"),
-    ("quantile outside (0, 1)", lambda d: edit_yaml(d, "planning_quantile: 0.9", "planning_quantile: 1.0"), "scenario.yaml", 9, "planning_quantile", "less than 1"),
-    ("forecast quantile outside (0, 1)", lambda d: edit_yaml(d, "[0.1, 0.5, 0.9]", "[0, 0.5, 0.9]"), "scenario.yaml", 17, "forecast.quantiles.0", "greater than 0"),
+    ("quantile outside (0, 1)", lambda d: edit_yaml(d, "planning_quantile: 0.9", "planning_quantile: 1.0"), "scenario.yaml", 9, "planning_quantile", "expected a number < 1 (got 1.0)"),
+    ("forecast quantile outside (0, 1)", lambda d: edit_yaml(d, "[0.1, 0.5, 0.9]", "[0, 0.5, 0.9]"), "scenario.yaml", 17, "forecast.quantiles.0", "expected a number > 0 (got 0)"),
     ("yaml unknown key", lambda d: edit_yaml(d, "horizon_quarters:", "horizon_quarter:"), "scenario.yaml", 5, "horizon_quarter", "unknown key (did you mean 'horizon_quarters'?)"),
     ("yaml unknown nested key", lambda d: edit_yaml(d, "  threads: 1", "  thread: 1"), "scenario.yaml", 21, "solver.thread", "unknown key (did you mean 'threads'?)"),
     ("yaml date for a quarter", lambda d: edit_yaml(d, "start: 2027Q1", "start: 2027-01-01"), "scenario.yaml", 4, "start", "2027Q1 (got 2027-01-01)"),
@@ -116,7 +116,7 @@ CASES = [
     ("20-digit count of racks", lambda d: set_cell(d, "fleet.csv", 2, "racks", "99999999999999999999"), "fleet.csv", 2, "racks", "<= 1,000,000,000 (racks)"),
     ("price beyond a trillion", lambda d: set_cell(d, "racks.csv", 2, "price_usd", "1e300"), "racks.csv", 2, "price_usd", "<= 1,000,000,000,000 (USD)"),
     ("override below minus a trillion", lambda d: append_row(d, "demand_overrides.csv", {"quarter": "2027Q2", "region": "eu-de", "workload": "training", "delta": "-2e12"}), "demand_overrides.csv", 2, "delta", "expected a number >= -1,000,000,000,000 and <= 1,000,000,000,000"),
-    ("yaml penalty beyond a trillion", lambda d: edit_yaml(d, "unmet_penalty_per_unit_quarter: 80000", "unmet_penalty_per_unit_quarter: 1e300"), "scenario.yaml", 11, "unmet_penalty_per_unit_quarter", "less than or equal to 1000000000000"),
+    ("yaml penalty beyond a trillion", lambda d: edit_yaml(d, "unmet_penalty_per_unit_quarter: 80000", "unmet_penalty_per_unit_quarter: 1e300"), "scenario.yaml", 11, "unmet_penalty_per_unit_quarter", "expected a number <= 1,000,000,000,000 (got '1e300')"),
     ("capitalised header", lambda d: _rename_column(d, "sites.csv", "site", "Site"), "sites.csv", 1, "site", "required column is missing; expected text; the header has 'Site': name the column 'site'"),
     ("misspelt optional column", lambda d: _rename_column(d, "racks.csv", "rack_positions", "rack_position"), "racks.csv", 1, "rack_position", "is not a column of the format (did you mean 'rack_positions'?); read as it is, rack_positions would be 1 in every row"),
     # a stream needing 5e-7 of a rack was planned with none, unmet, while HiGHS reported optimal
@@ -314,6 +314,22 @@ def test_a_section_written_as_one_value_says_how_to_write_it(sovereign, old, new
     edit_yaml(sovereign, old, new)
     problems = [p for p in problems_of(sovereign) if p.column == key]
     assert [p.message for p in problems] == [expected]
+
+
+@pytest.mark.parametrize("old, new, key, expected", [
+    ("horizon_quarters: 16", "horizon_quarters: yes", "horizon_quarters",
+     "expected a number; YAML reads true, false, yes and no as switches (got True)"),
+    ("horizon_quarters: 16", "horizon_quarters: sixteen", "horizon_quarters", "expected a whole number (got 'sixteen')"),
+    ("[0.1, 0.5, 0.9]", "0.9", "forecast.quantiles", "expected a list in brackets, e.g. [0.1, 0.5, 0.9] (got 0.9)"),
+    ("[0.1, 0.5, 0.9]", "[]", "forecast.quantiles", "expected at least 1 value in it (got [])"),
+    ("discount_rate: 0.08", "discount_rate:\n  annual: 0.08", "discount_rate", "expected a number (got keys under it)"),
+    ("name: Sovereign EU AI factory", "name: ''", "name", "expected text, not nothing (got '')"),
+])
+def test_a_wrong_kind_of_value_is_said_in_the_planners_words(sovereign, old, new, key, expected):
+    """pydantic's 'Input should be a valid tuple' or 'a valid integer, unable to parse string as an
+    integer' reached the planner; `yes` for a number was read as 1 (a one-quarter horizon)."""
+    edit_yaml(sovereign, old, new)
+    assert [p.message for p in problems_of(sovereign) if p.column == key] == [expected]
 
 
 def test_a_bad_history_value_is_reported_alone_not_as_a_gap_too(sovereign):
