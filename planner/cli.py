@@ -324,10 +324,12 @@ def _check_solver(name: str, source: str) -> None:
 def _formats(formats: str) -> tuple[str, ...]:
     from planner.export import FORMATS
 
-    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    wanted = tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))  # CSV as csv, once
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown:
         raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    if not wanted:  # the whole solve ran and then wrote nothing
+        raise click.BadParameter(f"names no format; choose one or more of {', '.join(FORMATS)}", param_hint="--format")
     return wanted
 
 

@@ -394,6 +394,17 @@ def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     assert seen >= 5
 
 
+def test_a_format_list_naming_nothing_is_refused_before_the_solve_and_case_does_not_matter(sovereign, tmp_path):
+    """`--format ""` ran the whole solve and then wrote nothing, with exit 0; `--format CSV` was unknown."""
+    from planner.cli import _formats
+
+    for empty in ("", " , "):
+        result = run_plan(sovereign, tmp_path / "out", "--format", empty)
+        assert result.exit_code == 2 and "--format" in result.stderr and "names no format" in result.stderr, result.output
+        assert "Plan for" not in result.output and not (tmp_path / "out").exists()  # no solve, nothing made
+    assert _formats(" CSV , Json,csv") == ("csv", "json")
+
+
 def test_the_workbook_names_the_scenarios_currency_not_usd(sovereign, tmp_path):
     yaml_path = sovereign / "scenario.yaml"
     yaml_path.write_text(yaml_path.read_text().replace("currency: USD", "currency: EUR"))
