@@ -123,6 +123,28 @@ def _workbook_kind(path: Path) -> str | None:
     return next((kind for signature, kind in WORKBOOK_SIGNATURES.items() if start.startswith(signature)), None)
 
 
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".ods", ".txt", ".tsv")
+
+
+def _namesake(directory: Path, file: str) -> str | None:
+    """A file in `directory` that is most likely `file` under another name: another case (Windows
+    and macOS do not tell Sites.csv from sites.csv; Linux does), an extension added where Explorer
+    hides them (sites.csv.txt), or the spreadsheet it was to be saved from (sites.xlsx)."""
+    wanted, stem = file.lower(), Path(file).stem.lower()
+    try:
+        names = sorted(path.name for path in directory.iterdir() if path.is_file())
+    except OSError:
+        return None
+    return next((name for name in names if name.lower() in (wanted, wanted + ".txt")  # not .bak: a backup is meant
+                 or (Path(name).stem.lower() == stem and Path(name).suffix.lower() in SPREADSHEET_SUFFIXES)), None)
+
+
+def _rename(namesake: str, file: str) -> str:
+    if Path(namesake).suffix.lower() in (".xlsx", ".xls", ".ods"):
+        return f"open it in the spreadsheet and {SAVE_AS_UTF8} named {file}"
+    return f"rename it {file} (file names are case-sensitive here, and the extension must be .csv alone)"
+
+
 def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Parse `directory/table.file`. Returns (typed frame, problems, warnings).
 
@@ -131,6 +153,10 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     """
     path = directory / table.file
     if not path.is_file():
+        namesake = _namesake(Path(directory), table.file)
+        if namesake:  # an optional file too: its rows (placed orders, known deals) were left out without a word
+            return _unreadable(table), [Problem(table.file, None, None, f"not found in {directory}, but {namesake} is: "
+                                                + _rename(namesake, table.file))], []
         if table.optional:
             return empty_frame(table), [], []
         return _unreadable(table), [Problem(table.file, None, None, f"file not found in {directory}")], []

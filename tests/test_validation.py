@@ -460,6 +460,24 @@ def test_a_workbook_given_for_a_csv_is_called_a_workbook(sovereign):
         "'CSV UTF-8 (Comma delimited)'"]
 
 
+def test_a_file_under_another_case_or_extension_is_named_even_where_the_file_is_optional(sovereign):
+    """orders.CSV (saved on Windows) was ignored as if the scenario placed no orders: its racks left
+    out of every plan without a word; Sites.csv and racks.csv.txt were only 'file not found'."""
+    (sovereign / "orders.csv").rename(sovereign / "orders.CSV")
+    (sovereign / "sites.csv").rename(sovereign / "Sites.csv")
+    (sovereign / "racks.csv").rename(sovereign / "racks.csv.txt")
+    (sovereign / "demand_history.csv").rename(sovereign / "demand_history.csv.bak")  # a backup: not taken for it
+    (sovereign / "supply.xlsx").write_bytes(b"PK\x03\x04")
+    said = {p.file: p.message for p in problems_of(sovereign)}
+    rename = "(file names are case-sensitive here, and the extension must be .csv alone)"
+    assert said["orders.csv"] == f"not found in {sovereign}, but orders.CSV is: rename it orders.csv {rename}"
+    assert said["sites.csv"] == f"not found in {sovereign}, but Sites.csv is: rename it sites.csv {rename}"
+    assert said["racks.csv"] == f"not found in {sovereign}, but racks.csv.txt is: rename it racks.csv {rename}"
+    assert said["supply.csv"] == (f"not found in {sovereign}, but supply.xlsx is: open it in the spreadsheet and save it "
+                                  "as 'CSV UTF-8 (Comma delimited)' named supply.csv")
+    assert said["demand_history.csv"] == f"file not found in {sovereign}"
+
+
 def test_a_byte_in_another_encoding_is_named_by_its_row_even_deep_in_a_long_file(sovereign):
     """The text stream decodes in 8 KB chunks and its error counts from the chunk, not the file."""
     path = sovereign / "demand_history.csv"
