@@ -21,6 +21,7 @@ from forecasts import method_names
 from planner.problems import Problem, did_you_mean, readable_number
 from planner.quarters import parse_quarter
 from planner.schema import LARGEST_NUMBER
+from planner.text_files import namesake, not_utf8, rename_advice
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
 
@@ -170,8 +171,15 @@ FILE = "scenario.yaml"
 def load_settings(path: Path) -> tuple[ScenarioSettings | None, list[Problem]]:
     """Read scenario.yaml with a safe loader; return the settings or the problems found."""
     if not path.is_file():
+        other = namesake(path.parent, FILE, (".yml", ".txt"))
+        if other:
+            return None, [Problem(FILE, None, None, f"not found in {path.parent}, but {other} is: "
+                                  + rename_advice(other, FILE))]
         return None, [Problem(FILE, None, None, f"file not found in {path.parent}")]
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:  # an editor's other encoding: it stopped the run as an internal error
+        return None, [not_utf8(path, FILE, "save it as UTF-8 (in the editor: Save As, encoding UTF-8)")]
     try:
         data = yaml.safe_load(text)
         lines = _key_lines(yaml.compose(text))

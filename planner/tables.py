@@ -21,6 +21,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from planner.config import Quarter
 from planner.problems import Problem, closest
 from planner.schema import Column, Table
+from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, namesake, not_utf8, rename_advice,
+                                 workbook_kind)
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -88,63 +90,6 @@ def _unreadable(table: Table) -> pd.DataFrame:
     return frame
 
 
-SAVE_AS_UTF8 = "save it as 'CSV UTF-8 (Comma delimited)'"
-
-
-def _not_utf8(path: Path, table: Table) -> Problem:
-    """Name the row of the first byte that is not UTF-8, and the likely cause: Excel's plain 'CSV'
-    saves in the machine's code page (a 'ä' as one byte), its 'Unicode Text' as UTF-16. The
-    whole file is decoded again here: a decoding error from the text stream counts from its
-    buffer, not from the start of the file."""
-    data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return Problem(table.file, None, None, f"is UTF-16 (Excel's 'Unicode Text'); {SAVE_AS_UTF8}")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        row = data[:error.start].count(b"\n") + 1
-        return Problem(table.file, row, None, f"byte 0x{data[error.start]:02x} is not UTF-8 text (a character such "
-                                              f"as an accented letter saved in another encoding); {SAVE_AS_UTF8}")
-    return Problem(table.file, None, None, f"cannot be read as UTF-8 text; {SAVE_AS_UTF8}")
-
-
-WORKBOOK_SIGNATURES = {
-    b"PK\x03\x04": "a workbook (.xlsx or .ods: a zip file)",
-    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel 97-2003 workbook (.xls)",
-}
-
-
-def _workbook_kind(path: Path) -> str | None:
-    """What kind of workbook `path` is, by its first bytes; None for text. A workbook given for a
-    CSV (renamed, or chosen by mistake) was reported as 'byte 0x87 is not UTF-8 text (a character
-    such as an accented letter...)', or as every column missing."""
-    with path.open("rb") as handle:
-        start = handle.read(8)
-    return next((kind for signature, kind in WORKBOOK_SIGNATURES.items() if start.startswith(signature)), None)
-
-
-SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".ods", ".txt", ".tsv")
-
-
-def _namesake(directory: Path, file: str) -> str | None:
-    """A file in `directory` that is most likely `file` under another name: another case (Windows
-    and macOS do not tell Sites.csv from sites.csv; Linux does), an extension added where Explorer
-    hides them (sites.csv.txt), or the spreadsheet it was to be saved from (sites.xlsx)."""
-    wanted, stem = file.lower(), Path(file).stem.lower()
-    try:
-        names = sorted(path.name for path in directory.iterdir() if path.is_file())
-    except OSError:
-        return None
-    return next((name for name in names if name.lower() in (wanted, wanted + ".txt")  # not .bak: a backup is meant
-                 or (Path(name).stem.lower() == stem and Path(name).suffix.lower() in SPREADSHEET_SUFFIXES)), None)
-
-
-def _rename(namesake: str, file: str) -> str:
-    if Path(namesake).suffix.lower() in (".xlsx", ".xls", ".ods"):
-        return f"open it in the spreadsheet and {SAVE_AS_UTF8} named {file}"
-    return f"rename it {file} (file names are case-sensitive here, and the extension must be .csv alone)"
-
-
 def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Parse `directory/table.file`. Returns (typed frame, problems, warnings).
 
@@ -153,14 +98,14 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     """
     path = directory / table.file
     if not path.is_file():
-        namesake = _namesake(Path(directory), table.file)
-        if namesake:  # an optional file too: its rows (placed orders, known deals) were left out without a word
-            return _unreadable(table), [Problem(table.file, None, None, f"not found in {directory}, but {namesake} is: "
-                                                + _rename(namesake, table.file))], []
+        other = namesake(Path(directory), table.file, SPREADSHEET_SUFFIXES)
+        if other:  # an optional file too: its rows (placed orders, known deals) were left out without a word
+            return _unreadable(table), [Problem(table.file, None, None, f"not found in {directory}, but {other} is: "
+                                                + rename_advice(other, table.file))], []
         if table.optional:
             return empty_frame(table), [], []
         return _unreadable(table), [Problem(table.file, None, None, f"file not found in {directory}")], []
-    workbook = _workbook_kind(path)
+    workbook = workbook_kind(path)
     if workbook:
         return _unreadable(table), [Problem(table.file, None, None, f"is {workbook}, not CSV text; open it in the "
                                             f"spreadsheet and {SAVE_AS_UTF8}")], []
@@ -168,7 +113,7 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
         with path.open(newline="", encoding="utf-8-sig") as handle:
             records = list(csv.reader(handle))
     except UnicodeDecodeError:
-        return _unreadable(table), [_not_utf8(path, table)], []
+        return _unreadable(table), [not_utf8(path, table.file)], []
     except csv.Error as error:
         return _unreadable(table), [Problem(table.file, None, None, f"cannot be read as a CSV file: {error}")], []
 

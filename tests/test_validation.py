@@ -478,6 +478,24 @@ def test_a_file_under_another_case_or_extension_is_named_even_where_the_file_is_
     assert said["demand_history.csv"] == f"file not found in {sovereign}"
 
 
+def test_scenario_yaml_in_another_encoding_or_under_another_name_is_named(sovereign):
+    """'name: Café' saved in Latin-1 stopped validate as an internal error (UnicodeDecodeError), and
+    scenario.yml was 'file not found'."""
+    path = sovereign / "scenario.yaml"
+    text = path.read_text().replace("name: Sovereign EU AI factory", "name: Café souverain")
+    path.write_bytes(text.encode("latin-1"))
+    line = 1 + text.splitlines().index("name: Café souverain")
+    assert [str(p) for p in problems_of(sovereign)] == [
+        f"scenario.yaml line {line}: byte 0xe9 is not UTF-8 text (a character such as an accented letter saved in "
+        "another encoding); save it as UTF-8 (in the editor: Save As, encoding UTF-8)"]
+    path.write_text(text, encoding="utf-8-sig")  # with the byte-order mark Windows editors write: read as it is
+    assert load_scenario(sovereign).settings.name == "Café souverain"
+    path.rename(sovereign / "scenario.yml")
+    assert [str(p) for p in problems_of(sovereign)] == [
+        f"scenario.yaml: not found in {sovereign}, but scenario.yml is: rename it scenario.yaml (file names are "
+        "case-sensitive here, and the extension must be .yaml alone)"]
+
+
 def test_a_byte_in_another_encoding_is_named_by_its_row_even_deep_in_a_long_file(sovereign):
     """The text stream decodes in 8 KB chunks and its error counts from the chunk, not the file."""
     path = sovereign / "demand_history.csv"

@@ -1,0 +1,67 @@
+"""What a file the planner reads as text turned out to be, when it is not what was asked for.
+
+A planner saves scenario files from a spreadsheet or an editor on Windows or macOS: the file may
+be in another encoding, a workbook under the CSV's name, or the right file under another case or
+extension. Each is named with how to mend it, for the CSV tables (planner/tables.py) and for
+scenario.yaml (planner/config.py) alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner.problems import Problem
+
+SAVE_AS_UTF8 = "save it as 'CSV UTF-8 (Comma delimited)'"
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".ods", ".txt", ".tsv")
+WORKBOOK_SIGNATURES = {
+    b"PK\x03\x04": "a workbook (.xlsx or .ods: a zip file)",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel 97-2003 workbook (.xls)",
+}
+
+
+def not_utf8(path: Path, file: str, save_as: str = SAVE_AS_UTF8) -> Problem:
+    """Name the row of the first byte that is not UTF-8, and the likely cause: Excel's plain 'CSV'
+    saves in the machine's code page (a 'ä' as one byte), its 'Unicode Text' as UTF-16. The
+    whole file is decoded again here: a decoding error from the text stream counts from its
+    buffer, not from the start of the file."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return Problem(file, None, None, f"is UTF-16 (Excel's 'Unicode Text'); {save_as}")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        row = data[:error.start].count(b"\n") + 1
+        return Problem(file, row, None, f"byte 0x{data[error.start]:02x} is not UTF-8 text (a character such "
+                                        f"as an accented letter saved in another encoding); {save_as}")
+    return Problem(file, None, None, f"cannot be read as UTF-8 text; {save_as}")
+
+
+def workbook_kind(path: Path) -> str | None:
+    """What kind of workbook `path` is, by its first bytes; None for text. A workbook given for a
+    CSV (renamed, or chosen by mistake) was reported as 'byte 0x87 is not UTF-8 text (a character
+    such as an accented letter...)', or as every column missing."""
+    with path.open("rb") as handle:
+        start = handle.read(8)
+    return next((kind for signature, kind in WORKBOOK_SIGNATURES.items() if start.startswith(signature)), None)
+
+
+def namesake(directory: Path, file: str, suffixes: tuple[str, ...]) -> str | None:
+    """A file in `directory` that is most likely `file` under another name: another case (Windows
+    and macOS do not tell Sites.csv from sites.csv; Linux does), an extension added where Explorer
+    hides them (sites.csv.txt), or its stem with one of `suffixes` (sites.xlsx, scenario.yml)."""
+    wanted, stem = file.lower(), Path(file).stem.lower()
+    try:
+        names = sorted(path.name for path in directory.iterdir() if path.is_file())
+    except OSError:
+        return None
+    return next((name for name in names if name.lower() in (wanted, wanted + ".txt")  # not .bak: a backup is meant
+                 or (Path(name).stem.lower() == stem and Path(name).suffix.lower() in suffixes)), None)
+
+
+def rename_advice(other: str, file: str) -> str:
+    """How to make `other`, found where `file` was looked for, into `file`."""
+    if Path(other).suffix.lower() in (".xlsx", ".xls", ".ods"):
+        return f"open it in the spreadsheet and {SAVE_AS_UTF8} named {file}"
+    return (f"rename it {file} (file names are case-sensitive here, and the extension must be "
+            f"{Path(file).suffix} alone)")
