@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasts import smoothed_history
+from planner.atomic import OUTPUT_MARKER
 from planner.config import FILE as SETTINGS_FILE
 from planner.config import ScenarioSettings, load_settings
 from planner.problems import Problem, ScenarioError
@@ -85,6 +86,9 @@ def load_scenario(directory: str | Path) -> Scenario:
     directory = Path(directory)
     if not directory.is_dir():
         raise ScenarioError([Problem(str(directory), None, None, "is not a directory")], where=str(directory))
+    output = _an_output_not_a_scenario(directory)
+    if output:
+        raise ScenarioError([output], where=str(directory))
     settings, problems = load_settings(directory / SETTINGS_FILE)
     tables, warnings = {}, []
     for table in TABLES:
@@ -97,3 +101,18 @@ def load_scenario(directory: str | Path) -> Scenario:
         raise ScenarioError(problems, where=str(directory))
     warnings += [str(warning) for warning in sorted(check_warnings(settings, tables))]
     return Scenario(directory, settings, tables, tuple(warnings))
+
+
+def _an_output_not_a_scenario(directory: Path) -> Problem | None:
+    """A plan's, a forecast's or a re-forecast's --out given where a scenario was asked for: its
+    orders.csv, fleet.csv and factories.csv share a scenario's names and were judged as one, eleven
+    problems none of which said what had happened."""
+    if (directory / SETTINGS_FILE).is_file():
+        return None
+    if (directory / "scenario" / SETTINGS_FILE).is_file():
+        return Problem(SETTINGS_FILE, None, None, f"this is a re-forecast's output, whose rolled scenario is in "
+                                                  f"{directory / 'scenario'}: give that directory")
+    if (directory / OUTPUT_MARKER).is_file() or (directory / "plan.json").is_file():
+        return Problem(SETTINGS_FILE, None, None, "this is an output directory the planner wrote (a plan's or a "
+                                                  "forecast's --out), not a scenario: give the scenario directory")
+    return None

@@ -580,3 +580,14 @@ def test_a_roll_leaves_out_the_deals_of_the_quarter_just_ended_and_nothing_else(
         assert rolled.to_dict("records") == original[original["quarter"] > ended].to_dict("records"), ended
     last = load_scenario(four_quarters / "2027Q4" / "scenario")
     assert not [warning for warning in last.warnings if "demand_overrides.csv" in warning], last.warnings
+
+
+def test_an_output_directory_given_for_a_scenario_is_named_as_such(four_quarters):
+    """A plan's --out holds orders.csv, fleet.csv and factories.csv under a scenario's names: given to
+    validate, it was judged as a scenario, eleven problems none of which said what had happened."""
+    for given, words in ((four_quarters / "initial" / "plan", "this is an output directory the planner wrote"),
+                         (four_quarters / "2027Q1", "this is a re-forecast's output, whose rolled scenario is in "
+                                                    f"{four_quarters / '2027Q1' / 'scenario'}: give that directory")):
+        result = CliRunner().invoke(main, ["validate", str(given)])
+        assert result.exit_code == 2, result.output
+        assert "1 problem found" in result.stderr and f"scenario.yaml: {words}" in result.stderr, result.stderr
