@@ -86,9 +86,9 @@ def load_scenario(directory: str | Path) -> Scenario:
     directory = Path(directory)
     if not directory.is_dir():
         raise ScenarioError([Problem(str(directory), None, None, "is not a directory")], where=str(directory))
-    output = _an_output_not_a_scenario(directory)
-    if output:
-        raise ScenarioError([output], where=str(directory))
+    elsewhere = _not_a_scenario(directory)
+    if elsewhere:
+        raise ScenarioError([elsewhere], where=str(directory))
     settings, problems = load_settings(directory / SETTINGS_FILE)
     tables, warnings = {}, []
     for table in TABLES:
@@ -103,10 +103,11 @@ def load_scenario(directory: str | Path) -> Scenario:
     return Scenario(directory, settings, tables, tuple(warnings))
 
 
-def _an_output_not_a_scenario(directory: Path) -> Problem | None:
-    """A plan's, a forecast's or a re-forecast's --out given where a scenario was asked for: its
-    orders.csv, fleet.csv and factories.csv share a scenario's names and were judged as one, eleven
-    problems none of which said what had happened."""
+def _not_a_scenario(directory: Path) -> Problem | None:
+    """What `directory` is, where it is plainly not a scenario. A plan's, a forecast's or a
+    re-forecast's --out: its orders.csv, fleet.csv and factories.csv share a scenario's names and
+    were judged as one, eleven problems none of which said what had happened. A folder holding
+    none of a scenario's files (`examples`): six 'file not found' lines, not the scenarios in it."""
     if (directory / SETTINGS_FILE).is_file():
         return None
     if (directory / "scenario" / SETTINGS_FILE).is_file():
@@ -115,4 +116,9 @@ def _an_output_not_a_scenario(directory: Path) -> Problem | None:
     if (directory / OUTPUT_MARKER).is_file() or (directory / "plan.json").is_file():
         return Problem(SETTINGS_FILE, None, None, "this is an output directory the planner wrote (a plan's or a "
                                                   "forecast's --out), not a scenario: give the scenario directory")
+    if not any((directory / table.file).is_file() for table in TABLES):
+        inside = sorted(str(path.parent) for path in directory.glob(f"*/{SETTINGS_FILE}"))
+        return Problem(SETTINGS_FILE, None, None, "file not found, nor any of a scenario's CSV files: "
+                                                  + (f"the scenarios in it are {', '.join(inside)}" if inside
+                                                     else "this directory holds no scenario"))
     return None

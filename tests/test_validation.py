@@ -579,3 +579,16 @@ def test_any_one_key_of_scenario_yaml_set_to_anything_is_valid_or_listed_problem
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
     assert "Input should" not in result.stderr and "Value error" not in result.stderr, result.stderr
+
+
+def test_a_folder_holding_no_scenario_file_says_so_and_names_the_scenarios_in_it(tmp_path):
+    """`planner validate examples` listed six 'file not found' lines and not the two scenarios inside."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    result = CliRunner().invoke(main, ["validate", str(EXAMPLES)])
+    assert result.exit_code == 2 and "1 problem found" in result.stderr, result.output
+    assert (f"scenario.yaml: file not found, nor any of a scenario's CSV files: the scenarios in it are "
+            f"{EXAMPLES / 'global-enterprise'}, {EXAMPLES / 'sovereign-eu'}") in result.stderr
+    assert problems_of(tmp_path)[0].message.endswith("this directory holds no scenario")
