@@ -21,7 +21,7 @@ from forecasts import method_names
 from planner.problems import Problem, did_you_mean, readable_number
 from planner.quarters import parse_quarter
 from planner.schema import LARGEST_NUMBER
-from planner.text_files import namesake, not_utf8, rename_advice
+from planner.text_files import not_utf8, under_another_name
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
 
@@ -171,10 +171,9 @@ FILE = "scenario.yaml"
 def load_settings(path: Path) -> tuple[ScenarioSettings | None, list[Problem]]:
     """Read scenario.yaml with a safe loader; return the settings or the problems found."""
     if not path.is_file():
-        other = namesake(path.parent, FILE, (".yml", ".txt"))
-        if other:
-            return None, [Problem(FILE, None, None, f"not found in {path.parent}, but {other} is: "
-                                  + rename_advice(other, FILE))]
+        misnamed = under_another_name(path.parent, FILE, (".yml", ".txt"))
+        if misnamed:
+            return None, [misnamed]
         return None, [Problem(FILE, None, None, f"file not found in {path.parent}")]
     try:
         text = path.read_text(encoding="utf-8-sig")

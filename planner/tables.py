@@ -21,8 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from planner.config import Quarter
 from planner.problems import Problem, closest
 from planner.schema import Column, Table
-from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, namesake, not_utf8, rename_advice,
-                                 workbook_kind)
+from planner.text_files import SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_utf8, under_another_name, workbook_kind
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -98,10 +97,9 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     """
     path = directory / table.file
     if not path.is_file():
-        other = namesake(Path(directory), table.file, SPREADSHEET_SUFFIXES)
-        if other:  # an optional file too: its rows (placed orders, known deals) were left out without a word
-            return _unreadable(table), [Problem(table.file, None, None, f"not found in {directory}, but {other} is: "
-                                                + rename_advice(other, table.file))], []
+        misnamed = under_another_name(Path(directory), table.file, SPREADSHEET_SUFFIXES)
+        if misnamed:  # an optional file too: its rows (placed orders, known deals) were left out without a word
+            return _unreadable(table), [misnamed], []
         if table.optional:
             return empty_frame(table), [], []
         return _unreadable(table), [Problem(table.file, None, None, f"file not found in {directory}")], []

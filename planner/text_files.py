@@ -59,9 +59,14 @@ def namesake(directory: Path, file: str, suffixes: tuple[str, ...]) -> str | Non
                  or (Path(name).stem.lower() == stem and Path(name).suffix.lower() in suffixes)), None)
 
 
-def rename_advice(other: str, file: str) -> str:
-    """How to make `other`, found where `file` was looked for, into `file`."""
+def under_another_name(directory: Path, file: str, suffixes: tuple[str, ...]) -> Problem | None:
+    """The problem for `file`, missing from `directory` but there under another name (see
+    `namesake`), with how to make that file into it; None where there is no such file."""
+    other = namesake(directory, file, suffixes)
+    if other is None:
+        return None
     if Path(other).suffix.lower() in (".xlsx", ".xls", ".ods"):
-        return f"open it in the spreadsheet and {SAVE_AS_UTF8} named {file}"
-    return (f"rename it {file} (file names are case-sensitive here, and the extension must be "
-            f"{Path(file).suffix} alone)")
+        advice = f"open it in the spreadsheet and {SAVE_AS_UTF8} named {file}"
+    else:
+        advice = f"rename it {file} (file names are case-sensitive here, and the extension must be {Path(file).suffix} alone)"
+    return Problem(file, None, None, f"not found in {directory}, but {other} is: {advice}")
