@@ -30,6 +30,7 @@ import highspy
 import numpy as np
 
 from models.completion import cheapest_completion
+from models.deferred_stops import deferred_stops
 from models.highs_result import FEASIBLE, NOT_AS_REPORTED, returned_as_reported, run_on_without_presolve, \
     whole_number_columns
 from models.inputs import SHORTEST_SOLVER_CALL_S, WATCHDOG_GRACE, SolverOptions
@@ -356,17 +357,19 @@ def watched(highs: highspy.Highs, deadline: float, options: SolverOptions, overr
 def _watchdog(highs: highspy.Highs, deadline: float):
     """Interrupt HiGHS at `deadline` in whichever of simplex, IPM or branch and bound it is in: its
     own time limit is not always honoured (a run with the IPM as MIP LP solver overshot 97 s by
-    278 s, shared/reference/solver.md). A step that never polls these callbacks runs on (`watched`)."""
+    278 s, shared/reference/solver.md), or at once on Ctrl-C (models/deferred_stops.py). A step that
+    never polls these callbacks runs on (`watched`)."""
 
     def interrupt(event):
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > deadline or stops.asked:
             event.interrupt()
 
     hooks = (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt)
-    for hook in hooks:
-        hook.subscribe(interrupt)
-    try:
-        yield
-    finally:
+    with deferred_stops() as stops:  # Ctrl-C raised in a callback is swallowed by HiGHS: stop it, then raise
         for hook in hooks:
-            hook.unsubscribe(interrupt)
+            hook.subscribe(interrupt)
+        try:
+            yield
+        finally:
+            for hook in hooks:
+                hook.unsubscribe(interrupt)

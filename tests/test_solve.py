@@ -8,11 +8,14 @@ plain solve gives the answer to compare with.
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import time
 from unittest import mock
 
 import highspy
 import pyomo.environ as pyo
+import pytest
 from hypothesis import HealthCheck, given, settings
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -80,6 +83,42 @@ def test_watchdog_interrupts_a_solve_past_its_deadline_and_then_lets_go():
     highs.clearSolver()
     highs.run()
     assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+class CtrlC(Exception):
+    """What this test's Ctrl-C raises (a handler of its own: an xdist worker may ignore SIGINT)."""
+
+
+def test_ctrl_c_during_a_solve_stops_highs_and_is_raised_once_highs_returns():
+    """Python runs a signal's handler at its next line, which during a solve is in a HiGHS callback;
+    HiGHS swallowed the KeyboardInterrupt raised there and ended the solve with no plan, so Ctrl-C
+    in `planner plan` read "No plan found within the time limit; raise --time-limit" (exit 4)."""
+    m, solver, highs = handed_to_highs(power_bound_candidate())
+    sent = []
+
+    def ctrl_c_once(event):
+        if not sent:
+            sent.append(time.perf_counter())
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def raise_ctrl_c(number, frame):
+        raise CtrlC
+
+    hooks = (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt)
+    for hook in hooks:
+        hook.subscribe(ctrl_c_once)
+    previous = signal.signal(signal.SIGINT, raise_ctrl_c)
+    try:
+        with pytest.raises(CtrlC):
+            with _watchdog(highs, deadline=time.perf_counter() + 600):
+                highs.run()
+        assert signal.getsignal(signal.SIGINT) is raise_ctrl_c  # the handler is given back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for hook in hooks:
+            hook.unsubscribe(ctrl_c_once)
+    assert sent
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt  # stopped, not failed
 
 
 def test_time_highs_spends_past_the_watchdog_in_a_step_that_does_not_poll_is_measured(monkeypatch):
