@@ -12,6 +12,7 @@ from planner import __version__
 from planner.atomic import (OutputError, check_not_holding_inputs, check_not_overwriting_inputs, check_replaceable,
                             check_writable)
 from planner.problems import SHOWN_PER_FILE, ScenarioError
+from planner.stop_signals import StopRequested, stops_unwind
 
 EXIT_INTERNAL_ERROR = 1
 EXIT_INVALID_INPUT = 2
@@ -32,7 +33,8 @@ class _Guarded(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with stops_unwind():
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except ScenarioError as error:  # any input (scenario, actuals, a plan directory), at any step
@@ -44,6 +46,9 @@ class _Guarded(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             sys.exit(130)
+        except StopRequested as stop:  # SIGTERM or SIGHUP: unwound like Ctrl-C, so no staging directory is left
+            click.echo(f"stopped by {stop.name}; nothing was written", err=True)
+            sys.exit(stop.exit_code)
         except Exception as error:  # noqa: BLE001 - the last line of defence for users
             if os.environ.get("PLANNER_DEBUG"):
                 raise

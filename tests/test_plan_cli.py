@@ -6,6 +6,9 @@ import csv
 import dataclasses
 import json
 import re
+import signal
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from openpyxl import load_workbook
 from planner.atomic import MARKER_TEXT, OUTPUT_MARKER
 from planner.cli import main
 from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
-from tests.conftest import (EXAMPLES, append_row, as_formatted, blank_header_lines, cut_off_cells, damaged_copy,
+from tests.conftest import (EXAMPLES, ROOT, append_row, as_formatted, blank_header_lines, cut_off_cells, damaged_copy,
                             open_xml_problems, read_rows, readability_problems, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
@@ -603,6 +606,56 @@ def test_failed_write_keeps_the_previous_output(sovereign, tmp_path, monkeypatch
     assert result.exit_code == 1 and "disk full" in result.output, result.output
     assert (out / "orders.csv").read_text() == "previous plan\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no partial directory left behind"
+
+
+STOPPED_WHILE_WRITING = """
+import os, signal, sys, time
+import planner.export as export
+from planner.cli import main
+
+write_roadmap = export.write_roadmap
+
+def stopped_halfway(path, context):
+    write_roadmap(path, context)
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    time.sleep(30)  # the handler runs at the next line of Python; by default the process ends here
+
+export.write_roadmap = stopped_halfway
+main(["plan", sys.argv[2], "--out", sys.argv[3], "--quiet"], prog_name="planner")
+"""
+
+
+@pytest.mark.parametrize("stop, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_stop_from_outside_while_writing_keeps_the_previous_output_and_leaves_no_staging(sovereign, tmp_path,
+                                                                                         stop, code):
+    """A job scheduler's SIGTERM (or a closed terminal's SIGHUP) ended Python on the spot: the
+    staging directory, a whole plan's files, stayed beside --out for good. It unwinds like Ctrl-C.
+    Run in a process of its own: the stop ends it whatever the planner does."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / OUTPUT_MARKER).write_text(MARKER_TEXT)  # a previous plan's: the run may replace it
+    (out / "orders.csv").write_text("previous plan\n")
+    completed = subprocess.run([sys.executable, "-c", STOPPED_WHILE_WRITING, stop, str(sovereign), str(out)],
+                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert completed.returncode == code, completed.stderr
+    assert completed.stderr.strip().endswith(f"stopped by {stop}; nothing was written"), completed.stderr
+    assert (out / "orders.csv").read_text() == "previous plan\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no staging directory left behind"
+
+
+def test_a_stop_signal_someone_ignored_stays_ignored():
+    """`nohup planner plan ...` ignores SIGHUP so that the run outlives the terminal: the planner
+    must not take that back."""
+    from planner.stop_signals import stops_unwind
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stops_unwind():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def test_forecast_command_writes_csv_and_png(tmp_path):
