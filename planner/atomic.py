@@ -9,6 +9,7 @@ OUTPUT_MARKER) or an empty one: `--out` pointed at a scenario or a home folder d
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -88,21 +89,27 @@ def atomic_directory(target: str | Path):
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result should look like any directory
-    (staging / OUTPUT_MARKER).write_text(MARKER_TEXT)
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the result should look like any directory
     try:
-        yield staging
+        with _write_failure_named(target):
+            (staging / OUTPUT_MARKER).write_text(MARKER_TEXT)
+            yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
-        os.rmdir(old)
-        os.replace(target, old)
-    os.replace(staging, target)
+    try:
+        with _write_failure_named(target):
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
+                os.rmdir(old)
+                os.replace(target, old)
+            os.replace(staging, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old, target)  # the swap failed halfway: the previous output goes back, not lost
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -115,10 +122,40 @@ def atomic_file(target: str | Path, mode: str = "w", **kwargs):
     target.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(mode, dir=target.parent, prefix=f".{target.name}.", delete=False, **kwargs)
     try:
-        with handle:
-            yield handle
-        os.replace(handle.name, target)
+        with _write_failure_named(target):
+            with handle:
+                os.chmod(handle.name, 0o666 & ~_umask())  # private to its owner as made; a CSV anyone may read
+                yield handle
+            os.replace(handle.name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(handle.name)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then put back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+# Failures of the storage itself, whichever file they came from; any other OSError counts as the
+# write's only when it names a file beside or under `target` (a re-forecast solves inside its block).
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+@contextlib.contextmanager
+def _write_failure_named(target: Path):
+    """An OSError while writing (a full disk, a quota, a drive gone) as an OutputError naming --out:
+    it is the machine's, not a bug of the planner's to report."""
+    try:
+        yield
+    except OSError as error:
+        named = isinstance(error.filename, str)
+        beside = named and target.parent.resolve() in Path(error.filename).resolve().parents
+        if error.errno not in STORAGE_ERRORS and not beside:
+            raise
+        where = f" (writing {Path(error.filename).name})" if named else ""
+        kept = ", and its previous contents are kept" if target.exists() else ""
+        raise OutputError(f"cannot write {target}: {error.strerror or error}{where}{kept}") from error

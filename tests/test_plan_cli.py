@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import json
 import re
 import signal
@@ -598,12 +599,14 @@ def test_failed_write_keeps_the_previous_output(sovereign, tmp_path, monkeypatch
     (out / "orders.csv").write_text("previous plan\n")
     import planner.export as export
 
-    def broken(*args, **kwargs):
-        raise OSError("disk full")
+    def broken(path, context):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(export, "write_roadmap", broken)
     result = run_plan(sovereign, out)
-    assert result.exit_code == 1 and "disk full" in result.output, result.output
+    assert result.exit_code == 2, result.output  # the machine's failure, not "internal error ... a bug in planner"
+    assert result.output.strip() == (f"error: cannot write {out}: No space left on device (writing roadmap.xlsx), "
+                                     "and its previous contents are kept; nothing was written")
     assert (out / "orders.csv").read_text() == "previous plan\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no partial directory left behind"
 

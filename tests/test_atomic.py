@@ -1,0 +1,72 @@
+"""Outputs written whole or not at all (planner/atomic.py): what is left when writing fails."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner import atomic
+from planner.atomic import OutputError, atomic_directory
+from planner.export import write_csv_file
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def test_a_single_csv_can_be_read_by_whoever_may_read_any_new_file(tmp_path):
+    """backtest's and diff's --out came out private to their owner (mode 600, a temporary file's)
+    where every other output follows the umask: a team's shared folder hid the scores."""
+    write_csv_file(pd.DataFrame({"a": [1]}), tmp_path / "scores.csv")
+    assert (tmp_path / "scores.csv").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _previous_output(target: Path) -> None:
+    target.mkdir()
+    (target / atomic.OUTPUT_MARKER).write_text(atomic.MARKER_TEXT)
+    (target / "orders.csv").write_text("previous plan\n")
+
+
+def test_a_full_disk_while_writing_names_the_output_keeps_the_previous_one_and_leaves_nothing(tmp_path):
+    target = tmp_path / "out"
+    _previous_output(target)
+    with pytest.raises(OutputError, match=r"cannot write .*out: No space left on device \(writing roadmap.xlsx\), "
+                                          "and its previous contents are kept"):
+        with atomic_directory(target) as staging:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staging / "roadmap.xlsx"))
+    assert (target / "orders.csv").read_text() == "previous plan\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_an_oserror_that_is_not_the_writes_stays_what_it_was(tmp_path):
+    """A re-forecast solves inside its block: a missing file elsewhere is not a failure to write --out."""
+    with pytest.raises(FileNotFoundError):
+        with atomic_directory(tmp_path / "out"):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "/nonexistent/solver")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_swap_that_fails_halfway_puts_the_previous_output_back(tmp_path, monkeypatch):
+    """The previous output is moved aside before the new one takes its name: a failure between the
+    two renames left --out missing and the previous plan in a hidden directory."""
+    target = tmp_path / "out"
+    _previous_output(target)
+    replace = os.replace
+
+    def fail_on_the_new_one(source, destination):
+        if ".partial-" in str(source):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(source))
+        replace(source, destination)
+
+    monkeypatch.setattr(atomic.os, "replace", fail_on_the_new_one)
+    with pytest.raises(OutputError, match="Permission denied"):
+        with atomic_directory(target) as staging:
+            (staging / "orders.csv").write_text("new plan\n")
+    assert (target / "orders.csv").read_text() == "previous plan\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
