@@ -420,13 +420,15 @@ def reforecast_command(scenario_dir, actuals_path, previous_dir, out_dir, steady
     from planner.export import write_plan_outputs
     from planner.reforecast import carried_orders, check_plan_of, open_orders, read_actuals, roll_forward
     from planner.terminal import steady_text, summary_text
+    from planner.text_files import not_a_file
 
     say = _progress(quiet)
     _check_out(out_dir, scenario_dir, previous_dir, actuals_path)
     scenario = _load(scenario_dir)
     overrides = {**_solver_overrides(scenario, time_limit, mip_gap, threads, solver, verbose), "steady_within": steady_within}
     if not Path(actuals_path).is_file():
-        click.echo(f"{actuals_path}: file not found", err=True)
+        unreadable = not_a_file(Path(actuals_path), actuals_path)
+        click.echo(f"{actuals_path}: {unreadable.message if unreadable else 'file not found'}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
     actuals, suspicious = read_actuals(Path(actuals_path), scenario)
     _warn(suspicious)

@@ -21,7 +21,7 @@ from forecasts import method_names
 from planner.problems import Problem, did_you_mean, readable_number
 from planner.quarters import parse_quarter
 from planner.schema import LARGEST_NUMBER
-from planner.text_files import not_utf8, under_another_name
+from planner.text_files import not_a_file, not_utf8, under_another_name
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
 
@@ -171,6 +171,9 @@ FILE = "scenario.yaml"
 def load_settings(path: Path) -> tuple[ScenarioSettings | None, list[Problem]]:
     """Read scenario.yaml with a safe loader; return the settings or the problems found."""
     if not path.is_file():
+        unreadable = not_a_file(path, FILE)
+        if unreadable:
+            return None, [unreadable]
         misnamed = under_another_name(path.parent, FILE, (".yml", ".txt"))
         if misnamed:
             return None, [misnamed]

@@ -21,7 +21,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from planner.config import Quarter
 from planner.problems import Problem, closest
 from planner.schema import Column, Table
-from planner.text_files import SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_utf8, under_another_name, workbook_kind
+from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_a_file, not_utf8, under_another_name,
+                                workbook_kind)
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -97,6 +98,9 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     """
     path = directory / table.file
     if not path.is_file():
+        unreadable = not_a_file(path, table.file)
+        if unreadable:  # an optional one too: its rows would be left out without a word
+            return _unreadable(table), [unreadable], []
         misnamed = under_another_name(Path(directory), table.file, SPREADSHEET_SUFFIXES)
         if misnamed:  # an optional file too: its rows (placed orders, known deals) were left out without a word
             return _unreadable(table), [misnamed], []

@@ -2,7 +2,8 @@
 
 A planner saves scenario files from a spreadsheet or an editor on Windows or macOS: the file may
 be in another encoding, a workbook under the CSV's name, or the right file under another case or
-extension. Each is named with how to mend it, for the CSV tables (planner/tables.py) and for
+extension. A link whose target has moved, or a folder under the file's name, is there to look at
+but not to read. Each is named with how to mend it, for the CSV tables (planner/tables.py) and for
 scenario.yaml (planner/config.py) alike.
 """
 
@@ -44,6 +45,19 @@ def workbook_kind(path: Path) -> str | None:
     with path.open("rb") as handle:
         start = handle.read(8)
     return next((kind for signature, kind in WORKBOOK_SIGNATURES.items() if start.startswith(signature)), None)
+
+
+def not_a_file(path: Path, file: str) -> Problem | None:
+    """The problem with `path` when it is there but is not a file to read: a link to a file that has
+    moved (a sites.csv shared between scenarios), or a folder. Both read as 'file not found' while
+    `ls` showed the file, and an optional one (orders.csv: the orders already placed) was taken as
+    empty without a word. None for a file, or for nothing there at all."""
+    if path.is_symlink() and not path.exists():
+        return Problem(file, None, None, f"is a link to {path.readlink()}, which does not exist; point the link at "
+                                         "the file, or copy the file here")
+    if path.exists() and not path.is_file():
+        return Problem(file, None, None, f"is a folder, not a file, in {path.parent}")
+    return None
 
 
 def namesake(directory: Path, file: str, suffixes: tuple[str, ...]) -> str | None:

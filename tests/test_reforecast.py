@@ -243,6 +243,16 @@ def _reforecast_with(tmp_path, scenario: Path, actuals: Path):
                                      str(previous), "--out", str(tmp_path / "out")])
 
 
+def test_actuals_through_a_link_to_a_moved_file_are_named_as_such(tmp_path):
+    actuals = tmp_path / "2027Q1.csv"
+    actuals.symlink_to(tmp_path / "inbox" / "2027Q1.csv")
+    result = _reforecast_with(tmp_path, EXAMPLES / "sovereign-eu", actuals)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (f"{actuals}: is a link to {tmp_path / 'inbox' / '2027Q1.csv'}, which does not "
+                                     "exist; point the link at the file, or copy the file here")
+    assert not (tmp_path / "out").exists()
+
+
 def test_actuals_of_another_scenario_are_one_problem_not_one_per_row(tmp_path):
     result = _reforecast_with(tmp_path, EXAMPLES / "sovereign-eu", ROOT / "examples" / "quarterly" / "actuals" / "2027Q1.csv")
     assert result.exit_code == 2, result.output

@@ -478,6 +478,26 @@ def test_a_file_under_another_case_or_extension_is_named_even_where_the_file_is_
     assert said["demand_history.csv"] == f"file not found in {sovereign}"
 
 
+def test_a_link_to_a_moved_file_or_a_folder_under_a_files_name_is_named_even_where_the_file_is_optional(sovereign):
+    """A sites.csv linked from a shared folder that has moved read 'file not found' while `ls`
+    listed it; an orders.csv so linked was taken for no orders placed, without a word."""
+    (sovereign / "orders.csv").unlink()
+    (sovereign / "orders.csv").symlink_to("../shared/orders.csv")
+    (sovereign / "demand_history.csv").unlink()
+    (sovereign / "demand_history.csv").mkdir()
+    shared = sovereign.parent / "shared-sites.csv"
+    (sovereign / "sites.csv").replace(shared)
+    (sovereign / "sites.csv").symlink_to(shared)  # a link that works is read through
+    (sovereign / "scenario.yaml").replace(sovereign.parent / "scenario.yaml")
+    (sovereign / "scenario.yaml").symlink_to(sovereign.parent / "moved" / "scenario.yaml")
+    assert [str(p) for p in problems_of(sovereign)] == [
+        f"demand_history.csv: is a folder, not a file, in {sovereign}",
+        "orders.csv: is a link to ../shared/orders.csv, which does not exist; point the link at the file, or copy the "
+        "file here",
+        f"scenario.yaml: is a link to {sovereign.parent / 'moved' / 'scenario.yaml'}, which does not exist; point "
+        "the link at the file, or copy the file here"]
+
+
 def test_scenario_yaml_in_another_encoding_or_under_another_name_is_named(sovereign):
     """'name: Café' saved in Latin-1 stopped validate as an internal error (UnicodeDecodeError), and
     scenario.yml was 'file not found'."""
