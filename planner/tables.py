@@ -229,8 +229,48 @@ def _row_problems(table: Table, number: int, values: dict, error: ValidationErro
             message = detail["msg"]
         else:
             message = f"got {values.get(name, '')!r}; expected {expected}"
+            if column.kind in ("int", "number"):
+                message += _as_displayed(str(values.get(name, "")))
         found.append(Problem(table.file, number, name, message))
     return found
+
+
+# A number as a spreadsheet displays it: Excel's CSV saves a formatted cell as shown ("1,316",
+# "$3,900,000.00", "12%"), and in much of Europe with a decimal comma ("12,5") or a space between
+# thousands. Each is refused, not guessed ("1,316" is 1.316 where the comma is the decimal mark),
+# and named, so a file of them is mended at once in the spreadsheet, not row by row.
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}([,\s\u00a0\u202f'.]\d{3})+([.,]\d+)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+_CURRENCY = re.compile(r"[$€£¥]|\b(USD|EUR|GBP)\b")
+
+
+def _as_displayed(text: str) -> str:
+    """How the number `text` was written as a spreadsheet displays it, and what to do; '' if not."""
+    text = text.strip()
+    bare = _CURRENCY.sub("", text).strip().rstrip("%").strip()
+    if not bare or not any(character.isdigit() for character in bare):
+        return ""
+    found = []
+    if _CURRENCY.search(text):
+        found.append("a currency sign")
+    if text.endswith("%"):
+        found.append("a percent sign")
+    if _DECIMAL_COMMA.fullmatch(bare) and not _THOUSANDS.fullmatch(bare):
+        found.append("a decimal comma")
+    elif _THOUSANDS.fullmatch(bare) and not _plain_number(bare):
+        found.append("a thousands separator")
+    if not found:
+        return ""
+    return (f"; written with {' and '.join(found)}, as a spreadsheet displays it: format the column as General, "
+            "with a point for decimals, and save again")
+
+
+def _plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _duplicate_keys(table: Table, frame: pd.DataFrame) -> list[Problem]:

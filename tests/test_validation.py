@@ -460,6 +460,26 @@ def test_a_workbook_given_for_a_csv_is_called_a_workbook(sovereign):
         "'CSV UTF-8 (Comma delimited)'"]
 
 
+def test_a_number_saved_as_a_spreadsheet_displays_it_is_refused_and_named_as_such(sovereign):
+    """Excel's CSV saves a formatted cell as shown: a thousands separator, a currency sign, a
+    percent sign, a decimal comma. Each is refused, not guessed ('1,316' is 1.316 where the comma is
+    the decimal mark), and says how to mend the whole column; text that is no number says nothing more."""
+    for row, value in ((2, "1,316"), (3, "12,5"), (4, "1 316"), (5, "abc"), (6, "1.2.3")):
+        set_cell(sovereign, "demand_history.csv", row, "demand", value)
+    set_cell(sovereign, "racks.csv", 2, "price_usd", "$3,900,000.00")
+    set_cell(sovereign, "racks.csv", 3, "lead_time_quarters", "50%")
+    said = {(p.file, p.row): p.message for p in problems_of(sovereign)}
+    mend = "as a spreadsheet displays it: format the column as General, with a point for decimals, and save again"
+    expected = "expected a number >= 0 and <= 1,000,000,000,000 (compute units)"
+    assert said[("demand_history.csv", 2)] == f"got '1,316'; {expected}; written with a thousands separator, {mend}"
+    assert said[("demand_history.csv", 3)] == f"got '12,5'; {expected}; written with a decimal comma, {mend}"
+    assert said[("demand_history.csv", 4)] == f"got '1 316'; {expected}; written with a thousands separator, {mend}"
+    assert said[("demand_history.csv", 5)] == f"got 'abc'; {expected}"
+    assert said[("demand_history.csv", 6)] == f"got '1.2.3'; {expected}"
+    assert said[("racks.csv", 2)].endswith(f"written with a currency sign and a thousands separator, {mend}")
+    assert said[("racks.csv", 3)].endswith(f"written with a percent sign, {mend}")
+
+
 def test_a_file_under_another_case_or_extension_is_named_even_where_the_file_is_optional(sovereign):
     """orders.CSV (saved on Windows) was ignored as if the scenario placed no orders: its racks left
     out of every plan without a word; Sites.csv and racks.csv.txt were only 'file not found'."""
