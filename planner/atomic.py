@@ -3,7 +3,8 @@
 Files are written to a temporary name beside the target and renamed into place; a whole
 output directory is built beside the target and swapped in only when complete. Swapping
 replaces the whole directory, so it is only done to a directory the planner wrote (it holds
-OUTPUT_MARKER) or an empty one: `--out` pointed at a scenario or a home folder deleted it.
+OUTPUT_MARKER) and no one has changed since (planner/output_marker.py), or an empty one: `--out`
+pointed at a scenario or a home folder deleted it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import tempfile
 from pathlib import Path
 
 
-OUTPUT_MARKER = ".planner-output"
-MARKER_TEXT = ("Written by the AI-factory capacity planner. The next run with this directory as its --out\n"
-               "replaces the whole directory; keep your own files elsewhere.\n")
+from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER, changed_since_written, marker_with_record
 
 
 class OutputError(Exception):
@@ -44,17 +43,26 @@ def check_writable(target: str | Path) -> None:
 
 
 def check_replaceable(target: str | Path) -> None:
-    """Raise UnsafeOutputError unless `target` is new, empty, or a directory the planner wrote."""
+    """Raise UnsafeOutputError unless `target` is new, empty, or a directory the planner wrote in
+    which no file has changed and none has been added since."""
     target = Path(target)
     if not target.exists():
         return
     if not target.is_dir():
         raise UnsafeOutputError(f"{target} is a file, not a directory")
     entries = sorted(path.name for path in target.iterdir())
-    if entries and OUTPUT_MARKER not in entries:
-        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
-        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({shown}), and an output "
-                                "directory is replaced whole; choose a new or empty directory for --out")
+    if entries and not (target / OUTPUT_MARKER).is_file():
+        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({_few(entries)}), and an "
+                                "output directory is replaced whole; choose a new or empty directory for --out")
+    changed = changed_since_written(target) if entries else []
+    if changed:
+        raise UnsafeOutputError(f"{target} was written by the planner, but files in it have been changed or added "
+                                f"since: {_few(changed)}; an output directory is replaced whole, so move what you want "
+                                "to keep elsewhere, or choose another directory for --out")
+
+
+def _few(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:
@@ -94,6 +102,7 @@ def atomic_directory(target: str | Path):
         with _write_failure_named(target):
             (staging / OUTPUT_MARKER).write_text(MARKER_TEXT)
             yield staging
+            (staging / OUTPUT_MARKER).write_text(marker_with_record(staging))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecasts import smoothed_history
-from planner.atomic import OUTPUT_MARKER
+from planner.output_marker import OUTPUT_MARKER
 from planner.config import FILE as SETTINGS_FILE
 from planner.config import ScenarioSettings, load_settings
 from planner.problems import Problem, ScenarioError

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from planner import atomic
-from planner.atomic import OutputError, atomic_directory
+from planner.atomic import OutputError, UnsafeOutputError, atomic_directory, check_replaceable
 from planner.export import write_csv_file
+from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER
 
 
 def _umask() -> int:
@@ -29,7 +30,7 @@ def test_a_single_csv_can_be_read_by_whoever_may_read_any_new_file(tmp_path):
 
 def _previous_output(target: Path) -> None:
     target.mkdir()
-    (target / atomic.OUTPUT_MARKER).write_text(atomic.MARKER_TEXT)
+    (target / OUTPUT_MARKER).write_text(MARKER_TEXT)
     (target / "orders.csv").write_text("previous plan\n")
 
 
@@ -70,3 +71,43 @@ def test_a_swap_that_fails_halfway_puts_the_previous_output_back(tmp_path, monke
             (staging / "orders.csv").write_text("new plan\n")
     assert (target / "orders.csv").read_text() == "previous plan\n"
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def _written(target: Path, files: dict[str, str]) -> None:
+    """`target` as the planner writes an output directory: staged, recorded in its marker, swapped in."""
+    with atomic_directory(target) as staging:
+        for name, text in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(text)
+
+
+def test_an_output_with_a_file_changed_or_added_since_is_not_replaced(tmp_path):
+    """A re-forecast's --out holds the rolled scenario the next quarter starts from; a deal added to
+    its demand_overrides.csv, or a note beside the plan, was deleted without a word by a rerun of
+    that quarter into the same --out."""
+    target = tmp_path / "q1"
+    _written(target, {"plan/orders.csv": "orders\n", "scenario/demand_overrides.csv": "quarter,region,workload,delta\n"})
+    check_replaceable(target)  # as written: a rerun may replace it
+    _written(target, {"plan/orders.csv": "orders\n"})  # and does
+    assert sorted(_names(target)) == [OUTPUT_MARKER, "plan/orders.csv"]
+    (target / "plan" / ".DS_Store").write_bytes(b"\0")  # a file browser's, not the user's work
+    check_replaceable(target)
+    (target / "plan" / "orders.csv").write_text("orders, edited\n")
+    (target / "notes.md").write_text("why we moved the Frankfurt order\n")
+    with pytest.raises(UnsafeOutputError, match=r"files in it have been changed or added since: notes\.md \(added\), "
+                                                r"plan/orders\.csv \(changed\); an output directory is replaced whole"):
+        check_replaceable(target)
+    with pytest.raises(UnsafeOutputError):
+        _written(target, {"plan/orders.csv": "orders\n"})
+    assert (target / "notes.md").exists() and (target / "plan" / "orders.csv").read_text() == "orders, edited\n"
+
+
+def test_an_output_written_before_the_record_was_kept_is_replaced_as_before(tmp_path):
+    target = tmp_path / "out"
+    _previous_output(target)  # a marker with no record of what was written
+    check_replaceable(target)
+
+
+def _names(directory: Path) -> list[str]:
+    return [path.relative_to(directory).as_posix() for path in directory.rglob("*") if path.is_file()]
+

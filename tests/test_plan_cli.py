@@ -7,6 +7,7 @@ import dataclasses
 import errno
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from planner.atomic import MARKER_TEXT, OUTPUT_MARKER
+from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER
 from planner.cli import main
 from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
 from tests.conftest import (EXAMPLES, ROOT, append_row, as_formatted, blank_header_lines, cut_off_cells, damaged_copy,
@@ -661,6 +662,21 @@ def test_a_stop_signal_someone_ignored_stays_ignored():
         signal.signal(signal.SIGHUP, previous)
 
 
+def test_a_previous_output_someone_has_edited_is_refused_before_any_work(planned, tmp_path):
+    """The output is replaced whole: an edit to its files, or a note added beside them, would go with it."""
+    out = tmp_path / "plan"
+    shutil.copytree(planned["sovereign-eu"][1], out)
+    result = run_plan(EXAMPLES / "sovereign-eu", out)
+    assert result.exit_code == 0, result.output  # a copy of an output as written is replaced as before
+    with (out / "orders.csv").open("a") as orders:
+        orders.write("# confirmed with the vendor 2027-01-12\n")
+    result = run_plan(EXAMPLES / "sovereign-eu", out)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {out} was written by the planner, but files in it have been changed or "
+                                    "added since: orders.csv (changed);")
+    assert (out / "orders.csv").read_text().endswith("# confirmed with the vendor 2027-01-12\n")
+
+
 def test_forecast_command_writes_csv_and_png(tmp_path):
     result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "sovereign-eu"), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
@@ -873,9 +889,12 @@ def test_out_may_be_new_empty_or_a_previous_output(sovereign, tmp_path):
         result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert (out / "forecast.csv").is_file() and (out / ".planner-output").is_file()
-    (tmp_path / "new" / "notes.txt").write_text("mine")  # a user's file in a previous output is still replaced
+    (tmp_path / "new" / "notes.txt").write_text("mine")  # a user's file added to a previous output: kept, and said
+    result = CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "new")])
+    assert result.exit_code == 2 and "notes.txt (added)" in result.stderr, result.output
+    assert (tmp_path / "new" / "notes.txt").read_text() == "mine"
+    (tmp_path / "new" / "notes.txt").unlink()
     assert CliRunner().invoke(main, ["forecast", str(sovereign), "--out", str(tmp_path / "new")]).exit_code == 0
-    assert not (tmp_path / "new" / "notes.txt").exists()
 
 
 def test_out_that_cannot_be_written_is_refused_before_any_work(sovereign, tmp_path):

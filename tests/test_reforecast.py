@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from planner.atomic import OUTPUT_MARKER
+from planner.output_marker import OUTPUT_MARKER
 from planner.cli import main
 from planner.scenario import load_scenario
 from tests.conftest import EXAMPLES, QUARTERS, ROOT, open_xml_problems
