@@ -77,6 +77,17 @@ def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:
                                     "reads, and an output directory is replaced whole; choose another directory for --out")
 
 
+def check_not_around_the_working_directory(target: str | Path) -> None:
+    """Raise UnsafeOutputError if `target` is the current directory or holds it: the swap puts a new
+    directory in its place, and a shell left in the old one (`cd q1; planner plan ... --out .`)
+    lists nothing there, as if the plan were lost."""
+    resolved, here = Path(target).resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise UnsafeOutputError(f"{target} {'is' if resolved == here else 'holds'} the directory this command runs "
+                                "in, and an output directory is replaced whole: the shell would be left in a deleted "
+                                f"directory that lists nothing; cd {resolved.parent} and give --out {resolved.name}")
+
+
 def check_not_overwriting_inputs(target: str | Path, *inputs: str | Path) -> None:
     """Raise UnsafeOutputError if the output file `target` is a file the command reads, or a file
     already in a directory it reads: `planner backtest SCEN --out SCEN/demand_history.csv` replaced

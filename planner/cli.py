@@ -9,8 +9,8 @@ import sys
 import click
 
 from planner import __version__
-from planner.atomic import (OutputError, check_not_holding_inputs, check_not_overwriting_inputs, check_replaceable,
-                            check_writable)
+from planner.atomic import (OutputError, check_not_around_the_working_directory, check_not_holding_inputs,
+                            check_not_overwriting_inputs, check_replaceable, check_writable)
 from planner.problems import SHOWN_PER_FILE, ScenarioError
 from planner.stop_signals import StopRequested, stops_unwind
 
@@ -66,6 +66,7 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
         if directory:
             check_replaceable(out)
             check_not_holding_inputs(out, *inputs)
+            check_not_around_the_working_directory(out)
         else:
             check_not_overwriting_inputs(out, *inputs)
         check_writable(out)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from planner import atomic
-from planner.atomic import OutputError, UnsafeOutputError, atomic_directory, check_replaceable
+from planner.atomic import (OutputError, UnsafeOutputError, atomic_directory, check_not_around_the_working_directory,
+                            check_replaceable)
 from planner.export import write_csv_file
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER
 
@@ -111,3 +112,16 @@ def test_an_output_written_before_the_record_was_kept_is_replaced_as_before(tmp_
 def _names(directory: Path) -> list[str]:
     return [path.relative_to(directory).as_posix() for path in directory.rglob("*") if path.is_file()]
 
+
+def test_an_output_that_is_or_holds_the_working_directory_is_refused(tmp_path, monkeypatch):
+    """`cd q1; planner plan ... --out .` swapped a new q1 in under the shell, which then listed
+    nothing: the plan looked lost."""
+    target = tmp_path / "q1"
+    _written(target, {"orders.csv": "orders\n"})
+    (target / "scenario").mkdir()
+    for here in (target, target / "scenario"):
+        monkeypatch.chdir(here)
+        with pytest.raises(UnsafeOutputError, match=f"cd {tmp_path} and give --out q1"):
+            check_not_around_the_working_directory(target)
+    monkeypatch.chdir(tmp_path)
+    check_not_around_the_working_directory(target)
