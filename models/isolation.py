@@ -34,6 +34,7 @@ from typing import Callable
 import highspy
 import numpy as np
 
+from models.killed import SearchProcessKilled
 from models.search import (NO_SOLUTION, TIME_LIMIT, BetterPlan, BoundRaised, LogText, Planned, SearchJob,
                            SearchOutcome, StepBegun, complete_at_least_cost, log_only, planned_outcome, search,
                            steady_not_run, watchdog_limit)
@@ -105,7 +106,10 @@ def search_in_child(highs: highspy.Highs, job: SearchJob, log: Callable[[str], N
         receiving.close()
         child.stdin.close()
         child.stdout.close()
+    if child.returncode < 0:
+        raise SearchProcessKilled(-child.returncode)
     raise RuntimeError(f"the search for a plan ended without a plan or an error (exit code {child.returncode})")
+
 
 
 class _ChildTraceback(Exception):

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from models.killed import SearchProcessKilled
 from planner import __version__
 from planner.atomic import (OutputError, check_not_around_the_working_directory, check_not_holding_inputs,
                             check_not_overwriting_inputs, check_replaceable, check_writable)
@@ -46,6 +47,13 @@ class _Guarded(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             sys.exit(130)
+        except MemoryError:  # the machine's limit, not a bug: a traceback or "report it" would mislead
+            click.echo("error: the planner ran out of memory; free memory (or raise the process's limit) and run it "
+                       "again; nothing was written", err=True)
+            sys.exit(EXIT_INTERNAL_ERROR)
+        except SearchProcessKilled as error:
+            click.echo(f"error: {error}; nothing was written", err=True)
+            sys.exit(EXIT_INTERNAL_ERROR)
         except StopRequested as stop:  # SIGTERM or SIGHUP: unwound like Ctrl-C, so no staging directory is left
             click.echo(f"stopped by {stop.name}; nothing was written", err=True)
             sys.exit(stop.exit_code)

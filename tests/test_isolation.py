@@ -28,6 +28,7 @@ from models import solve as solve_module
 from models.core import create_model
 from models.inputs import SolverOptions
 from models.isolation import highs_from, model_arrays, search_in_child
+from models.killed import SearchProcessKilled
 from models.run import run_model
 from models.search import (INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT, BetterPlan, BoundRaised, LogText, Planned,
                            search, watchdog_limit)
@@ -83,6 +84,11 @@ def a_plan_then_its_bound_then_deaf(highs, job, report):
 
 def failing(highs, job, report):
     raise ValueError("a fault in the search")
+
+
+def killed_from_outside(highs, job, report):
+    """The out-of-memory killer's way: SIGKILL, and not a word to anyone."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _job(m, solver, options):
@@ -189,6 +195,15 @@ def test_a_fault_in_the_child_is_raised_here_with_its_traceback():
     with pytest.raises(RuntimeError, match="failed in its process: ValueError: a fault in the search$") as raised:
         search_in_child(highs, _job(m, solver, FAST), lambda text: None, work=failing)
     assert "Traceback" in str(raised.value.__cause__) and "in failing" in str(raised.value.__cause__)
+
+
+def test_a_child_killed_from_outside_is_named_as_such_not_as_a_fault():
+    """It read 'internal error: ... ended without a plan or an error (exit code -9). This is a bug in
+    planner' where the machine had run out of memory."""
+    m, solver, highs = handed_to_highs(power_bound_candidate())
+    with pytest.raises(SearchProcessKilled, match=r"^the solver's process was stopped by SIGKILL from outside the "
+                                                  r"planner \(on Linux most often the out-of-memory killer"):
+        search_in_child(highs, _job(m, solver, FAST), lambda text: None, work=killed_from_outside)
 
 
 def test_a_solve_killed_past_its_limit_says_so_in_its_result():

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER
+from models.killed import SearchProcessKilled
 from planner.cli import main
 from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
 from tests.conftest import (EXAMPLES, ROOT, append_row, as_formatted, blank_header_lines, cut_off_cells, damaged_copy,
@@ -610,6 +611,24 @@ def test_failed_write_keeps_the_previous_output(sovereign, tmp_path, monkeypatch
                                      "and its previous contents are kept; nothing was written")
     assert (out / "orders.csv").read_text() == "previous plan\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no partial directory left behind"
+
+
+@pytest.mark.parametrize("failure, said", [
+    (MemoryError(), "error: the planner ran out of memory; free memory (or raise the process's limit) and run it again"),
+    (SearchProcessKilled(9), "error: the solver's process was stopped by SIGKILL from outside the planner (on Linux "
+                             "most often the out-of-memory killer: `dmesg` says), before the search finished"),
+])
+def test_running_out_of_memory_is_named_not_reported_as_a_bug(sovereign, tmp_path, monkeypatch, failure, said):
+    import planner.pipeline as pipeline
+
+    def fails(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(pipeline, "run_model", fails)
+    result = run_plan(sovereign, tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output.strip() == said + "; nothing was written"
+    assert not (tmp_path / "out").exists()
 
 
 STOPPED_WHILE_WRITING = """
