@@ -30,7 +30,7 @@ import highspy
 import numpy as np
 
 from models.completion import cheapest_completion
-from models.deferred_stops import deferred_stops
+from models.callback_guard import guarded, guarded_callbacks
 from models.highs_result import FEASIBLE, NOT_AS_REPORTED, returned_as_reported, run_on_without_presolve, \
     whole_number_columns
 from models.inputs import SHORTEST_SOLVER_CALL_S, WATCHDOG_GRACE, SolverOptions
@@ -304,19 +304,22 @@ class _StopAtGap:
             self.bound_sent, self.next_bound_at = dual, now + BOUND_REPORT_EVERY_S
 
     def __enter__(self):
-        self.highs.cbMipImprovingSolution.subscribe(self._improved)
-        self.highs.cbMipInterrupt.subscribe(self._check)
+        self.subscribed = [(self.highs.cbMipImprovingSolution, guarded(self._improved)),
+                           (self.highs.cbMipInterrupt, guarded(self._check))]
+        for hook, callback in self.subscribed:
+            hook.subscribe(callback)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.highs.cbMipImprovingSolution.unsubscribe(self._improved)
-        self.highs.cbMipInterrupt.unsubscribe(self._check)
+        for hook, callback in self.subscribed:
+            hook.unsubscribe(callback)
 
 
 @contextmanager
 def _logged(highs: highspy.Highs, report: Report):
     """HiGHS's log, while inside, to `report` as LogText."""
 
+    @guarded
     def forward(event):
         report(LogText(event.message))
 
@@ -357,15 +360,15 @@ def watched(highs: highspy.Highs, deadline: float, options: SolverOptions, overr
 def _watchdog(highs: highspy.Highs, deadline: float):
     """Interrupt HiGHS at `deadline` in whichever of simplex, IPM or branch and bound it is in: its
     own time limit is not always honoured (a run with the IPM as MIP LP solver overshot 97 s by
-    278 s, shared/reference/solver.md), or at once on Ctrl-C (models/deferred_stops.py). A step that
-    never polls these callbacks runs on (`watched`)."""
+    278 s, shared/reference/solver.md), or at once on Ctrl-C or a fault in a callback, raised once
+    HiGHS returns (models/callback_guard.py). A step that never polls these callbacks runs on (`watched`)."""
 
     def interrupt(event):
-        if time.perf_counter() > deadline or stops.asked:
+        if time.perf_counter() > deadline or guard.asked:
             event.interrupt()
 
     hooks = (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt)
-    with deferred_stops() as stops:  # Ctrl-C raised in a callback is swallowed by HiGHS: stop it, then raise
+    with guarded_callbacks() as guard:
         for hook in hooks:
             hook.subscribe(interrupt)
         try:

@@ -121,6 +121,17 @@ def test_ctrl_c_during_a_solve_stops_highs_and_is_raised_once_highs_returns():
     assert highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt  # stopped, not failed
 
 
+def test_a_fault_in_a_callback_is_raised_once_highs_returns_not_read_as_no_plan_in_time():
+    """HiGHS swallowed it too ("ERROR: Exception ValueError" in its log) and ended with no plan: a
+    bug in the gap check read "No plan found within the time limit; raise --time-limit"."""
+    def faulty(self, event):
+        raise ValueError("a fault in the gap check")
+
+    with mock.patch.object(search_module._StopAtGap, "_check", faulty):
+        with pytest.raises(ValueError, match="a fault in the gap check"):
+            run_model(power_bound_candidate(), FAST, with_duals=False)
+
+
 def test_time_highs_spends_past_the_watchdog_in_a_step_that_does_not_poll_is_measured(monkeypatch):
     """HiGHS 1.16's root central rounding ran 258 s without polling on the large benchmark (seed 3,
     60 s limit), where the watchdog could not stop it. A run of HiGHS's that sleeps once it has
