@@ -83,6 +83,18 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
         sys.exit(EXIT_INVALID_INPUT)
 
 
+class FiniteRange(click.FloatRange):
+    """click's FloatRange, less nan and inf: a range check passes nan (every comparison with it is
+    false), so `--mip-gap nan` planned with no gap and `--quantile nan` was blamed on the history.
+    scenario.yaml refuses both for the same settings."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 OUT = dict(required=True, type=click.Path(file_okay=False))
 OUT_RULE = " (new, empty, or a previous output: it is replaced whole)."
 
@@ -267,8 +279,8 @@ def _solver_flags(command):
     """--time-limit, --mip-gap, --threads and --solver: the scenario's solver settings a run may
     override without editing scenario.yaml, the same for `plan` and `reforecast`."""
     flags = (
-        click.option("--time-limit", type=click.FloatRange(0, min_open=True), help="Solver time limit in seconds."),
-        click.option("--mip-gap", type=click.FloatRange(0, 1, max_open=True), help="Relative optimality gap, e.g. 0.002."),
+        click.option("--time-limit", type=FiniteRange(0, min_open=True), help="Solver time limit in seconds."),
+        click.option("--mip-gap", type=FiniteRange(0, 1, max_open=True), help="Relative optimality gap, e.g. 0.002."),
         click.option("--threads", type=click.IntRange(1), help="Solver threads."),
         click.option("--solver", help="Solver name (default highs; any Pyomo-supported solver installed)."),
     )
@@ -280,7 +292,7 @@ def _solver_flags(command):
 @main.command("plan")
 @click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--out", "out_dir", **OUT, help="Directory for the plan files" + OUT_RULE)
-@click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Plan for this demand quantile.")
+@click.option("--quantile", type=FiniteRange(0, 1, min_open=True, max_open=True), help="Plan for this demand quantile.")
 @_solver_flags
 @click.option("--format", "formats", default="xlsx,csv,json,png", show_default=True, help="Outputs to write.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
@@ -398,7 +410,7 @@ def _solve(scenario, overrides: dict, say, verbose: bool = False, quiet: bool = 
 @click.option("--previous", "previous_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=str),
               help="The previous plan's output directory.")
 @click.option("--out", "out_dir", **OUT, help="Writes OUT/scenario and OUT/plan" + OUT_RULE)
-@click.option("--steady-within", type=click.FloatRange(0, 1, max_open=True),
+@click.option("--steady-within", type=FiniteRange(0, 1, max_open=True),
               help="Share of the plan's spend the re-plan may add to keep the previous plan's orders, e.g. 0.002; 0: no "
                    "dearer than the cheapest plan found (default: solver.steady_within, else within the optimality gap).")
 @_solver_flags

@@ -401,6 +401,17 @@ def test_formula_like_names_stay_literal_text(sovereign, tmp_path):
     assert seen >= 5
 
 
+@pytest.mark.parametrize("option, value", [("--mip-gap", "nan"), ("--time-limit", "nan"), ("--time-limit", "inf"),
+                                           ("--quantile", "NaN")])
+def test_a_number_option_that_is_not_finite_is_refused_before_any_work(sovereign, tmp_path, option, value):
+    """A range check passes nan: `--mip-gap nan` solved to a gap of 0 ("gap nan%"), and
+    `--quantile nan` was reported as a problem of demand_history.csv. scenario.yaml refuses both."""
+    result = run_plan(sovereign, tmp_path / "out", option, value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': '{value}' is not a finite number." in result.output
+    assert "demand_history.csv" not in result.output and not (tmp_path / "out").exists()
+
+
 def test_a_format_list_naming_nothing_is_refused_before_the_solve_and_case_does_not_matter(sovereign, tmp_path):
     """`--format ""` ran the whole solve and then wrote nothing, with exit 0; `--format CSV` was unknown."""
     from planner.cli import _formats
