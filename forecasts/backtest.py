@@ -60,9 +60,9 @@ def backtest(history: pd.DataFrame, quantiles=(0.1, 0.5, 0.9), planning_quantile
         stream_scale = scale_of_stream(scale, region, workload)
         for name in dict.fromkeys((method, "snaive")):  # once when the forecaster is set to seasonal naive
             scores = []
-            for origin in range(len(values) - horizon - origins + 1, len(values) - horizon + 1):
-                if origin < SHORT_HISTORY:  # shorter histories get the drift fallback: not the forecaster scored
-                    continue
+            # from SHORT_HISTORY on: shorter histories get the drift fallback, not the forecaster scored (and
+            # --origins 1000000000 stepped through a billion origins before any of them)
+            for origin in range(max(SHORT_HISTORY, len(values) - horizon - origins + 1), len(values) - horizon + 1):
                 train = stream.iloc[:origin][["quarter", "region", "workload", "demand"]]
                 result = forecast(train, horizon, quantiles, name, scale=stream_scale)
                 actual = values[origin:origin + horizon]
