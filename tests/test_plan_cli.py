@@ -807,6 +807,22 @@ def test_a_band_that_runs_away_after_the_first_quarter_is_warned_about(sovereign
     assert first["p90"] < 5 * first["p50"]  # the first quarter's band alone would not say it
 
 
+def test_a_median_that_runs_away_over_a_long_horizon_is_put_down_to_growth_not_to_the_band(enterprise, tmp_path):
+    """Twenty years of global-enterprise's growth put every stream's P50 past 50 times its history,
+    and the warning blamed 'a short or volatile history' widening the band."""
+    text = (enterprise / "scenario.yaml").read_text()
+    (enterprise / "scenario.yaml").write_text(re.sub(r"(?m)^horizon_quarters: .*$", "horizon_quarters: 80", text))
+    result = CliRunner().invoke(main, ["forecast", str(enterprise), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: us/inference:")]
+    history = pd.read_csv(enterprise / "demand_history.csv").query("region == 'us' and workload == 'inference'")
+    demand = history.sort_values("quarter")["demand"].to_numpy()
+    growth = re.escape(f"{demand[-4:].sum() / demand[-8:-4].sum() - 1:+.0%}")
+    assert len(warnings) == 1 and "band" not in warnings[0], warnings
+    assert re.search(rf"; that is the median, from its growth of {growth} a year over its last two years "
+                     r"compounded over [\d.]+ years of forecast: check that the horizon is meant to run so far", warnings[0])
+
+
 def test_forecast_of_many_streams_shows_a_progress_bar_on_stderr_only(tmp_path):
     result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "global-enterprise"), "--out", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
