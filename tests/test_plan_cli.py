@@ -249,6 +249,20 @@ def test_a_header_is_as_tall_as_its_label_in_the_widths_its_sheet_ends_with():
     assert not blank_header_lines(sheet.parent) and not cut_off_cells(sheet.parent)
 
 
+def test_a_column_is_as_wide_as_its_widest_value_however_far_down_it_is():
+    """Widths were fitted to a table's first 200 rows: a 20-year plan's Demand sheet grew past them,
+    and 10,387,304.71 in row 636 showed as ### in Excel."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    frame = pd.DataFrame({"Region": ["eu"] * 299 + ["a region named at length, far down"],
+                          "Demand planned for": [12.5] * 299 + [10_387_304.71],
+                          "Change": [1.0] * 299 + [-10_387_304.71]})
+    write_table(sheet, frame, as_named=True)
+    fit_header_rows(sheet)  # as the workbook does once a sheet is done
+    assert not cut_off_cells(book)
+    assert sheet.column_dimensions["A"].width >= len("a region named at length, far down")
+
+
 def test_the_assumptions_sheet_heads_each_input_file_with_its_own_column_names(planned):
     """It was headed with the plan's labels: demand_history.csv's demand read 'Demand planned for
     (units)', and capex_usd 'Capex (USD)', names an auditor finds in no input file."""
