@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import textwrap
 from pathlib import Path
@@ -174,10 +175,21 @@ def _from_zero_with_headroom(axis, peak: float) -> None:
     axis.set_ylim(0, max(axis.get_ylim()[1], peak * 1.08, 1.0))
 
 
+# The most year labels a plan panel's time axis holds side by side: "2027Q1" at 8 points is about
+# 0.45 in, a panel about 6 in. Twenty years labelled every year ran into one smear of digits.
+YEAR_LABELS = 8
+
+
 def _quarter_ticks(axis) -> None:
     """Label the time axis in quarters as the plan tables do (2027Q1), not as dates (2027-07),
-    one label a year and a minor tick each quarter."""
-    axis.xaxis.set_major_locator(mdates.MonthLocator(bymonth=1))
+    a label every year (every few years on a long horizon, at most YEAR_LABELS) and a minor tick
+    each quarter. Call it once the data is drawn: the span sets the step."""
+    low, high = axis.get_xlim()
+    januaries = [year for year in range(mdates.num2date(low).year, mdates.num2date(high).year + 1)
+                 if low <= mdates.date2num(datetime.datetime(year, 1, 1)) <= high]
+    step = next((step for step in (1, 2, 3, 4, 5, 10, 20, 50) if len(januaries[::step]) <= YEAR_LABELS), 100)
+    axis.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(
+        [mdates.date2num(datetime.datetime(year, 1, 1)) for year in januaries[::step]]))
     axis.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
     axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
         lambda value, _: f"{mdates.num2date(value).year}Q{(mdates.num2date(value).month - 1) // 3 + 1}"))

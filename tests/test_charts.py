@@ -50,6 +50,22 @@ def test_plan_chart_time_axis_is_labelled_in_quarters():
     assert labels and all(label in {"2027Q1", "2028Q1", "2029Q1", "2030Q1", "2031Q1"} for label in labels), labels
 
 
+def test_a_long_horizon_is_labelled_every_few_years_and_the_labels_do_not_run_into_each_other():
+    """Twenty years (horizon_quarters: 80) labelled every year ran into one smear of digits."""
+    figure, axis = plt.subplots(figsize=(14, 5))  # plan.png's figure; each of its two panels about this wide
+    figure.subplots_adjust(right=0.5)
+    quarters = pd.period_range("2027Q1", periods=80, freq="Q")
+    axis.plot([q.to_timestamp() for q in quarters], range(80))
+    charts._quarter_ticks(axis)
+    figure.canvas.draw()
+    shown = [tick for tick in axis.get_xticklabels() if tick.get_text()]
+    boxes = [tick.get_window_extent() for tick in shown]
+    plt.close(figure)
+    assert 4 <= len(shown) <= charts.YEAR_LABELS, [tick.get_text() for tick in shown]
+    assert all(tick.get_text().endswith("Q1") for tick in shown)
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), "labels overlap"
+
+
 def test_a_flat_forecast_is_drawn_below_the_panel_top_edge(tmp_path, monkeypatch):
     """A stream that never changed: its line sat on the panel's top edge, where no one could see it."""
     quarters = [str(q) for q in pd.period_range("2026Q1", periods=6, freq="Q")]
