@@ -33,9 +33,8 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
     `breaks` holds (region, workload, quarter) of breaks in a stream's level, found or where the
     scenario starts the models' history: a dotted red line at that quarter."""
     streams = sorted(set(zip(table["region"], table["workload"])))
-    columns = min(3, len(streams))
-    rows = math.ceil(len(streams) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows), squeeze=False)
+    columns, rows, dpi = panel_grid(len(streams))
+    figure, axes = plt.subplots(rows, columns, figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows), squeeze=False)
     low, mid, high = quantile_column(min(quantiles)), quantile_column(0.5) if 0.5 in quantiles else None, quantile_column(max(quantiles))
     inner = _inner_bands(quantiles)
     overridden = bool((table["override_delta"] != 0).any())
@@ -81,8 +80,30 @@ def forecast_chart(table: pd.DataFrame, quantiles, planning_quantile: float, com
     axes.flat[0].legend(legend.values(), legend.keys(), fontsize=8, loc="best")  # upper left hid a flat line
     figure.suptitle(f"Demand forecast ({compute_unit})", fontsize=12)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=dpi)
     plt.close(figure)
+
+
+PANEL_INCHES = (5.2, 3.4)  # a forecast panel, width and height
+DPI = 110
+# Three panels a row made 305 streams a strip 1,716 x 38,148 pixels, a hundred screens to scroll,
+# and 1,000 streams one 124,916 pixels tall, whose raster (4 bytes a pixel, held in memory while it
+# is drawn) took 860 MB. Past ROWS_AT_MOST rows the panels are laid out about as wide as tall, and
+# past PIXELS_AT_MOST the resolution comes down, never below DPI_AT_LEAST.
+ROWS_AT_MOST = 60
+PIXELS_AT_MOST = 100e6
+DPI_AT_LEAST = 40
+
+
+def panel_grid(streams: int) -> tuple[int, int, float]:
+    """(columns, rows, dpi) of forecast.png for `streams` panels: three a row while that keeps to
+    ROWS_AT_MOST rows, else a grid about as wide as tall; DPI while the picture keeps to PIXELS_AT_MOST."""
+    columns = min(3, streams)
+    if streams > 3 * ROWS_AT_MOST:
+        columns = math.ceil(math.sqrt(streams * PANEL_INCHES[1] / PANEL_INCHES[0]))
+    rows = math.ceil(streams / columns)
+    inches = PANEL_INCHES[0] * columns * PANEL_INCHES[1] * rows
+    return columns, rows, max(DPI_AT_LEAST, min(DPI, math.sqrt(PIXELS_AT_MOST / inches)))
 
 
 TITLE_CHARACTERS = 56  # of a forecast panel's title on one line: fits its 5.2 inches at 10 points with room to spare

@@ -66,6 +66,23 @@ def test_a_long_horizon_is_labelled_every_few_years_and_the_labels_do_not_run_in
     assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), "labels overlap"
 
 
+def test_any_number_of_streams_gets_a_panel_each_in_a_picture_of_a_size_to_open():
+    """Three panels a row made 305 streams a strip 38,148 pixels tall, and 1,000 streams one of
+    124,916 pixels whose raster took 860 MB to draw. Under 65,536 a side: what older matplotlib
+    (and many image viewers) take."""
+    width, height = charts.PANEL_INCHES
+    for streams in [*range(1, 400), 525, 1000, 5000, 20000]:
+        columns, rows, dpi = charts.panel_grid(streams)
+        assert columns * rows >= streams and columns * (rows - 1) < streams, streams  # no empty row
+        assert columns * width * dpi < 65536 and rows * height * dpi < 65536, streams
+        assert dpi >= charts.DPI_AT_LEAST
+        if streams <= 180:
+            assert (columns, dpi) == (min(3, streams), charts.DPI), streams  # the layout the examples have
+        else:
+            assert 0.5 < (columns * width) / (rows * height) < 2, streams  # about as wide as tall
+            assert columns * width * rows * height * dpi ** 2 <= charts.PIXELS_AT_MOST * 1.0001 or dpi == charts.DPI_AT_LEAST
+
+
 def test_a_flat_forecast_is_drawn_below_the_panel_top_edge(tmp_path, monkeypatch):
     """A stream that never changed: its line sat on the panel's top edge, where no one could see it."""
     quarters = [str(q) for q in pd.period_range("2026Q1", periods=6, freq="Q")]
