@@ -22,6 +22,9 @@ _LISTED = "\nSHA-256 of each file written:\n"
 _LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
 # What a file browser leaves in a folder it shows: not the user's work, and no reason to refuse.
 BROWSER_LITTER = re.compile(r"^(\.DS_Store|Thumbs\.db|desktop\.ini|\._.*)$", re.IGNORECASE)
+# The lock file Excel (~$roadmap.xlsx) or LibreOffice (.~lock.roadmap.xlsx#) keeps beside a workbook
+# while it is open: a reason to refuse, but one to name as such.
+SPREADSHEET_LOCK = re.compile(r"^(~\$|\.~lock\.)")
 
 
 def _digest(path: Path) -> str:
@@ -54,7 +57,9 @@ def changed_since_written(directory: Path) -> list[str]:
     written = {match[2]: match[1] for match in map(_LINE.match, text.split(_LISTED, 1)[1].splitlines()) if match}
     found = []
     for name, path in _files(directory).items():
-        if name not in written:
+        if name not in written and SPREADSHEET_LOCK.match(path.name):
+            found.append(f"{name} (a spreadsheet's lock file: the workbook is open; close it first)")
+        elif name not in written:
             found.append(f"{name} (added)")
         elif _digest(path) != written[name]:
             found.append(f"{name} (changed)")

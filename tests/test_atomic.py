@@ -101,6 +101,12 @@ def test_an_output_with_a_file_changed_or_added_since_is_not_replaced(tmp_path):
     with pytest.raises(UnsafeOutputError):
         _written(target, {"plan/orders.csv": "orders\n"})
     assert (target / "notes.md").exists() and (target / "plan" / "orders.csv").read_text() == "orders, edited\n"
+    (target / "notes.md").unlink()
+    (target / "plan" / "orders.csv").write_text("orders\n")
+    (target / "plan" / "~$roadmap.xlsx").write_bytes(b"\0")  # Excel has the workbook open
+    with pytest.raises(UnsafeOutputError, match=r"since: plan/~\$roadmap\.xlsx \(a spreadsheet's lock file: the "
+                                                r"workbook is open; close it first\)"):
+        check_replaceable(target)
 
 
 def test_an_output_written_before_the_record_was_kept_is_replaced_as_before(tmp_path):
