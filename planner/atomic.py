@@ -28,6 +28,24 @@ class UnsafeOutputError(OutputError):
     """An output directory that holds files the planner did not write: replacing it would delete them."""
 
 
+def check_meant(target: str) -> None:
+    """Raise OutputError for an --out no one means as a name: '~' the shell did not expand (it was
+    quoted, or came from a script), which made a folder named '~' here, one `rm -rf ~` away from
+    the home folder; '-', which elsewhere means standard output; a name with spaces at its ends
+    (or only spaces), which shows like another."""
+    first, name = Path(target).parts[:1], Path(target).name
+    if first and first[0].startswith("~"):
+        expanded = os.path.expanduser(target)  # unchanged for a user this machine does not know
+        full = f" ({expanded})" if expanded != target else ""
+        raise OutputError(f"{target!r} starts with '~', which the shell did not expand (was it quoted?): this would "
+                          f"make a folder named {first[0]!r} here; give the path in full{full}")
+    if target == "-":
+        raise OutputError("'-' would be a file or folder named '-', not standard output; give a name")
+    if name != name.strip():
+        raise OutputError(f"{target!r} has spaces at the start or end of its name, which show like another name; "
+                          "give it without them")
+
+
 def check_writable(target: str | Path) -> None:
     """Raise OutputError unless `target` can be created: its nearest existing ancestor is a
     directory the planner can create entries in (the writers make the missing parents and stage

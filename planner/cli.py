@@ -10,7 +10,7 @@ import click
 
 from models.killed import SearchProcessKilled
 from planner import __version__
-from planner.atomic import (OutputError, check_not_around_the_working_directory, check_not_holding_inputs,
+from planner.atomic import (OutputError, check_meant, check_not_around_the_working_directory, check_not_holding_inputs,
                             check_not_overwriting_inputs, check_replaceable, check_writable)
 from planner.problems import SHOWN_PER_FILE, ScenarioError
 from planner.stop_signals import StopRequested, stops_unwind
@@ -71,6 +71,7 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
     input nor hold others' files; a file must not be an input nor an existing file in an input
     directory."""
     try:
+        check_meant(out)
         if directory:
             check_replaceable(out)
             check_not_holding_inputs(out, *inputs)

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from planner import atomic
-from planner.atomic import (OutputError, UnsafeOutputError, atomic_directory, check_not_around_the_working_directory,
-                            check_replaceable)
+from planner.atomic import (OutputError, UnsafeOutputError, atomic_directory, check_meant,
+                            check_not_around_the_working_directory, check_replaceable)
 from planner.export import write_csv_file
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER
+from tests.conftest import EXAMPLES
 
 
 def _umask() -> int:
@@ -131,3 +132,33 @@ def test_an_output_that_is_or_holds_the_working_directory_is_refused(tmp_path, m
             check_not_around_the_working_directory(target)
     monkeypatch.chdir(tmp_path)
     check_not_around_the_working_directory(target)
+
+
+@pytest.mark.parametrize("out, said", [
+    ("~/plans/q1", f"'~/plans/q1' starts with '~', which the shell did not expand (was it quoted?): this would make a "
+                   f"folder named '~' here; give the path in full ({os.path.expanduser('~/plans/q1')})"),
+    ("~nobody-here-at-all/q1", "'~nobody-here-at-all/q1' starts with '~', which the shell did not expand (was it "
+                               "quoted?): this would make a folder named '~nobody-here-at-all' here; give the path in full"),
+    ("-", "'-' would be a file or folder named '-', not standard output; give a name"),
+    ("plans/q1 ", "'plans/q1 ' has spaces at the start or end of its name, which show like another name; give it "
+                  "without them"),
+    (" ", "' ' has spaces at the start or end of its name, which show like another name; give it without them"),
+])
+def test_an_out_no_one_means_as_a_name_is_refused_before_anything_is_made(tmp_path, monkeypatch, out, said):
+    """A quoted '~/plans/q1' made a folder named '~' in the working directory, one `rm -rf ~` away
+    from the home folder; '-' and 'q1 ' made folders named so."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OutputError) as raised:
+        check_meant(out)
+    assert str(raised.value) == said
+    result = CliRunner().invoke(main, ["forecast", str(EXAMPLES / "sovereign-eu"), "--out", out])
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {said}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_with_a_space_inside_its_name_is_a_name_like_any_other():
+    check_meant("plans/q1 2027")
