@@ -16,7 +16,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER, changed_since_written, marker_with_record
 
 

@@ -56,7 +56,8 @@ def not_a_file(path: Path, file: str) -> Problem | None:
         return Problem(file, None, None, f"is a link to {path.readlink()}, which does not exist; point the link at "
                                          "the file, or copy the file here")
     if path.exists() and not path.is_file():
-        return Problem(file, None, None, f"is a folder, not a file, in {path.parent}")
+        kind = "a folder" if path.is_dir() else "a device or pipe"
+        return Problem(file, None, None, f"is {kind}, not a file, in {path.parent}")
     return None
 
 
