@@ -203,8 +203,8 @@ def _runaway_quantiles(forecast: pd.DataFrame, history: pd.DataFrame, planning: 
     run away later: on the log scale a short, volatile history (500, 700, 500, 300) put P90 at
     113,280 sixteen quarters out, 2.7 times P50 in the first quarter, and the plan would buy for it
     without a word (README, Short histories on the log scale). Where the median itself gets there,
-    the cause is not the band but the history's growth, compounded over a long horizon (20 years of
-    global-enterprise's 40% a year), and the warning says that instead."""
+    the cause is not the band but the history's growth, compounded over a long horizon (global-enterprise
+    over 20 years: its streams grow 39-62% a year), and the warning says that instead."""
     column, median = quantile_column(planning), quantile_column(0.5)
     largest = history.groupby(["region", "workload"])["demand"].max()
     found = []
