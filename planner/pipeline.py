@@ -204,7 +204,7 @@ def _runaway_quantiles(forecast: pd.DataFrame, history: pd.DataFrame, planning: 
     113,280 sixteen quarters out, 2.7 times P50 in the first quarter, and the plan would buy for it
     without a word (README, Short histories on the log scale). Where the median itself gets there,
     the cause is not the band but the history's growth, compounded over a long horizon (global-enterprise
-    over 20 years: its streams grow 39-62% a year), and the warning says that instead."""
+    over 20 years: its streams grow 29-62% a year), and the warning says that instead."""
     column, median = quantile_column(planning), quantile_column(0.5)
     largest = history.groupby(["region", "workload"])["demand"].max()
     found = []
