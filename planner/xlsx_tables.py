@@ -239,8 +239,8 @@ def _may_be_widest(column: pd.Series) -> list:
     numbers = pd.to_numeric(column, errors="coerce")
     if numbers.notna().any():
         values += [column.iloc[int(numbers.argmax())], column.iloc[int(numbers.argmin())]]
-    if len(column):
-        values.append(column.iloc[int(column.astype(str).str.len().argmax())])
+    if len(column):  # by each value's own text: a column of pandas' string type keeps NA as NA through astype(str)
+        values.append(max(column, key=lambda value: len(str(value))))
     return values
 
 
