@@ -19,6 +19,7 @@ from forecasts import column_quantile
 from planner.problems import Problem, ScenarioError
 from planner.schema import Column, Table
 from planner.tables import read_table
+from planner.text_files import not_a_file
 
 ORDERS = Table(
     "orders.csv",
@@ -143,9 +144,11 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     if missing and all((plan_dir / "plan" / name).is_file() for name in missing):
         raise ScenarioError([Problem("plan", None, None, f"this is a re-forecast's output, whose plan is in "
                                      f"{plan_dir / 'plan'}: give that directory")], where)
-    if missing:
-        raise ScenarioError([Problem(name, None, None, "file not found: a plan directory holds it (written by "
-                                     "planner plan or reforecast with csv among its --format)") for name in missing], where)
+    if missing:  # a link to a moved file, or a folder, is named as such (as read_table names it for the others)
+        raise ScenarioError([not_a_file(plan_dir / name, name)
+                             or Problem(name, None, None, "file not found: a plan directory holds it (written by "
+                                        "planner plan or reforecast with csv among its --format)") for name in missing],
+                            where)
     problems = []
     orders, found, _ = read_table(plan_dir, ORDERS)  # the plan's other columns are not needed here
     problems += found

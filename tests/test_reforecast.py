@@ -404,6 +404,10 @@ def test_a_damaged_or_foreign_plan_directory_is_an_input_error_naming_file_row_a
     (damaged / "forecast.csv").unlink()
     result = CliRunner().invoke(main, ["diff", good, str(damaged)])
     assert result.exit_code == 2 and "forecast.csv: file not found" in result.stderr, result.output
+    (damaged / "forecast.csv").symlink_to(tmp_path / "archive" / "forecast.csv")  # a link to a file since moved
+    result = CliRunner().invoke(main, ["diff", good, str(damaged)])
+    assert result.exit_code == 2, result.output
+    assert f"forecast.csv: is a link to {tmp_path / 'archive' / 'forecast.csv'}, which does not exist" in result.stderr
 
 
 def test_diff_never_writes_over_a_file_it_reads_and_makes_missing_folders(tmp_path, four_quarters):
