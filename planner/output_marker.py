@@ -14,17 +14,14 @@ import hashlib
 import re
 from pathlib import Path
 
+from planner.text_files import BROWSER_LITTER, SPREADSHEET_LOCK
+
 OUTPUT_MARKER = ".planner-output"
 MARKER_TEXT = ("Written by the AI-factory capacity planner. The next run with this directory as its --out\n"
                "replaces the whole directory; keep your own files elsewhere (it refuses while a file listed\n"
                "below has changed or another has been added).\n")
 _LISTED = "\nSHA-256 of each file written:\n"
 _LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
-# What a file browser leaves in a folder it shows: not the user's work, and no reason to refuse.
-BROWSER_LITTER = re.compile(r"^(\.DS_Store|Thumbs\.db|desktop\.ini|\._.*)$", re.IGNORECASE)
-# The lock file Excel (~$roadmap.xlsx) or LibreOffice (.~lock.roadmap.xlsx#) keeps beside a workbook
-# while it is open: a reason to refuse, but one to name as such.
-SPREADSHEET_LOCK = re.compile(r"^(~\$|\.~lock\.)")
 
 
 def _digest(path: Path) -> str:

@@ -26,6 +26,7 @@ from planner.rules import demand_jumps
 from planner.scenario import Scenario
 from planner.schema import TABLES_BY_NAME, Table
 from planner.tables import read_table
+from planner.text_files import BROWSER_LITTER, SPREADSHEET_LOCK
 
 ACTUALS = Table("actuals.csv", "Actual demand of the quarter that has just ended.",
                 TABLES_BY_NAME["demand_history"].columns, key=("quarter", "region", "workload"))
@@ -144,8 +145,8 @@ def roll_forward(scenario: Scenario, actuals: pd.DataFrame, locked: pd.DataFrame
     """Write the rolled scenario into `target` (an empty directory), with the previous plan's
     orders to lock (`carried_orders`) appended to its orders.csv."""
     source = scenario.path
-    for path in source.iterdir():
-        if path.is_file():
+    for path in source.iterdir():  # not a spreadsheet's lock file: copied, it said the rolled file was open
+        if path.is_file() and not (SPREADSHEET_LOCK.match(path.name) or BROWSER_LITTER.match(path.name)):
             shutil.copy2(path, target / path.name)
     new_start = scenario.settings.start + 1
     yaml_path = target / "scenario.yaml"

@@ -21,8 +21,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from planner.config import Quarter
 from planner.problems import Problem, closest
 from planner.schema import Column, Table
-from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_a_file, not_utf8, under_another_name,
-                                workbook_kind)
+from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_a_file, not_utf8, open_in_a_spreadsheet,
+                                under_another_name, workbook_kind)
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -153,7 +153,8 @@ def read_table(directory: Path, table: Table) -> tuple[pd.DataFrame, list[Proble
     frame = _typed(frame, table)
     frame.attrs["unparsed"] = unparsed
     problems.extend(_duplicate_keys(table, frame))
-    return frame, problems, warnings
+    open_elsewhere = open_in_a_spreadsheet(path)
+    return frame, problems, warnings + ([open_elsewhere] if open_elsewhere else [])
 
 
 def _other_separator(table: Table, header: list[str]) -> str | None:

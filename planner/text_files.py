@@ -9,11 +9,17 @@ scenario.yaml (planner/config.py) alike.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from planner.problems import Problem
 
 SAVE_AS_UTF8 = "save it as 'CSV UTF-8 (Comma delimited)'"
+# What a file browser leaves in a folder it shows: no one's work.
+BROWSER_LITTER = re.compile(r"^(\.DS_Store|Thumbs\.db|desktop\.ini|\._.*)$", re.IGNORECASE)
+# The lock file Excel (~$roadmap.xlsx) or LibreOffice (.~lock.roadmap.xlsx#) keeps beside a file it
+# has open: no one's work either, but a sign that the file may have changes not yet saved.
+SPREADSHEET_LOCK = re.compile(r"^(~\$|\.~lock\.)")
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".ods", ".txt", ".tsv")
 WORKBOOK_SIGNATURES = {
     b"PK\x03\x04": "a workbook (.xlsx or .ods: a zip file)",
@@ -59,6 +65,19 @@ def not_a_file(path: Path, file: str) -> Problem | None:
         kind = "a folder" if path.is_dir() else "a device or pipe"
         return Problem(file, None, None, f"is {kind}, not a file, in {path.parent}")
     return None
+
+
+def open_in_a_spreadsheet(path: Path) -> str | None:
+    """A warning when the lock file a spreadsheet keeps beside a file it has open is there:
+    LibreOffice's `.~lock.sites.csv#`, Excel's `~$sites.csv` (for a long name, Excel's drops the
+    name's first two characters). A planner who edits racks.csv and runs the plan before saving
+    plans on the file as it was, without a word; None where there is no lock file."""
+    names = (f".~lock.{path.name}#", f"~${path.name}", f"~${path.name[2:]}")  # each matches SPREADSHEET_LOCK
+    lock = next((name for name in names if (path.parent / name).is_file()), None)
+    if lock is None:
+        return None
+    return (f"{path.name} is open in a spreadsheet ({lock} is beside it): changes not yet saved there are not in this "
+            "run; save them and run again")
 
 
 def namesake(directory: Path, file: str, suffixes: tuple[str, ...]) -> str | None:

@@ -596,6 +596,32 @@ def test_a_roll_leaves_out_the_deals_of_the_quarter_just_ended_and_nothing_else(
     assert not [warning for warning in last.warnings if "demand_overrides.csv" in warning], last.warnings
 
 
+def test_a_file_open_in_a_spreadsheet_is_warned_about_and_its_lock_file_is_not_rolled_on(tmp_path):
+    """racks.csv edited in LibreOffice and not yet saved: the plan read the file as it was, without a
+    word. Its lock file, copied into the rolled scenario like any other file, would say there that
+    a file no one has open is open."""
+    from planner.reforecast import read_actuals, roll_forward
+
+    directory = tmp_path / "global-enterprise"
+    shutil.copytree(EXAMPLES / "global-enterprise", directory)
+    (directory / ".~lock.racks.csv#").write_text("planner,host,user;\n")
+    (directory / "~$orders.csv").write_bytes(b"\0")  # Excel's
+    (directory / ".DS_Store").write_bytes(b"\0")
+    scenario = load_scenario(directory)
+    said = [warning for warning in scenario.warnings if "open in a spreadsheet" in warning]
+    assert said == ["racks.csv is open in a spreadsheet (.~lock.racks.csv# is beside it): changes not yet saved there "
+                    "are not in this run; save them and run again",
+                    "orders.csv is open in a spreadsheet (~$orders.csv is beside it): changes not yet saved there are "
+                    "not in this run; save them and run again"]
+    actuals, _ = read_actuals(ROOT / "examples" / "quarterly" / "actuals" / "2027Q1.csv", scenario)
+    rolled = tmp_path / "rolled"
+    rolled.mkdir()
+    roll_forward(scenario, actuals, pd.DataFrame(columns=["order_quarter", "factory", "rack_type", "racks"]), rolled)
+    left = {path.name for path in directory.iterdir()} - {path.name for path in rolled.iterdir()}
+    assert left == {".~lock.racks.csv#", "~$orders.csv", ".DS_Store"}
+    assert not [warning for warning in load_scenario(rolled).warnings if "open in a spreadsheet" in warning]
+
+
 def test_an_output_directory_given_for_a_scenario_is_named_as_such(four_quarters):
     """A plan's --out holds orders.csv, fleet.csv and factories.csv under a scenario's names: given to
     validate, it was judged as a scenario, eleven problems none of which said what had happened."""
