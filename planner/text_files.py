@@ -69,9 +69,10 @@ def not_a_file(path: Path, file: str) -> Problem | None:
 
 def open_in_a_spreadsheet(path: Path) -> str | None:
     """A warning when the lock file a spreadsheet keeps beside a file it has open is there:
-    LibreOffice's `.~lock.sites.csv#`, Excel's `~$sites.csv` (for a long name, Excel's drops the
-    name's first two characters). A planner who edits racks.csv and runs the plan before saving
-    plans on the file as it was, without a word; None where there is no lock file."""
+    LibreOffice's `.~lock.sites.csv#`, Excel's `~$sites.csv`, and `~$tes.csv` too: Word drops the
+    first two characters of a long name, and I could not check whether Excel does. A planner who
+    edits racks.csv and runs the plan before saving plans on the file as it was, without a word;
+    None where there is no lock file."""
     names = (f".~lock.{path.name}#", f"~${path.name}", f"~${path.name[2:]}")  # each matches SPREADSHEET_LOCK
     lock = next((name for name in names if (path.parent / name).is_file()), None)
     if lock is None:
