@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,8 +108,10 @@ def _not_a_scenario(directory: Path) -> Problem | None:
     """What `directory` is, where it is plainly not a scenario. A plan's, a forecast's or a
     re-forecast's --out: its orders.csv, fleet.csv and factories.csv share a scenario's names and
     were judged as one, eleven problems none of which said what had happened. A folder holding
-    none of a scenario's files (`examples`): six 'file not found' lines, not the scenarios in it."""
-    if (directory / SETTINGS_FILE).is_file():
+    none of a scenario's files (`examples`): six 'file not found' lines, not the scenarios in it.
+    A scenario's file counts as there in any form, a link to a moved file too: the loaders name
+    what is wrong with it (text_files.not_a_file), where this said the folder held no scenario."""
+    if os.path.lexists(directory / SETTINGS_FILE):
         return None
     if (directory / "scenario" / SETTINGS_FILE).is_file():
         return Problem(SETTINGS_FILE, None, None, f"this is a re-forecast's output, whose rolled scenario is in "
@@ -116,7 +119,7 @@ def _not_a_scenario(directory: Path) -> Problem | None:
     if (directory / OUTPUT_MARKER).is_file() or (directory / "plan.json").is_file():
         return Problem(SETTINGS_FILE, None, None, "this is an output directory the planner wrote (a plan's or a "
                                                   "forecast's --out), not a scenario: give the scenario directory")
-    if not any((directory / table.file).is_file() for table in TABLES):
+    if not any(os.path.lexists(directory / table.file) for table in TABLES):
         inside = sorted(str(path.parent) for path in directory.glob(f"*/{SETTINGS_FILE}"))
         return Problem(SETTINGS_FILE, None, None, "file not found, nor any of a scenario's CSV files: "
                                                   + (f"the scenarios in it are {', '.join(inside)}" if inside

@@ -518,6 +518,17 @@ def test_a_link_to_a_moved_file_or_a_folder_under_a_files_name_is_named_even_whe
         "the link at the file, or copy the file here"]
 
 
+def test_a_scenario_of_links_to_a_moved_folder_is_named_file_by_file_not_as_no_scenario(sovereign, tmp_path):
+    """Every file a link into a shared folder that has moved: the folder was said to hold no scenario."""
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for path in sovereign.iterdir():
+        (linked / path.name).symlink_to(tmp_path / "moved" / path.name)
+    problems = problems_of(linked)
+    assert {p.file for p in problems} == {path.name for path in sovereign.iterdir() if path.suffix in (".csv", ".yaml")}
+    assert all(p.message.startswith(f"is a link to {tmp_path / 'moved' / p.file}, which does not exist") for p in problems)
+
+
 def test_scenario_yaml_in_another_encoding_or_under_another_name_is_named(sovereign):
     """'name: Café' saved in Latin-1 stopped validate as an internal error (UnicodeDecodeError), and
     scenario.yml was 'file not found'."""
