@@ -6,7 +6,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from models.inputs import SHORTEST_SOLVER_CALL_S, UNMET_PENALTY, WATCHDOG_GRACE
-from models.runs import figure
+from models.runs import counted, figure
 from models.steady import CLOSENESS_GAP, KILLED
 from planner.problems import many_times
 
@@ -138,6 +138,24 @@ def _gap_lines(title: str, gaps, key: str) -> list[str]:
     return lines
 
 
+def idle_order_lines(plan, reasons) -> list[str]:
+    """The order lines with racks no demand uses within the horizon, and why they are bought
+    (models/order_reasons.py): a plan for zero demand that buys racks must say so, not leave it to
+    the Orders sheet."""
+    idle = [(reason, capex) for reason, capex in zip(reasons, plan.orders["capex_usd"]) if reason.spare]
+    if not idle:
+        return []
+    racks = sum(reason.spare for reason, _ in idle)
+    capex = sum(capex * reason.spare / reason.racks for reason, capex in idle)
+    lines = [f"  racks never in use within the horizon: {racks:,} of {int(plan.orders['racks'].sum()):,} ordered "
+             f"({figure(capex / 1e6, 1)} M of capex):"]
+    lines += [f"    {r.rack_type} at {r.factory} ordered {r.order_quarter} ({counted(r.racks, 'rack')}): {r.text}"
+              for r, _ in idle[:GAP_LINES_SHOWN]]
+    if len(idle) > GAP_LINES_SHOWN:
+        lines.append(f"    ... and {len(idle) - GAP_LINES_SHOWN} more (plan.json 'order_reasons', workbook sheet Orders)")
+    return lines
+
+
 def summary_text(context: dict) -> str:
     plan, run, settings = context["plan"], context["run"], context["scenario"].settings
     kpis = plan.kpis
@@ -153,6 +171,7 @@ def summary_text(context: dict) -> str:
     lines += _gap_lines("why demand is unmet", run.unmet, "unmet") + _gap_lines("why cloud is used", run.cloud, "cloud")
     lines.append("  racks ordered by type and year:")
     lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]
+    lines += idle_order_lines(plan, run.orders)
     lines.append("  peak facility MW per site:")
     lines += [f"    {site}: {mw:,.1f}" for site, mw in kpis["peak_facility_mw_by_site"].items()]
     return "\n".join(lines)

@@ -57,10 +57,9 @@ def _write_roadmap(path, context: dict) -> None:
         accelerators=plan.orders["racks"] * plan.orders["rack_type"].map(racks["accelerators_per_rack"]),
         # what procurement must line up with the site: the facility power the order draws once online
         facility_mw=plan.orders["racks"] * plan.orders["rack_type"].map(racks["kw_per_rack"])
-        * plan.orders["site"].map(pue) / 1000)
-    write_table(book.create_sheet("Orders"), orders[["order_quarter", "online_quarter", "factory", "site", "vendor",
-                                                     "rack_type", "racks", "accelerators", "facility_mw", "capex_usd",
-                                                     "locked"]])
+        * plan.orders["site"].map(pue) / 1000,
+        reasons=[reason.text for reason in context["run"].orders])  # models/order_reasons.py, row for row
+    _orders(book.create_sheet("Orders"), orders)
     _roadmap(book.create_sheet("Roadmap"), plan)
     _power(book.create_sheet("Power"), plan)
     _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
@@ -172,6 +171,15 @@ def _demand(sheet, plan, demand, scenario) -> None:
     frame = forecast.merge(plan.demand, on=["quarter", "region", "workload"], how="right")
     columns = ["quarter", "region", "workload", *shown, "override_delta", "demand", "served_factory", "served_cloud", "unmet"]
     write_table(sheet, frame[columns])
+
+
+def _orders(sheet, orders: pd.DataFrame) -> None:
+    """The order lines procurement signs, each with why it is bought (its racks in use from when,
+    for which streams, or the rule that needs racks no demand uses), wrapped."""
+    shown = orders[["order_quarter", "online_quarter", "factory", "site", "vendor", "rack_type", "racks",
+                    "accelerators", "facility_mw", "capex_usd", "locked", "reasons"]]
+    write_table(sheet, shown)
+    _wrapped(sheet, len(shown.columns))
 
 
 def _service_gaps(sheet, gaps) -> None:

@@ -92,6 +92,7 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     assert abs(objective_usd - npv) <= 1e-6 * max(1.0, abs(npv)), (objective_usd, npv)
     unmet_and_cloud_are_explained(plan_inputs, run)
     named_limits_hold(plan_inputs, run)
+    orders_are_explained(plan_inputs, run)
 
 
 def unmet_and_cloud_are_explained(plan_inputs, run) -> None:
@@ -113,6 +114,61 @@ def unmet_and_cloud_are_explained(plan_inputs, run) -> None:
         for row in run.plan.demand.itertuples():
             value = getattr(row, column)
             assert abs(explained.get((row.region, row.workload, row.quarter), 0.0) - (value if value > 1e-3 else 0.0)) < 1e-9
+
+
+def orders_are_explained(plan_inputs, run) -> None:
+    """Every order line has its reason, row for row; its racks in use, recounted from the input
+    fleet, the order lines and the assignments (oldest racks first, as the reasons count them),
+    agree with what it says; and in a plan solved to a gap of 1e-6, a new line's racks never in
+    use, or its racks idle before they are, are bought for a commitment or minimum size the
+    inputs set, or because no later order could arrive in time."""
+    plan = run.plan
+    assert [(r.order_quarter, r.factory, r.rack_type, r.racks, r.locked) for r in run.orders] == \
+        [(o.order_quarter, o.factory, o.rack_type, int(o.racks), bool(o.locked)) for o in plan.orders.itertuples()]
+    racks = plan_inputs.racks.set_index("rack_type")
+    factories = plan_inputs.factories.set_index("factory")
+    region_of = {f: plan_inputs.sites.set_index("site").at[factories.at[f, "site"], "region"] for f in factories.index}
+    quarters = [plan_inputs.start + t for t in range(plan_inputs.horizon_quarters)]
+
+    def online(first, rack_type, q):
+        return first <= q < first + int(racks.at[rack_type, "lifetime_quarters"])
+
+    needed = defaultdict(float)
+    for row in plan.assignments.itertuples():
+        needed[(region_of[row.factory], row.rack_type, row.quarter)] += row.racks / plan_inputs.utilization
+    installed = defaultdict(int)
+    for row in plan_inputs.fleet.itertuples():
+        for q in quarters:
+            if online(row.online_quarter, row.rack_type, q):
+                installed[(region_of[row.factory], row.rack_type, q)] += int(row.racks)
+    lines = sorted(enumerate(plan.orders.itertuples()), key=lambda x: (x[1].online_quarter, not x[1].locked, x[0]))
+    in_use = defaultdict(dict)
+    for q in quarters:
+        ahead = dict(installed)
+        for k, row in lines:
+            pool = (region_of[row.factory], row.rack_type, q)
+            if online(row.online_quarter, row.rack_type, q):
+                used = needed.get(pool, 0.0) - ahead.get(pool, 0)
+                in_use[k][q] = min(int(row.racks), max(0, -int(-(used - 1e-4) // 1)))
+                ahead[pool] = ahead.get(pool, 0) + int(row.racks)
+    for k, reason in enumerate(run.orders):
+        use = sorted(in_use[k].items())
+        assert reason.most_in_use == max((n for _, n in use), default=0), reason.text
+        assert reason.in_use_from == next((q for q, n in use if n > 0), None), reason.text
+        assert reason.all_in_use_from == next((q for q, n in use if n >= reason.racks), None), reason.text
+        assert bool(reason.spare_reasons) == (reason.spare > 0), reason.text
+        for said in reason.spare_reasons + reason.early_reasons:
+            if "commitment" in said:
+                assert factories.at[reason.factory, "commitment_usd"] > 0, said
+            if "minimum size" in said:
+                assert factories.at[reason.factory, "min_accelerators"] > 0, said
+        if reason.locked:
+            continue
+        if reason.spare:
+            assert not reason.spare_reasons[0].startswith("no rule"), reason.text
+        arrival = plan.orders.at[k, "online_quarter"]
+        if reason.in_use_from is not None and reason.in_use_from > max(arrival, plan_inputs.start):
+            assert reason.early_reasons, reason.text
 
 
 SITE_NAMED_FULL = re.compile(r"(s\d+) \(([^()]*)\)")  # 's1 (power; 0 of 2 power blocks ordered)'
