@@ -164,3 +164,21 @@ def test_every_order_line_of_a_plan_says_why_it_is_bought(plan_inputs):
     run = run_model(plan_inputs, FAST, with_duals=False)  # raises PlanCheckError on any violation
     if run.result.status != INFEASIBLE:
         orders_are_explained(plan_inputs, run)
+
+
+def test_a_line_bought_early_at_no_extra_cost_says_a_later_order_would_cost_no_less():
+    # No discounting and a life inside the horizon: a rack costs the same ordered a quarter
+    # earlier, so a plan may take it early; the reason names the tie, as the solver may break it.
+    plan_inputs = inputs([rack("a", lead=0, life=2, price=2_000_000.0)], CAP, [site("s1", price=0.0)],
+                         [factory("f1", "s1")], {("r1", "train"): [0, 72, 0]}, horizon=3)
+    plan = run_model(plan_inputs, FAST, with_duals=False).plan
+    fleet = plan.fleet.copy()
+    fleet = pd.concat([fleet, fleet.assign(quarter=START, racks_online=1, accelerators_online=72)])
+    fleet.loc[fleet["quarter"] == q("2027Q3"), "racks_online"] = 0
+    early = plan.orders.assign(order_quarter=START, online_quarter=START)
+    padded = dataclasses.replace(plan, tables={**plan.tables, "orders": early, "fleet": fleet})
+    [reason] = explain_orders(build_index(plan_inputs), plan_inputs, padded)
+    assert reason.in_use_from == q("2027Q2")
+    assert reason.early_reasons == ("no later order would cost the plan less: a rack of it costs 2.000 M in the NPV "
+                                    "ordered in 2027Q1, 2.000 M ordered in 2027Q2 (capex annuity, opex and energy, "
+                                    "discounted)",)
