@@ -95,6 +95,17 @@ def explain_orders(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
     return reasons
 
 
+def needless(single: bool, gap_usd: float | None, replan: bool) -> str:
+    """Why a plan may buy what nothing in it needs: it is not proven the cheapest (within its
+    optimality gap, or a re-plan's allowance for keeping the previous plan's orders)."""
+    them = "it" if single else "them"
+    bound = (f"within its optimality gap ({figure(gap_usd / 1e6, 2)} M) of the best possible"
+             if gap_usd is not None else "not proven the cheapest")
+    kept = ("; a re-plan keeps the previous plan's orders among plans that cost little more "
+            "(solver.steady_within, --steady-within)") if replan else ""
+    return f"the plan is {bound}, and one without {them} may cost less (a smaller solver.mip_gap, --mip-gap){kept}"
+
+
 def _use_text(row, arrival: int, first, full, most: int, streams, start, horizon: int) -> str:
     """'all 31 racks in use from arrival (2027Q3), serving eu-de/inference, eu-fr/training', and so on."""
     racks = int(row.racks)
@@ -248,13 +259,7 @@ class _Facts:
         found = self._commitment(row, spare) + self._minimum_size(row, spare, self.active(row))
         if found:
             return found
-        them = "it" if spare == 1 else "them"
-        bound = (f"within its optimality gap ({figure(gap_usd / 1e6, 2)} M) of the best possible"
-                 if gap_usd is not None else "not proven the cheapest")
-        kept = ("; a re-plan keeps the previous plan's orders among plans that cost little more "
-                "(solver.steady_within, --steady-within)") if replan else ""
-        return [f"no rule of the plan needs {them}: the plan is {bound}, and one without {them} may cost less "
-                f"(a smaller solver.mip_gap, --mip-gap){kept}"]
+        return [f"no rule of the plan needs {'it' if spare == 1 else 'them'}: " + needless(spare == 1, gap_usd, replan)]
 
     def _commitment(self, row, spare: int) -> list[str]:
         """The factory's take-or-pay commitment, met only with the spend of `spare` racks of the

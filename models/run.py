@@ -14,6 +14,7 @@ from models.diagnose import explain_infeasibility
 from models.duals import shadow_prices
 from models.extract import Plan, extract_plan
 from models.inputs import PlanInputs, SolverOptions
+from models.block_reasons import BlockReason, explain_blocks
 from models.order_reasons import OrderReason, explain_orders
 from models.solve import INFEASIBLE, SolveResult, solve
 from models.service_gaps import ServiceGap, explain_service_gaps
@@ -36,6 +37,7 @@ class ModelRun:
     unmet: list[ServiceGap] = field(default_factory=list)  # why demand is left unmet, a run of quarters each
     cloud: list[ServiceGap] = field(default_factory=list)  # why demand is served from cloud
     orders: list[OrderReason] = field(default_factory=list)  # why each line of plan.orders is bought, in its order
+    blocks: list[BlockReason] = field(default_factory=list)  # why each line of plan.expansions is bought
     timings: dict = field(default_factory=dict)
     size: dict = field(default_factory=dict)
 
@@ -64,6 +66,7 @@ def run_model(inputs: PlanInputs, options: SolverOptions, log_stream=None, with_
     gap_usd = (result.objective_musd - result.bound_musd) * 1e6 if result.bound_musd is not None else None
     run.unmet, run.cloud = explain_service_gaps(m.ix, inputs, run.plan, gap_usd)
     run.orders = explain_orders(m.ix, inputs, run.plan, gap_usd, replan=result.steady is not None)
+    run.blocks = explain_blocks(m.ix, inputs, run.plan, gap_usd, replan=result.steady is not None)
     if with_duals and options.name.lower() == "highs":
         run.shadow_prices = shadow_prices(m, threads=options.threads, time_limit_s=options.time_limit_s)
     run.timings["total_s"] = time.perf_counter() - began

@@ -63,6 +63,8 @@ def plan_json(context: dict) -> dict:
         "cloud": [gap.record() for gap in run.cloud],
         # why each line of orders.csv is bought, row for row (models/order_reasons.py)
         "order_reasons": [reason.record() for reason in run.orders],
+        # why each line of expansions.csv is bought, row for row (models/block_reasons.py)
+        "block_reasons": [reason.record() for reason in run.blocks],
         # a re-plan: order lines and racks changed against the previous plan by the cheapest plan
         # found and by the plan kept (models/steady.py); null for a plan made from scratch
         "previous_orders": dataclasses.asdict(result.steady) if result.steady is not None else None,

@@ -156,6 +156,19 @@ def idle_order_lines(plan, reasons) -> list[str]:
     return lines
 
 
+def block_lines(plan, reasons) -> list[str]:
+    """The power blocks ordered and why (models/block_reasons.py): few, dear, and ordered years
+    ahead, so each is listed."""
+    if not reasons:
+        return []
+    lines = ["  power blocks ordered:"]
+    for reason, row in zip(reasons, plan.expansions.itertuples()):
+        lines.append(f"    {row.site}: {counted(int(row.blocks), 'block')} of {figure(row.block_mw, 1)} MW "
+                     f"({figure(row.capex_usd / 1e6, 1)} M) ordered {row.order_quarter}, online {row.online_quarter}: "
+                     f"{reason.text}")
+    return lines
+
+
 def summary_text(context: dict) -> str:
     plan, run, settings = context["plan"], context["run"], context["scenario"].settings
     kpis = plan.kpis
@@ -171,7 +184,7 @@ def summary_text(context: dict) -> str:
     lines += _gap_lines("why demand is unmet", run.unmet, "unmet") + _gap_lines("why cloud is used", run.cloud, "cloud")
     lines.append("  racks ordered by type and year:")
     lines += [f"    {key}: {n}" for key, n in kpis["racks_ordered_by_type_and_year"].items()] or ["    none"]
-    lines += idle_order_lines(plan, run.orders)
+    lines += idle_order_lines(plan, run.orders) + block_lines(plan, run.blocks)
     lines.append("  peak facility MW per site:")
     lines += [f"    {site}: {mw:,.1f}" for site, mw in kpis["peak_facility_mw_by_site"].items()]
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from planner.xlsx_tables import (CURRENCY, GAP, MW, TITLE_FONT, USD, WHOLE, bold
 QUARTER_LABEL_ROTATION = -45  # degrees: the charts' quarter labels, so a horizon of quarters never overlaps
 REASONS_WIDTH = 80  # characters: the Cloud and unmet sheet's reasons and the Forecast models sheet's why, wrapped
 GAPS_SHEET = "Cloud and unmet"
+BLOCKS_SHEET = "Power blocks"  # power_expansions ordered: only when the plan orders any
 RECORD_SHEET = "Actuals record"  # after a re-forecast: actuals_vs_forecast.csv as a sheet
 
 RED, AMBER = "F8696B", "FFEB84"  # conditional formats: at a limit, near it (or outside a band)
@@ -60,6 +61,8 @@ def _write_roadmap(path, context: dict) -> None:
         * plan.orders["site"].map(pue) / 1000,
         reasons=[reason.text for reason in context["run"].orders])  # models/order_reasons.py, row for row
     _orders(book.create_sheet("Orders"), orders)
+    if len(plan.expansions):
+        _power_blocks(book.create_sheet(BLOCKS_SHEET), plan.expansions, context["run"].blocks)
     _roadmap(book.create_sheet("Roadmap"), plan)
     _power(book.create_sheet("Power"), plan)
     _demand(book.create_sheet("Demand"), plan, context["demand"], scenario)
@@ -180,6 +183,14 @@ def _orders(sheet, orders: pd.DataFrame) -> None:
                     "accelerators", "facility_mw", "capex_usd", "locked", "reasons"]]
     write_table(sheet, shown)
     _wrapped(sheet, len(shown.columns))
+
+
+def _power_blocks(sheet, expansions: pd.DataFrame, reasons) -> None:
+    """The power blocks ordered, each with when its site's load needs it: a facilities contract
+    placed years ahead, which the Power sheet's blocks online per quarter does not date."""
+    shown = expansions.assign(reasons=[reason.text for reason in reasons])  # models/block_reasons.py, row for row
+    write_table(sheet, shown[["order_quarter", "online_quarter", "site", "blocks", "block_mw", "capex_usd", "reasons"]])
+    _wrapped(sheet, 7)
 
 
 def _service_gaps(sheet, gaps) -> None:

@@ -48,6 +48,7 @@ HEADERS = {
     "region": ("Region", None), "workload": ("Workload", None), "category": ("Category", None),
     "racks": ("Racks", WHOLE), "accelerators": ("Accelerators", WHOLE), "capex_usd": ("Capex (USD)", USD),
     "locked": ("Locked (already placed)", None), "racks_online": ("Racks online", WHOLE),
+    "blocks": ("Power blocks", WHOLE), "block_mw": ("Block size (MW)", MW),
     "accelerators_online": ("Accelerators online", WHOLE), "units": ("Compute units", NUMBER),
     "it_mw": ("IT load (MW)", MW), "facility_mw": ("Facility load (MW)", MW), "capacity_mw": ("Available (MW)", MW),
     "utilization": ("Power used (%)", PERCENT), "expansion_blocks_online": ("Power blocks online", WHOLE),

@@ -93,6 +93,7 @@ def test_every_plan_obeys_every_rule_and_costs_match_the_objective(plan_inputs):
     unmet_and_cloud_are_explained(plan_inputs, run)
     named_limits_hold(plan_inputs, run)
     orders_are_explained(plan_inputs, run)
+    blocks_are_explained(plan_inputs, run)
 
 
 def unmet_and_cloud_are_explained(plan_inputs, run) -> None:
@@ -169,6 +170,38 @@ def orders_are_explained(plan_inputs, run) -> None:
         arrival = plan.orders.at[k, "online_quarter"]
         if reason.in_use_from is not None and reason.in_use_from > max(arrival, plan_inputs.start):
             assert reason.early_reasons, reason.text
+
+
+def blocks_are_explained(plan_inputs, run) -> None:
+    """Every power-block line has its reason, row for row; the quarter its site's load first needs
+    it, recounted from the racks online, their kW and the site's scheduled power (the first
+    blocks to arrive carry the load first), is the one it names; and in a plan solved to a gap of
+    1e-6 no line is needless, and one that arrives early says why."""
+    plan = run.plan
+    assert [(r.order_quarter, r.site, r.blocks) for r in run.blocks] == \
+        [(e.order_quarter, e.site, int(e.blocks)) for e in plan.expansions.itertuples()]
+    if not run.blocks:
+        return
+    racks, sites = plan_inputs.racks.set_index("rack_type"), plan_inputs.sites.set_index("site")
+    block_mw = plan_inputs.power_expansions.set_index("site")["block_mw"]
+    load = defaultdict(float)
+    for row in plan.fleet.itertuples():
+        load[(row.site, row.quarter)] += row.racks_online * racks.at[row.rack_type, "kw_per_rack"] * sites.at[row.site, "pue"] / 1000
+    lines = sorted(enumerate(plan.expansions.itertuples()), key=lambda x: (x[1].online_quarter, x[0]))
+    for k, reason in enumerate(run.blocks):
+        site_name, first = reason.site, None
+        for t in range(plan_inputs.horizon_quarters):
+            q = plan_inputs.start + t
+            ahead = sum(int(row.blocks) for j, row in lines[:[j for j, _ in lines].index(k)]
+                        if row.site == site_name and row.online_quarter <= q)
+            arrived = plan.expansions.at[k, "online_quarter"] <= q
+            if arrived and load[(site_name, q)] > scheduled_mw(plan_inputs, site_name, q) + ahead * block_mw[site_name] + 1e-6:
+                first = q
+                break
+        assert reason.needed_from == first, reason.text
+        assert first is not None, reason.text  # a block costs its capex: a plan at 1e-6 buys none it does not need
+        if first > plan.expansions.at[k, "online_quarter"]:
+            assert "; no later order" in reason.text, reason.text
 
 
 SITE_NAMED_FULL = re.compile(r"(s\d+) \(([^()]*)\)")  # 's1 (power; 0 of 2 power blocks ordered)'

@@ -14,9 +14,9 @@ from models.index import build_index
 from models.order_reasons import explain_orders
 from models.run import run_model
 from models.solve import INFEASIBLE
-from planner.terminal import idle_order_lines
+from planner.terminal import block_lines, idle_order_lines
 from tests.builders import FAST, START, factory, inputs, q, rack, site
-from tests.test_model_properties import orders_are_explained, scenarios
+from tests.test_model_properties import blocks_are_explained, orders_are_explained, scenarios
 
 CAP = {("a", "train"): 72.0}
 
@@ -182,3 +182,38 @@ def test_a_line_bought_early_at_no_extra_cost_says_a_later_order_would_cost_no_l
     assert reason.early_reasons == ("no later order would cost the plan less: a rack of it costs 2.000 M in the NPV "
                                     "ordered in 2027Q1, 2.000 M ordered in 2027Q2 (capex annuity, opex and energy, "
                                     "discounted)",)
+
+
+@st.composite
+def power_short_scenarios(draw):
+    """scenarios() with little power at every site and cheap blocks to add to it, so that plans
+    order power blocks."""
+    plan_inputs = draw(scenarios())
+    sites = plan_inputs.sites.assign(power_mw=[draw(st.sampled_from([0.1, 0.2, 0.3])) for _ in plan_inputs.sites.index])
+    expansions = pd.DataFrame([{"site": name, "block_mw": draw(st.sampled_from([0.1, 0.25, 0.5])),
+                                "capex_usd": draw(st.sampled_from([1e5, 5e5])), "lead_time_quarters": draw(st.integers(0, 3)),
+                                "max_blocks": draw(st.integers(1, 4))} for name in sites["site"]])
+    return dataclasses.replace(plan_inputs, sites=sites, power_expansions=expansions, site_power=plan_inputs.site_power.iloc[0:0])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(power_short_scenarios())
+def test_every_power_block_line_says_when_its_site_needs_it(plan_inputs):
+    run = run_model(plan_inputs, FAST, with_duals=False)
+    if run.result.status != INFEASIBLE:
+        blocks_are_explained(plan_inputs, run)
+
+
+def test_a_power_block_says_from_when_its_site_needs_it_on_screen_and_in_the_workbook_order():
+    plan_inputs = inputs([rack("a", lead=1, kw=100.0)], CAP, [site("s1", mw=0.1, price=0.1)], [factory("f1", "s1")],
+                         {("r1", "train"): [0, 72, 144, 144, 216, 216]}, expansions=[("s1", 0.2, 1_000_000, 1, 2)],
+                         discount_rate=0.08)
+    run = run_model(plan_inputs, FAST, with_duals=False)
+    assert run.plan.expansions[["order_quarter", "blocks"]].values.tolist() == [[q("2027Q2"), 1]]
+    [reason] = run.blocks
+    assert reason.needed_from == q("2027Q3")
+    assert reason.text == ("needed from arrival (2027Q3): s1's facility load then, 0.2 MW, is over the 0.1 MW it has "
+                           "without it; its load peaks at 0.3 MW in 2028Q1")
+    assert block_lines(run.plan, run.blocks) == [
+        "  power blocks ordered:",
+        f"    s1: 1 block of 0.2 MW (1.0 M) ordered 2027Q2, online 2027Q3: {reason.text}"]

@@ -366,6 +366,27 @@ def test_the_readmes_example_of_why_cloud_or_unmet_is_what_sovereign_eu_says(pla
     assert len(lines) >= 3 and {_words(line) for line in lines} <= said, {_words(line) for line in lines} - said
 
 
+def test_each_order_line_and_power_block_says_why_in_the_workbook_plan_json_and_readme(planned):
+    """The Orders sheet's Why and the Power blocks sheet are plan.json's order_reasons and
+    block_reasons row for row; the power block is on screen, as the README shows it."""
+    result, out = planned["sovereign-eu"]
+    summary = json.loads((out / "plan.json").read_text())
+    orders = pd.read_csv(out / "orders.csv")
+    assert len(summary["order_reasons"]) == len(orders) > 0
+    assert [r["rack_type"] for r in summary["order_reasons"]] == orders["rack_type"].tolist()
+    assert _sheet(out / "roadmap.xlsx", "Orders")["reasons"].tolist() == [r["text"] for r in summary["order_reasons"]]
+    assert all(r["text"].startswith(("all ", "the rack ", "both racks ")) for r in summary["order_reasons"])
+    blocks = summary["block_reasons"]
+    assert len(blocks) == len(pd.read_csv(out / "expansions.csv")) > 0
+    assert _sheet(out / "roadmap.xlsx", "Power blocks")["reasons"].tolist() == [b["text"] for b in blocks]
+    screen = result.output.splitlines()
+    shown = screen[screen.index("  power blocks ordered:") + 1:][:len(blocks)]
+    assert [line.split(": ", 1)[1].split(": ", 1)[1] for line in shown] == [b["text"] for b in blocks]
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    example = readme.split("```\n  power blocks ordered:\n", 1)[1].split("```", 1)[0].strip()
+    assert _words(example) in {_words(line.strip()) for line in shown}, (example, shown)
+
+
 def _words(line: str) -> str:
     """The line with its quarters (a run of them, or one) and amounts (a range of them, or one) each
     put as '#'. On one machine a stream is short in two quarters, 575 to 647 units; on another, in
