@@ -95,6 +95,13 @@ def explain_orders(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
     return reasons
 
 
+def never_in_use(reasons: list[OrderReason], orders: pd.DataFrame) -> tuple[int, float]:
+    """The racks never in use within the horizon over all lines, and their capex (USD): what a
+    summary says before the lines (orders: plan.orders, row for row with reasons)."""
+    idle = [(reason.spare, capex * reason.spare / reason.racks) for reason, capex in zip(reasons, orders["capex_usd"])]
+    return sum(racks for racks, _ in idle), float(sum(capex for _, capex in idle))
+
+
 def needless(single: bool, gap_usd: float | None, replan: bool) -> str:
     """Why a plan may buy what nothing in it needs: it is not proven the cheapest (within its
     optimality gap, or a re-plan's allowance for keeping the previous plan's orders)."""

@@ -6,6 +6,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from models.inputs import SHORTEST_SOLVER_CALL_S, UNMET_PENALTY, WATCHDOG_GRACE
+from models.order_reasons import never_in_use
 from models.runs import counted, figure
 from models.steady import CLOSENESS_GAP, KILLED
 from planner.problems import many_times
@@ -142,15 +143,14 @@ def idle_order_lines(plan, reasons) -> list[str]:
     """The order lines with racks no demand uses within the horizon, and why they are bought
     (models/order_reasons.py): a plan for zero demand that buys racks must say so, not leave it to
     the Orders sheet."""
-    idle = [(reason, capex) for reason, capex in zip(reasons, plan.orders["capex_usd"]) if reason.spare]
+    idle = [reason for reason in reasons if reason.spare]
     if not idle:
         return []
-    racks = sum(reason.spare for reason, _ in idle)
-    capex = sum(capex * reason.spare / reason.racks for reason, capex in idle)
+    racks, capex = never_in_use(reasons, plan.orders)
     lines = [f"  racks never in use within the horizon: {racks:,} of {int(plan.orders['racks'].sum()):,} ordered "
              f"({figure(capex / 1e6, 1)} M of capex):"]
     lines += [f"    {r.rack_type} at {r.factory} ordered {r.order_quarter} ({counted(r.racks, 'rack')}): {r.text}"
-              for r, _ in idle[:GAP_LINES_SHOWN]]
+              for r in idle[:GAP_LINES_SHOWN]]
     if len(idle) > GAP_LINES_SHOWN:
         lines.append(f"    ... and {len(idle) - GAP_LINES_SHOWN} more (plan.json 'order_reasons', workbook sheet Orders)")
     return lines

@@ -21,6 +21,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from models.inputs import SUNK_ANNUITY, UNMET_PENALTY
+from models.order_reasons import never_in_use
+from models.runs import figure
 from planner.actuals_record import band_shares
 from planner.charts import NEVER_USED, never_used_sites, site_colors
 from planner.reference import yaml_text
@@ -120,6 +122,8 @@ def _summary(sheet, context: dict) -> None:
         ("Unmet demand (unit-quarters)", kpis["unmet_unit_quarters"]),
         ("Why cloud or unmet", f"{len(run.cloud)} stream-periods on cloud and {len(run.unmet)} unmet, each with its "
          f"reasons: see the {GAPS_SHEET} sheet" if run.cloud or run.unmet else "neither"),
+        ("Racks never in use within the horizon", _never_in_use_text(plan, run.orders)),
+        ("Power blocks ordered", _blocks_text(plan.expansions)),
         ("Cost per compute unit-quarter (USD)", kpis["cost_per_unit_quarter_usd"]),
     ]
     rows += [(f"Racks ordered: {rack}", n) for rack, n in kpis["racks_ordered"].items()]
@@ -133,6 +137,24 @@ def _summary(sheet, context: dict) -> None:
             value_cell.number_format = GAP if label == "Optimality gap" else (MW if "MW" in label else USD)
     sheet.column_dimensions["A"].width = 38
     sheet.column_dimensions["B"].width = 70
+
+
+def _never_in_use_text(plan, reasons) -> str:
+    """A zero-demand plan's racks bought for a commitment must show on the first sheet, not only
+    in the Orders sheet's Why."""
+    racks, capex = never_in_use(reasons, plan.orders)
+    if not racks:
+        return "none: every rack ordered is in use within the horizon" if len(plan.orders) else "none"
+    return (f"{racks:,} of {int(plan.orders['racks'].sum()):,} ordered ({figure(capex / 1e6, 1)} M of capex), "
+            "each line with why: see the Orders sheet")
+
+
+def _blocks_text(expansions: pd.DataFrame) -> str:
+    if expansions.empty:
+        return "none"
+    return (f"{int(expansions['blocks'].sum())} ({figure(float((expansions['blocks'] * expansions['block_mw']).sum()), 1)} MW, "
+            f"{figure(float(expansions['capex_usd'].sum()) / 1e6, 1)} M), each with when its site needs it: "
+            f"see the {BLOCKS_SHEET} sheet")
 
 
 def _roadmap(sheet, plan) -> None:

@@ -382,6 +382,10 @@ def test_each_order_line_and_power_block_says_why_in_the_workbook_plan_json_and_
     screen = result.output.splitlines()
     shown = screen[screen.index("  power blocks ordered:") + 1:][:len(blocks)]
     assert [line.split(": ", 1)[1].split(": ", 1)[1] for line in shown] == [b["text"] for b in blocks]
+    first = pd.read_excel(out / "roadmap.xlsx", sheet_name="Summary", header=None).set_index(0)[1]
+    assert first["Racks never in use within the horizon"] == "none: every rack ordered is in use within the horizon"
+    assert first["Power blocks ordered"] == ("1 (5.0 MW, 15.0 M), each with when its site needs it: see the Power "
+                                             "blocks sheet")
     readme = (EXAMPLES.parent / "README.md").read_text()
     example = readme.split("```\n  power blocks ordered:\n", 1)[1].split("```", 1)[0].strip()
     assert _words(example) in {_words(line.strip()) for line in shown}, (example, shown)
