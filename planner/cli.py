@@ -12,6 +12,7 @@ from models.killed import SearchProcessKilled
 from planner import __version__
 from planner.atomic import (OutputError, check_meant, check_not_around_the_working_directory, check_not_holding_inputs,
                             check_not_overwriting_inputs, check_replaceable, check_writable)
+from planner.out_lock import output_locked
 from planner.problems import SHOWN_PER_FILE, ScenarioError
 from planner.stop_signals import StopRequested, stops_unwind
 
@@ -68,8 +69,8 @@ class _Guarded(click.Group):
 def _check_out(out: str, *inputs, directory: bool = True) -> None:
     """Exit 2, before any work, when --out cannot be written, or would destroy what the command
     reads or what the planner did not write: a directory (replaced whole) must not be or contain an
-    input nor hold others' files; a file must not be an input nor an existing file in an input
-    directory."""
+    input nor hold others' files, nor be written by another run; a file must not be an input nor an
+    existing file in an input directory."""
     try:
         check_meant(out)
         if directory:
@@ -79,6 +80,8 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
         else:
             check_not_overwriting_inputs(out, *inputs)
         check_writable(out)
+        if directory:  # held until the command ends: a second run into it is refused (planner/out_lock.py)
+            click.get_current_context().with_resource(output_locked(out))
     except OutputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)
