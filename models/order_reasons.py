@@ -25,6 +25,7 @@ from models.inputs import PlanInputs
 from models.runs import counted, figure
 from models.service_gaps import RACKS_TOLERANCE
 
+PLACED = "already placed (orders.csv, or the frozen window of a re-forecast)"
 STREAMS_NAMED = 4  # streams named per order line; the rest counted
 COST_TOLERANCE_MUSD = 1e-9  # costs this close are the same: a tie the solver may break either way
 SPEND_TOLERANCE_USD = 1.0  # spend within a dollar of a commitment meets it (the checker's tolerance)
@@ -84,7 +85,8 @@ def explain_orders(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
         streams = facts.streams_served(row, [t for t, n in in_use if n > 0])
         why_spare = facts.spare_reasons(row, int(row.racks) - most, gap_usd, replan) if most < row.racks else []
         early = facts.early_reasons(row, first) if first is not None and first > max(facts.arrival(row), 0) else []
-        said = [_use_text(row, facts.arrival(row), first, full, most, streams, start, ix.horizon), *early]
+        said = [_use_text(row, facts.arrival(row), first, full, most, streams, start, ix.horizon),
+                *([] if row.locked and why_spare else early)]  # a placed line says so once
         if why_spare:
             whose = ("why" if most == 0 else f"the other {counted(int(row.racks) - most, 'rack')}")
             said.append(f"{whose}: " + "; ".join(why_spare))
@@ -207,9 +209,10 @@ class _Facts:
 
     def early_reasons(self, row, first: int) -> list[str]:
         """Why a line arrives before any of its racks is in use, where the inputs say so: no later
-        order could arrive in time, or a commitment or minimum size needs it before then."""
+        order could arrive in time, or a commitment or minimum size needs it before then; or it was
+        placed before this plan."""
         if row.locked:
-            return []
+            return [PLACED]
         racks, idle = int(row.racks), range(max(self.arrival(row), 0), first)
         return self._no_later_order(row, first) + self._commitment(row, racks) + self._minimum_size(row, racks, idle)
 
@@ -262,7 +265,7 @@ class _Facts:
         """Why `spare` racks of the line, never in use within the horizon, are bought: placed before
         the plan, a commitment or a minimum size that needs them, or neither."""
         if row.locked:
-            return ["already placed (orders.csv, or the frozen window of a re-forecast), so every plan keeps it"]
+            return [f"{PLACED}, so every plan keeps it"]
         found = self._commitment(row, spare) + self._minimum_size(row, spare, self.active(row))
         if found:
             return found

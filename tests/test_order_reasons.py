@@ -100,6 +100,7 @@ def test_a_placed_order_beyond_the_demand_is_kept_because_it_is_placed():
                                    {("r1", "train"): [0, 0, 0, 72, 72, 72]}, orders=[("2027Q1", "f1", "a", 3)]))
     [reason] = reasons
     assert reason.locked and (reason.in_use_from, reason.most_in_use, reason.spare) == (q("2027Q4"), 1, 2)
+    assert reason.early_reasons == ("already placed (orders.csv, or the frozen window of a re-forecast)",)
     assert reason.text == ("in use from 2027Q4, 2 quarters after it arrives, at most 1 of its 3 racks, serving "
                            "r1/train; the other 2 racks: already placed (orders.csv, or the frozen window of a "
                            "re-forecast), so every plan keeps it")
@@ -217,3 +218,11 @@ def test_a_power_block_says_from_when_its_site_needs_it_on_screen_and_in_the_wor
     assert block_lines(run.plan, run.blocks) == [
         "  power blocks ordered:",
         f"    s1: 1 block of 0.2 MW (1.0 M) ordered 2027Q2, online 2027Q3: {reason.text}"]
+
+
+def test_a_placed_line_all_in_use_but_late_says_it_was_placed():
+    _, reasons = reasons_of(inputs([rack("a", lead=1)], CAP, [site("s1", price=0.2)], [factory("f1", "s1")],
+                                   {("r1", "train"): [0, 0, 0, 72, 72, 72]}, orders=[("2027Q1", "f1", "a", 1)]))
+    [reason] = reasons
+    assert reason.text == ("the rack in use from 2027Q4, 2 quarters after it arrives, serving r1/train; already placed "
+                           "(orders.csv, or the frozen window of a re-forecast)")
