@@ -16,7 +16,7 @@ import pandas as pd
 
 from models.index import ModelIndex
 from models.inputs import PlanInputs
-from models.order_reasons import COST_TOLERANCE_MUSD, needless
+from models.order_reasons import COST_TOLERANCE_MUSD, needless, no_budget_later
 from models.runs import counted, figure
 
 KW_TOLERANCE = 1e-3  # kW: a load within this of the power is at it, not over
@@ -30,11 +30,13 @@ class BlockReason:
     site: str
     blocks: int
     needed_from: pd.Period | None  # first quarter the site's load needs any of its blocks
+    early_reasons: tuple[str, ...]  # why it arrives before then, where the inputs say
     text: str
 
     def record(self) -> dict:
         return {"order_quarter": str(self.order_quarter), "site": self.site, "blocks": self.blocks,
-                "needed_from": None if self.needed_from is None else str(self.needed_from), "text": self.text}
+                "needed_from": None if self.needed_from is None else str(self.needed_from),
+                "early_reasons": list(self.early_reasons), "text": self.text}
 
 
 def explain_blocks(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | None = None,
@@ -69,12 +71,12 @@ def explain_blocks(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
     for k, row in enumerate(lines):
         first = next((t for t, (used, _, _) in sorted(needed[k].items()) if used > 0), None)
         said = _text(row, index(row.online_quarter), first, needed[k], start)
+        early = _early(ix, inputs, plan, row, first) if first is not None and first > index(row.online_quarter) else []
         if first is None:
             said += "; " + needless(int(row.blocks) == 1, gap_usd, replan)
-        elif first > index(row.online_quarter):
-            said += "".join("; " + reason for reason in _early(ix, inputs, row, first))
+        said += "".join("; " + reason for reason in early)
         reasons.append(BlockReason(row.order_quarter, row.site, int(row.blocks),
-                                   None if first is None else start + first, said))
+                                   None if first is None else start + first, tuple(early), said))
     return reasons
 
 
@@ -103,17 +105,18 @@ def _apart(larger: float, smaller: float) -> tuple[str, str]:
     return pair
 
 
-def _early(ix: ModelIndex, inputs: PlanInputs, row, first: int) -> list[str]:
+def _early(ix: ModelIndex, inputs: PlanInputs, plan, row, first: int) -> list[str]:
     """Why a line arrives before its site's load needs it, where the inputs say: no later order
-    could arrive in time (the block's lead time from the plan's start), or a later one would cost
-    the plan no less (its capex discounted to the quarter it is paid in)."""
+    could arrive in time (the block's lead time from the plan's start), a later one would cost the
+    plan no less (its capex discounted to the quarter it is paid in), or the yearly budget has no
+    room for it later."""
     site, t = row.site, inputs.index_of(row.order_quarter)
     lead = int(inputs.power_expansions.set_index("site").at[site, "lead_time_quarters"])
     orderable = set(ix.expansions)
     later = [u for u in range(t + 1, first - lead + 1) if (site, u) in orderable]
     if not later:
         return [f"no later order could arrive in time ({site}'s blocks take {counted(lead, 'quarter')})"]
-    if ix.discount[later[-1]] < ix.discount[t] - COST_TOLERANCE_MUSD:
-        return []  # a later order would have cost less: the inputs do not say why not
+    if ix.discount[later[-1]] < ix.discount[t] - COST_TOLERANCE_MUSD:  # a later order would have cost less
+        return no_budget_later(plan, inputs, float(row.capex_usd), row.order_quarter, later)
     return [f"no later order would cost the plan less (no discounting: its capex counts the same paid in "
             f"{row.order_quarter} or {inputs.start + later[-1]})"]

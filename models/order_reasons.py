@@ -23,7 +23,7 @@ import pandas as pd
 from models.index import ModelIndex
 from models.inputs import PlanInputs
 from models.runs import counted, figure
-from models.service_gaps import RACKS_TOLERANCE
+from models.service_gaps import RACKS_TOLERANCE, capex_paid_by_year
 
 PLACED = "already placed (orders.csv, or the frozen window of a re-forecast)"
 STREAMS_NAMED = 4  # streams named per order line; the rest counted
@@ -104,6 +104,22 @@ def never_in_use(reasons: list[OrderReason], orders: pd.DataFrame) -> tuple[int,
     return sum(racks for racks, _ in idle), float(sum(capex for _, capex in idle))
 
 
+def no_budget_later(plan, inputs: PlanInputs, capex_usd: float, ordered: pd.Period, later: list[int]) -> list[str]:
+    """budget_usd_per_year, where it leaves no room for the line's capex in the year of any later
+    quarter it could be ordered in (a later quarter of its own year would move nothing)."""
+    budget = inputs.budget_usd_per_year
+    quarters = [inputs.start + u for u in later]
+    if budget is None or not quarters or any(q.year == ordered.year for q in quarters):
+        return []
+    paid = capex_paid_by_year(plan)
+    years = sorted({q.year for q in quarters})
+    if any(paid.get(year, 0.0) + capex_usd <= budget + SPEND_TOLERANCE_USD for year in years):
+        return []
+    spent = ", ".join(f"{figure(paid.get(year, 0.0) / 1e6, 1)} M in {year}" for year in years)
+    return [f"budget_usd_per_year ({figure(budget / 1e6, 1)} M) leaves no room for its {figure(capex_usd / 1e6, 1)} M "
+            f"in a later year it could be ordered in ({spent})"]
+
+
 def needless(single: bool, gap_usd: float | None, replan: bool) -> str:
     """Why a plan may buy what nothing in it needs: it is not proven the cheapest (within its
     optimality gap, or a re-plan's allowance for keeping the previous plan's orders)."""
@@ -164,6 +180,12 @@ class _Facts:
             key = (self.region_of[row.factory], row.rack_type, index(row.quarter))
             self.assigned[key] += float(row.racks)
             self.served[key].add(f"{row.region}/{row.workload}")
+        self.positions_used = defaultdict(float)  # (site, t) -> rack positions the fleet takes
+        for row in plan.fleet.itertuples():
+            self.positions_used[(row.site, index(row.quarter))] += \
+                float(row.racks_online) * int(ix.racks.at[row.rack_type, "rack_positions"])
+        self.headroom_kw = {(row.site, index(row.quarter)): float(row.capacity_kw - row.facility_kw)
+                            for row in plan.power.itertuples()}
         self.orderable = set(ix.orders)  # (factory, rack type, t) a new order may be placed at
         self.ordered = defaultdict(float)  # (rack type, t) -> racks ordered, placed and new
         for row in plan.orders.itertuples():
@@ -214,7 +236,28 @@ class _Facts:
         if row.locked:
             return [PLACED]
         racks, idle = int(row.racks), range(max(self.arrival(row), 0), first)
-        return self._no_later_order(row, first) + self._commitment(row, racks) + self._minimum_size(row, racks, idle)
+        return (self._no_later_order(row, first) + self._no_room_after(row) + self._commitment(row, racks)
+                + self._minimum_size(row, racks, idle))
+
+    def _no_room_after(self, row) -> list[str]:
+        """Arriving any later (yet in use by the same quarter), the line's racks would still be
+        online in the quarter after it retires, and its site has no room for them then: it comes
+        early to leave in time."""
+        r, end = row.rack_type, self.arrival(row) + self.life[row.rack_type]
+        if end >= self.ix.horizon:
+            return []
+        site, racks = row.site, int(row.racks)
+        full = []
+        if self.positions_used[(site, end)] + racks * int(self.ix.racks.at[r, "rack_positions"]) > \
+                int(self.ix.sites.at[site, "max_racks"]):
+            full.append("rack positions")
+        draw_kw = racks * float(self.ix.racks.at[r, "kw_per_rack"]) * float(self.ix.sites.at[site, "pue"])
+        if draw_kw > self.headroom_kw.get((site, end), 0.0) + 1e-6:
+            full.append("power")
+        if not full:
+            return []
+        return [f"arriving later, it would still be online in {self.inputs.start + end}, when {site} has no "
+                f"{' or '.join(full)} left for it"]
 
     def _no_later_order(self, row, first: int) -> list[str]:
         """In every later quarter an order could be placed in to arrive by `first`, supply.csv's cap
@@ -232,8 +275,9 @@ class _Facts:
                 open_.append(u)
         if open_:
             now, later = self._rack_cost(f, r, t), min((self._rack_cost(f, r, u), u) for u in open_)
-            if later[0] < now - COST_TOLERANCE_MUSD:
-                return []  # a later order would have cost less: the inputs do not say why not
+            if later[0] < now - COST_TOLERANCE_MUSD:  # a later order would have cost less: the budget may say why not
+                capex = float(row.racks) * float(self.ix.racks.at[r, "price_usd"])
+                return no_budget_later(self.plan, self.inputs, capex, row.order_quarter, open_)
             return [f"no later order would cost the plan less: a rack of it costs {figure(now, 3)} M in the NPV "
                     f"ordered in {row.order_quarter}, {figure(later[0], 3)} M ordered in {self.inputs.start + later[1]} "
                     "(capex annuity, opex and energy, discounted)"]

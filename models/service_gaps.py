@@ -110,6 +110,13 @@ def _chosen(kind: str, cost_usd: float, gap_usd: float | None, price: float) -> 
             "to serve it")
 
 
+def capex_paid_by_year(plan) -> dict[int, float]:
+    """What budget_usd_per_year caps (models/budget.py): racks, power blocks and factory fixed
+    costs, paid per calendar year, USD."""
+    costs = plan.costs[plan.costs["category"].isin([CAPEX_PAID, "power_expansion", "factory_fixed"])]
+    return costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
+
+
 class _Facts:
     """The plan's state per quarter, indexed once: what could serve each stream and what was used."""
 
@@ -148,8 +155,7 @@ class _Facts:
         self.cloud_used = plan.demand.groupby("quarter")["served_cloud"].sum().to_dict()
         self.max_blocks = inputs.power_expansions.groupby("site")["max_blocks"].sum().to_dict()
         self.blocks_ordered = plan.expansions.groupby("site")["blocks"].sum().to_dict()
-        costs = plan.costs[plan.costs["category"].isin([CAPEX_PAID, "power_expansion", "factory_fixed"])]
-        self.capex_by_year = costs.groupby(costs["quarter"].map(lambda q: q.year))["usd"].sum().to_dict()
+        self.capex_by_year = capex_paid_by_year(plan)
 
     def capacity_reasons(self, stream: tuple[str, str], t: int, units: float, kind: str) -> tuple[list[str], float]:
         """The reasons the stream's `units` in quarter t were not served from racks, and how many of

@@ -159,6 +159,11 @@ def orders_are_explained(plan_inputs, run) -> None:
         assert reason.all_in_use_from == next((q for q, n in use if n >= reason.racks), None), reason.text
         assert bool(reason.spare_reasons) == (reason.spare > 0), reason.text
         for said in reason.spare_reasons + reason.early_reasons:
+            if said.startswith("budget_usd_per_year"):
+                assert plan_inputs.budget_usd_per_year is not None, said
+            no_room = NO_ROOM_AFTER.match(said)
+            if no_room:
+                _no_room_holds(plan_inputs, plan, reason, *no_room.groups())
             if "commitment" in said:
                 assert factories.at[reason.factory, "commitment_usd"] > 0, said
             if "minimum size" in said:
@@ -172,11 +177,32 @@ def orders_are_explained(plan_inputs, run) -> None:
             assert reason.early_reasons, reason.text
 
 
+NO_ROOM_AFTER = re.compile(r"arriving later, it would still be online in (\d{4}Q\d), when (\S+) has no (.+) left for it$")
+
+
+def _no_room_holds(plan_inputs, plan, reason, quarter: str, site_name: str, what: str) -> None:
+    """The line's racks do not fit at the site in that quarter beside the fleet then: positions
+    from the fleet and the rack types, power from the racks' kW, the PUE and the scheduled power."""
+    q = pd.Period(quarter, freq="Q")
+    racks, sites = plan_inputs.racks.set_index("rack_type"), plan_inputs.sites.set_index("site")
+    fleet = plan.fleet[(plan.fleet["site"] == site_name) & (plan.fleet["quarter"] == q)]
+    rack = racks.loc[reason.rack_type]
+    positions = (fleet["racks_online"] * fleet["rack_type"].map(racks["rack_positions"])).sum()
+    load_mw = (fleet["racks_online"] * fleet["rack_type"].map(racks["kw_per_rack"])).sum() * sites.at[site_name, "pue"] / 1000
+    blocks = plan.power[(plan.power["site"] == site_name) & (plan.power["quarter"] == q)]["expansion_blocks_online"].sum()
+    block_mw = plan_inputs.power_expansions.set_index("site")["block_mw"].get(site_name, 0.0)
+    power_mw = scheduled_mw(plan_inputs, site_name, q) + blocks * block_mw
+    if "rack positions" in what:
+        assert positions + reason.racks * rack.rack_positions > sites.at[site_name, "max_racks"], (reason.text, positions)
+    if "power" in what:
+        assert load_mw + reason.racks * rack.kw_per_rack * sites.at[site_name, "pue"] / 1000 > power_mw + 1e-9, reason.text
+
+
 def blocks_are_explained(plan_inputs, run) -> None:
     """Every power-block line has its reason, row for row; the quarter its site's load first needs
     it, recounted from the racks online, their kW and the site's scheduled power (the first
     blocks to arrive carry the load first), is the one it names; and in a plan solved to a gap of
-    1e-6 no line is needless, and one that arrives early says why."""
+    1e-6 no line is needless, and one that arrives early says why (a budget it names is full)."""
     plan = run.plan
     assert [(r.order_quarter, r.site, r.blocks) for r in run.blocks] == \
         [(e.order_quarter, e.site, int(e.blocks)) for e in plan.expansions.itertuples()]
@@ -201,7 +227,9 @@ def blocks_are_explained(plan_inputs, run) -> None:
         assert reason.needed_from == first, reason.text
         assert first is not None, reason.text  # a block costs its capex: a plan at 1e-6 buys none it does not need
         if first > plan.expansions.at[k, "online_quarter"]:
-            assert "; no later order" in reason.text, reason.text
+            assert reason.early_reasons and all(said in reason.text for said in reason.early_reasons), reason.text
+            assert all(plan_inputs.budget_usd_per_year is not None for said in reason.early_reasons
+                       if said.startswith("budget_usd_per_year")), reason.text
 
 
 SITE_NAMED_FULL = re.compile(r"(s\d+) \(([^()]*)\)")  # 's1 (power; 0 of 2 power blocks ordered)'

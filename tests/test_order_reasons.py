@@ -226,3 +226,25 @@ def test_a_placed_line_all_in_use_but_late_says_it_was_placed():
     [reason] = reasons
     assert reason.text == ("the rack in use from 2027Q4, 2 quarters after it arrives, serving r1/train; already placed "
                            "(orders.csv, or the frozen window of a re-forecast)")
+
+
+def test_a_line_bought_early_names_the_yearly_budget_that_leaves_no_room_later():
+    # Three racks in use from 2028Q2, two of them all 2028's budget can pay: the third comes in 2027.
+    _, reasons = reasons_of(inputs([rack("a", lead=1)], CAP, [site("s1", price=0.2)], [factory("f1", "s1")],
+                                   {("r1", "train"): [0, 0, 0, 0, 0, 216]}, budget=2_000_000.0, discount_rate=0.08))
+    early = [reason for reason in reasons if reason.early_reasons]
+    assert [(r.order_quarter, r.racks) for r in early] == [(q("2027Q4"), 1)]
+    assert early[0].early_reasons == ("budget_usd_per_year (2.0 M) leaves no room for its 1.0 M in a later year it "
+                                      "could be ordered in (2.0 M in 2028)",)
+
+
+def test_a_line_bought_early_to_retire_in_time_names_the_site_full_after_it():
+    # Two racks fit at the site; the one for 2028Q4 can be ordered no later than 2028Q2, so of the
+    # two for 2028Q2 one must arrive a quarter early, to retire before the third comes.
+    _, reasons = reasons_of(inputs([rack("a", kw=80.0, lead=1, life=2, last="2028Q2")], CAP,
+                                   [site("s1", mw=0.2, max_racks=2, price=0.05)], [factory("f1", "s1")],
+                                   {("r1", "train"): [0, 0, 0, 0, 0, 102, 0, 42]}, horizon=8, utilization=0.85,
+                                   discount_rate=0.08))
+    [early] = [reason for reason in reasons if reason.in_use_from == q("2028Q2") and reason.early_reasons]
+    assert early.early_reasons == ("arriving later, it would still be online in 2028Q3, when s1 has no rack positions "
+                                   "or power left for it",)
