@@ -23,7 +23,7 @@ import pandas as pd
 from models.index import ModelIndex
 from models.inputs import PlanInputs
 from models.runs import counted, figure
-from models.service_gaps import RACKS_TOLERANCE, capex_paid_by_year
+from models.service_gaps import RACKS_TOLERANCE, capex_paid_by_year, racks_ordered, site_room
 
 PLACED = "already placed (orders.csv, or the frozen window of a re-forecast)"
 STREAMS_NAMED = 4  # streams named per order line; the rest counted
@@ -180,16 +180,9 @@ class _Facts:
             key = (self.region_of[row.factory], row.rack_type, index(row.quarter))
             self.assigned[key] += float(row.racks)
             self.served[key].add(f"{row.region}/{row.workload}")
-        self.positions_used = defaultdict(float)  # (site, t) -> rack positions the fleet takes
-        for row in plan.fleet.itertuples():
-            self.positions_used[(row.site, index(row.quarter))] += \
-                float(row.racks_online) * int(ix.racks.at[row.rack_type, "rack_positions"])
-        self.headroom_kw = {(row.site, index(row.quarter)): float(row.capacity_kw - row.facility_kw)
-                            for row in plan.power.itertuples()}
+        self.positions_used, self.headroom_kw = site_room(ix, inputs, plan)  # per (site, t)
         self.orderable = set(ix.orders)  # (factory, rack type, t) a new order may be placed at
-        self.ordered = defaultdict(float)  # (rack type, t) -> racks ordered, placed and new
-        for row in plan.orders.itertuples():
-            self.ordered[(row.rack_type, index(row.order_quarter))] += float(row.racks)
+        self.ordered = racks_ordered(inputs, plan)  # (rack type, t) -> racks ordered
 
     def arrival(self, row) -> int:
         return self.inputs.index_of(row.online_quarter)

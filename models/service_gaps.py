@@ -110,6 +110,27 @@ def _chosen(kind: str, cost_usd: float, gap_usd: float | None, price: float) -> 
             "to serve it")
 
 
+def site_room(ix: ModelIndex, inputs: PlanInputs, plan) -> tuple[dict, dict]:
+    """(rack positions used, power headroom in kW), per (site, quarter index): what one more rack
+    finds at a site, from the plan's fleet and power tables."""
+    index = inputs.index_of
+    positions = defaultdict(float)
+    for row in plan.fleet.itertuples():
+        taken = float(row.racks_online) * int(ix.racks.at[row.rack_type, "rack_positions"])
+        positions[(row.site, index(row.quarter))] += taken
+    headroom = {(row.site, index(row.quarter)): float(row.capacity_kw - row.facility_kw)
+                for row in plan.power.itertuples()}
+    return positions, headroom
+
+
+def racks_ordered(inputs: PlanInputs, plan) -> dict:
+    """(rack type, quarter index) -> racks ordered, placed and new: what supply.csv caps."""
+    ordered = defaultdict(float)
+    for row in plan.orders.itertuples():
+        ordered[(row.rack_type, inputs.index_of(row.order_quarter))] += float(row.racks)
+    return ordered
+
+
 def capex_paid_by_year(plan) -> dict[int, float]:
     """What budget_usd_per_year caps (models/budget.py): racks, power blocks and factory fixed
     costs, paid per calendar year, USD."""
@@ -144,14 +165,8 @@ class _Facts:
         self.assigned = defaultdict(float)
         for row in plan.assignments.itertuples():
             self.assigned[(row.factory, row.rack_type, index(row.quarter))] += float(row.racks)
-        self.headroom_kw = {(row.site, index(row.quarter)): float(row.capacity_kw - row.facility_kw)
-                            for row in plan.power.itertuples()}
-        self.positions_used = defaultdict(float)
-        for (f, r, t), n in self.online.items():
-            self.positions_used[(self.site_of[f], t)] += n * int(ix.racks.at[r, "rack_positions"])
-        self.ordered = defaultdict(float)  # (rack type, t) -> racks ordered, locked and new
-        for row in plan.orders.itertuples():
-            self.ordered[(row.rack_type, index(row.order_quarter))] += float(row.racks)
+        self.positions_used, self.headroom_kw = site_room(ix, inputs, plan)
+        self.ordered = racks_ordered(inputs, plan)
         self.cloud_used = plan.demand.groupby("quarter")["served_cloud"].sum().to_dict()
         self.max_blocks = inputs.power_expansions.groupby("site")["max_blocks"].sum().to_dict()
         self.blocks_ordered = plan.expansions.groupby("site")["blocks"].sum().to_dict()

@@ -210,9 +210,10 @@ def _orders(sheet, orders: pd.DataFrame) -> None:
 def _power_blocks(sheet, expansions: pd.DataFrame, reasons) -> None:
     """The power blocks ordered, each with when its site's load needs it: a facilities contract
     placed years ahead, which the Power sheet's blocks online per quarter does not date."""
-    shown = expansions.assign(reasons=[reason.text for reason in reasons])  # models/block_reasons.py, row for row
-    write_table(sheet, shown[["order_quarter", "online_quarter", "site", "blocks", "block_mw", "capex_usd", "reasons"]])
-    _wrapped(sheet, 7)
+    shown = expansions.assign(reasons=[reason.text for reason in reasons])[  # models/block_reasons.py, row for row
+        ["order_quarter", "online_quarter", "site", "blocks", "block_mw", "capex_usd", "reasons"]]
+    write_table(sheet, shown)
+    _wrapped(sheet, len(shown.columns))
 
 
 def _service_gaps(sheet, gaps) -> None:

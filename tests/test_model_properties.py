@@ -213,13 +213,14 @@ def blocks_are_explained(plan_inputs, run) -> None:
     load = defaultdict(float)
     for row in plan.fleet.itertuples():
         load[(row.site, row.quarter)] += row.racks_online * racks.at[row.rack_type, "kw_per_rack"] * sites.at[row.site, "pue"] / 1000
-    lines = sorted(enumerate(plan.expansions.itertuples()), key=lambda x: (x[1].online_quarter, x[0]))
+    arriving = sorted(range(len(plan.expansions)), key=lambda j: (plan.expansions.at[j, "online_quarter"], j))
     for k, reason in enumerate(run.blocks):
         site_name, first = reason.site, None
+        before = plan.expansions.loc[arriving[:arriving.index(k)]]  # the lines that carry the load first
+        before = before[before["site"] == site_name]
         for t in range(plan_inputs.horizon_quarters):
             q = plan_inputs.start + t
-            ahead = sum(int(row.blocks) for j, row in lines[:[j for j, _ in lines].index(k)]
-                        if row.site == site_name and row.online_quarter <= q)
+            ahead = int(before.loc[before["online_quarter"] <= q, "blocks"].sum())
             arrived = plan.expansions.at[k, "online_quarter"] <= q
             if arrived and load[(site_name, q)] > scheduled_mw(plan_inputs, site_name, q) + ahead * block_mw[site_name] + 1e-6:
                 first = q
