@@ -116,7 +116,8 @@ def _early(ix: ModelIndex, inputs: PlanInputs, plan, row, first: int) -> list[st
     later = [u for u in range(t + 1, first - lead + 1) if (site, u) in orderable]
     if not later:
         return [f"no later order could arrive in time ({site}'s blocks take {counted(lead, 'quarter')})"]
-    if ix.discount[later[-1]] < ix.discount[t] - COST_TOLERANCE_MUSD:  # a later order would have cost less
+    capex_musd = float(row.capex_usd) / 1e6  # paid at order, discounted to its quarter in the NPV (models/power.py)
+    if capex_musd * ix.discount[later[-1]] < capex_musd * ix.discount[t] - COST_TOLERANCE_MUSD:  # later costs less
         return no_budget_later(plan, inputs, float(row.capex_usd), row.order_quarter, later)
     return [f"no later order would cost the plan less (no discounting: its capex counts the same paid in "
             f"{row.order_quarter} or {inputs.start + later[-1]})"]

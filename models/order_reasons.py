@@ -23,7 +23,7 @@ import pandas as pd
 from models.index import ModelIndex
 from models.inputs import PlanInputs
 from models.runs import counted, figure
-from models.service_gaps import RACKS_TOLERANCE, capex_paid_by_year, racks_ordered, site_room
+from models.service_gaps import RACKS_TOLERANCE, capex_paid_by_year, racks_ordered, site_room, supply_used_up
 
 PLACED = "already placed (orders.csv, or the frozen window of a re-forecast)"
 STREAMS_NAMED = 4  # streams named per order line; the rest counted
@@ -259,8 +259,7 @@ class _Facts:
         f, r, t = row.factory, row.rack_type, self.inputs.index_of(row.order_quarter)
         capped, closed, open_ = [], [], []
         for u in range(t + 1, first - self.lead[r] + 1):
-            cap = self.ix.supply_cap.get((r, u))
-            if cap is not None and self.ordered[(r, u)] >= cap - 1e-6:
+            if supply_used_up(self.ix, self.ordered, r, u):
                 capped.append(u)
             elif (f, r, u) not in self.orderable:
                 closed.append(u)

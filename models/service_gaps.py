@@ -131,6 +131,13 @@ def racks_ordered(inputs: PlanInputs, plan) -> dict:
     return ordered
 
 
+def supply_used_up(ix: ModelIndex, ordered: dict, rack_type: str, t: int) -> bool:
+    """supply.csv caps orders of the rack type in quarter t, and the plan's orders (racks_ordered)
+    take all of it."""
+    cap = ix.supply_cap.get((rack_type, t))
+    return cap is not None and ordered[(rack_type, t)] >= cap - 1e-6
+
+
 def capex_paid_by_year(plan) -> dict[int, float]:
     """What budget_usd_per_year caps (models/budget.py): racks, power blocks and factory fixed
     costs, paid per calendar year, USD."""
@@ -313,8 +320,7 @@ class _Facts:
         for f, r in pairs:
             lead = self.lead[r]
             windows |= {(r, u) for u in self.orderable[(f, r)] if u + lead <= t}
-        capped = all((r, u) in self.ix.supply_cap and self.ordered[(r, u)] >= self.ix.supply_cap[(r, u)] - 1e-6
-                     for r, u in windows)
+        capped = all(supply_used_up(self.ix, self.ordered, r, u) for r, u in windows)
         return ["supply.csv's caps used up in every quarter an order could be placed to arrive in time"] \
             if windows and capped else []
 
