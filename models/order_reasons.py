@@ -22,7 +22,7 @@ import pandas as pd
 
 from models.index import ModelIndex
 from models.inputs import PlanInputs
-from models.runs import counted, figure
+from models.runs import counted, figure, some_of
 from models.service_gaps import RACKS_TOLERANCE, capex_paid_by_year, racks_ordered, site_room, supply_used_up
 
 PLACED = "already placed (orders.csv, or the frozen window of a re-forecast)"
@@ -149,14 +149,7 @@ def _use_text(row, arrival: int, first, full, most: int, streams, start, horizon
         said = f"in use {since}, all {racks} racks from {start + full}"
     else:
         said = f"in use {since}, at most {most} of its {racks} racks"
-    return f"{said}, serving {_named(streams)}"
-
-
-def _named(streams) -> str:
-    """The streams, or the first STREAMS_NAMED and how many more (never 'and 1 more')."""
-    if len(streams) <= STREAMS_NAMED + 1:
-        return ", ".join(streams)
-    return ", ".join(streams[:STREAMS_NAMED]) + f" and {len(streams) - STREAMS_NAMED} more"
+    return f"{said}, serving {some_of(streams, STREAMS_NAMED)}"
 
 
 class _Facts:

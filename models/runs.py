@@ -42,6 +42,15 @@ def counted(count: int, noun: str, form: str = ",") -> str:
     return f"{count:{form}} {noun if abs(count) == 1 else noun + 's'}"
 
 
+def some_of(names, shown: int = 4) -> str:
+    """'a, b, c, d and 3 more': the first `shown` names and how many more, or all of them where
+    one more would be all that is left out (never 'and 1 more', which is as long as the name)."""
+    names = list(names)
+    if len(names) <= shown + 1:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f" and {len(names) - shown} more"
+
+
 def when(first, last, count: int) -> str:
     """'in 2027Q1' or 'from 2027Q1 to 2027Q4 (4 quarters)'."""
     return f"in {first}" if count == 1 else f"from {first} to {last} ({count} quarters)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from forecasts import column_quantile
+from models.runs import some_of
 
 # the finding (position) first and the text before the numbers, so that a sheet never runs a
 # right-aligned number into the text after it
@@ -167,8 +168,7 @@ def _total(latest: pd.DataFrame, quarter) -> str:
 
 
 def _named(rows: pd.DataFrame, text) -> str:
-    named = ", ".join(text(row) for row in rows.head(STREAMS_NAMED).itertuples())
-    return named + (f" and {len(rows) - STREAMS_NAMED} more" if len(rows) > STREAMS_NAMED else "")
+    return some_of([text(row) for row in rows.itertuples()], STREAMS_NAMED)
 
 
 def band_shares(record: pd.DataFrame) -> pd.DataFrame:

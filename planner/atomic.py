@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from models.runs import some_of
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER, changed_since_written, marker_with_record
 
 
@@ -69,17 +70,15 @@ def check_replaceable(target: str | Path) -> None:
         raise UnsafeOutputError(f"{target} is a file, not a directory")
     entries = sorted(path.name for path in target.iterdir())
     if entries and not (target / OUTPUT_MARKER).is_file():
-        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({_few(entries)}), and an "
+        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({some_of(entries, 5)}), and an "
                                 "output directory is replaced whole; choose a new or empty directory for --out")
     changed = changed_since_written(target) if entries else []
     if changed:
         raise UnsafeOutputError(f"{target} was written by the planner, but files in it have been changed or added "
-                                f"since: {_few(changed)}; an output directory is replaced whole, so move what you want "
+                                f"since: {some_of(changed, 5)}; an output directory is replaced whole, so move what you want "
                                 "to keep elsewhere, or choose another directory for --out")
 
 
-def _few(names: list[str], shown: int = 5) -> str:
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:

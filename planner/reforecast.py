@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.runs import some_of
 from planner.problems import Problem, ScenarioError, did_you_mean
 from planner.quarters import format_quarter, parse_quarter
 from planner.rules import demand_jumps
@@ -69,7 +70,7 @@ def _unknown_streams(name: str, frame: pd.DataFrame, scenario: Scenario, streams
                if (item.region, item.workload) not in streams]
     if len(frame) and len(unknown) == len(frame):
         found = sorted({label for _, label in unknown})
-        shown = ", ".join(found[:4]) + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+        shown = some_of(found)
         return [Problem(name, None, "region", f"none of its streams ({shown}) "
                         f"has history in scenario {scenario.path} ({', '.join(sorted(labels))}): are these the actuals "
                         "of another scenario?")]
