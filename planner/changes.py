@@ -14,9 +14,11 @@ import pandas as pd
 
 from models.inputs import SUNK_ANNUITY
 from models.runs import counted
+from planner.change_reasons import explain_changes, reasons_summary
 from planner.plan_files import read_plan_files
 
-ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved"]
+ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved",
+                 "reasons"]
 FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct",
                     "previous_model", "new_model", "previous_scale", "new_scale"]
 COST_COLUMNS = ["category", "quarters_compared", "previous_usd", "new_usd", "change_usd"]
@@ -38,7 +40,7 @@ class Changes:
 class PlanSnapshot:
     """What the comparison needs of a plan. Quarters are text ('2027Q1') whatever the source."""
 
-    orders: pd.DataFrame    # order_quarter, factory, rack_type, racks
+    orders: pd.DataFrame    # order_quarter, factory, rack_type, racks, online_quarter where known
     forecast: pd.DataFrame  # quarter, region, workload, kind, planning_demand, model, p50 when forecast
     npv: float | None
     costs: pd.DataFrame | None = None  # quarter, category, usd, in_objective
@@ -46,6 +48,7 @@ class PlanSnapshot:
     record: pd.DataFrame | None = None  # actuals against the forecasts made before them (actuals_record.COLUMNS)
     planning_quantile: float | None = None  # the quantile its demand was planned at (plan.json; --quantile may differ)
     earlier: pd.DataFrame | None = None  # earlier plans' forecasts it carries (actuals_record.FORECAST_COLUMNS)
+    assignments: pd.DataFrame | None = None  # quarter, factory, rack_type, region, workload, racks
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":
@@ -54,10 +57,13 @@ class PlanSnapshot:
 
     @classmethod
     def from_context(cls, context: dict) -> "PlanSnapshot":
-        orders = context["plan"].orders.assign(order_quarter=lambda f: f["order_quarter"].astype(str))
+        plan = context["plan"]
+        orders = plan.orders.assign(order_quarter=lambda f: f["order_quarter"].astype(str),
+                                    online_quarter=lambda f: f["online_quarter"].astype(str))
         forecast = context["demand"].table.assign(quarter=lambda f: f["quarter"].astype(str))
-        costs = context["plan"].costs.assign(quarter=lambda f: f["quarter"].astype(str))
-        return cls(orders, forecast, context["plan"].kpis["npv_usd"], costs, context["demand"].models)
+        costs = plan.costs.assign(quarter=lambda f: f["quarter"].astype(str))
+        assignments = plan.assignments.assign(quarter=lambda f: f["quarter"].astype(str))
+        return cls(orders, forecast, plan.kpis["npv_usd"], costs, context["demand"].models, assignments=assignments)
 
     def racks_by_order(self) -> pd.Series:
         return self.orders.groupby(["factory", "rack_type", "order_quarter"])["racks"].sum()
@@ -87,7 +93,7 @@ def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
         before, after = int(previous.get(key, 0)), int(new.get(key, 0))
         change = ("unchanged" if before == after else "added" if before == 0 else "cancelled" if after == 0
                   else "more" if after > before else "fewer")
-        rows.append((*key, before, after, after - before, change, ""))
+        rows.append((*key, before, after, after - before, change, "", ""))
     table = pd.DataFrame(rows, columns=ORDER_COLUMNS)
     direction = {(shift.factory, shift.rack_type): shift.direction for shift in order_shifts(table).itertuples()}
     label = pd.Series([direction.get(key, "") for key in zip(table["factory"], table["rack_type"])],
@@ -172,10 +178,13 @@ def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
     earlier plans' forecasts the new plan carries on. `orders_note` follows the order changes (a
     re-plan: how far it kept to the previous plan's orders, models/steady.py)."""
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
+    reasons = explain_changes(orders, previous, new)
+    orders["reasons"] = [reason.text if reason is not None else "" for reason in reasons]
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)
     rolled = previous.first_planned_quarter() != new.first_planned_quarter()
-    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled, orders_note),
+    summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled,
+                                              " ".join(filter(None, [reasons_summary(reasons), orders_note]))),
                                      _cost_summary(costs, uncommon)]))
     return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals, earlier_forecasts)
 

@@ -501,7 +501,11 @@ def diff_command(plan_a, plan_b, out_file) -> None:
     changes = compare_plans(Path(plan_a), Path(plan_b))
     click.echo(changes.summary)
     moved = changes.orders[changes.orders["change"] != "unchanged"]
-    if len(moved):
-        click.echo(text_table(moved))
+    if len(moved):  # the reasons, a sentence each, below the table rather than as its last column
+        click.echo(text_table(moved.drop(columns="reasons")))
+        click.echo("why each line changed:")
+        for line in moved.itertuples():
+            click.echo(f"  {line.factory} {line.rack_type} ordered {line.order_quarter} ({line.difference:+d}): "
+                       f"{line.reasons}")
     if out_file:
         write_csv_file(changes.orders, out_file)

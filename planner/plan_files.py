@@ -26,6 +26,8 @@ ORDERS = Table(
     "A plan's orders (the columns the change report and the roll-forward read).",
     (
         Column("order_quarter", "quarter", "Quarter the order is placed."),
+        Column("online_quarter", "quarter", "Quarter the racks come online (blank: the change report says no "
+               "demand at the line's arrival).", nullable=True),
         Column("factory", "text", "Factory the racks go to."),
         Column("rack_type", "text", "Rack type ordered."),
         Column("racks", "int", "Racks ordered.", "racks", ge=0),
@@ -110,6 +112,25 @@ EARLIER = Table(
 )
 
 
+ASSIGNMENTS = Table(
+    "assignments.csv",
+    "A plan's racks in use per quarter, factory, rack type and stream (the change report reads which streams "
+    "a changed order line's racks serve).",
+    (
+        Column("quarter", "quarter", "Quarter."),
+        Column("factory", "text", "Factory of the racks."),
+        Column("rack_type", "text", "Rack type."),
+        Column("region", "text", "Region of the stream served."),
+        Column("workload", "text", "Workload of the stream served."),
+        Column("racks", "number", "Racks in use for the stream.", "racks", ge=0),
+        Column("units", "number", "Demand served (blank: the change report gives no racks' worth).", "units",
+               ge=0, nullable=True),
+    ),
+    key=("quarter", "factory", "rack_type", "region", "workload"),
+    optional=True,
+)
+
+
 COSTS = Table(
     "costs.csv",
     "A plan's costs per quarter and category (the columns the change report reads).",
@@ -126,13 +147,14 @@ COSTS = Table(
 
 def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None, pd.DataFrame | None,
                                              pd.DataFrame | None, pd.DataFrame | None, float | None,
-                                             pd.DataFrame | None]:
+                                             pd.DataFrame | None, pd.DataFrame | None]:
     """(orders, forecast, objective_usd or None, costs or None, models or None, record or None,
-    planning_quantile or None, earlier forecasts or None) of the plan in `plan_dir`, quarters as
-    text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing every problem (file, row,
-    column) otherwise. costs.csv, forecast_models.csv, actuals_vs_forecast.csv and
-    earlier_forecasts.csv are optional: without them the report leaves costs, scale changes, the
-    earlier quarters' record of actuals and the forecasts of plans before this one out."""
+    planning_quantile or None, earlier forecasts or None, assignments or None) of the plan in
+    `plan_dir`, quarters as text ('2027Q1'), indexed by spreadsheet row; ScenarioError listing
+    every problem (file, row, column) otherwise. costs.csv, forecast_models.csv,
+    actuals_vs_forecast.csv, earlier_forecasts.csv and assignments.csv are optional: without them
+    the report leaves costs, scale changes, the earlier quarters' record of actuals, the forecasts
+    of plans before this one and the streams a changed order line serves out."""
     plan_dir = Path(plan_dir)
     where = f"{plan_dir} (a plan directory)"
     missing = [table.file for table in (ORDERS, FORECAST) if not (plan_dir / table.file).is_file()]
@@ -157,20 +179,26 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     npv, quantile, found = _plan_summary(plan_dir / "plan.json")
     problems += found
     optional = {}
-    for table in (COSTS, MODELS, RECORD, _with_quantile_columns(EARLIER, plan_dir)):
+    for table in (COSTS, MODELS, RECORD, _with_quantile_columns(EARLIER, plan_dir), ASSIGNMENTS):
         if (plan_dir / table.file).is_file():
             optional[table.file], found, _ = read_table(plan_dir, table)
             problems += found
     if problems:
         raise ScenarioError(problems, where)
-    costs, models, record, earlier = (optional.get(table.file) for table in (COSTS, MODELS, RECORD, EARLIER))
-    return (orders.assign(order_quarter=orders["order_quarter"].astype(str)),
+    costs, models, record, earlier, assignments = (optional.get(table.file)
+                                                   for table in (COSTS, MODELS, RECORD, EARLIER, ASSIGNMENTS))
+    return (_quarters_as_text(orders, ("order_quarter", "online_quarter")),
             forecast.assign(quarter=forecast["quarter"].astype(str)), npv, _quarters_as_text(costs), models,
-            _quarters_as_text(record), quantile, _quarters_as_text(earlier, ("last_actual_quarter", "quarter")))
+            _quarters_as_text(record), quantile, _quarters_as_text(earlier, ("last_actual_quarter", "quarter")),
+            _quarters_as_text(assignments))
 
 
 def _quarters_as_text(frame: pd.DataFrame | None, columns=("quarter",)) -> pd.DataFrame | None:
-    return None if frame is None else frame.assign(**{column: frame[column].astype(str) for column in columns})
+    """The frame with its quarter columns as text ('2027Q1'); a blank quarter stays None."""
+    if frame is None:
+        return None
+    return frame.assign(**{column: frame[column].map(lambda q: None if q is None or pd.isna(q) else str(q))
+                           for column in columns})
 
 
 def _with_quantile_columns(table: Table, plan_dir: Path) -> Table:

@@ -233,11 +233,12 @@ def _forecast_models(sheet, models: pd.DataFrame) -> None:
     _wrapped(sheet, models.columns.get_loc("why") + 1)
 
 
-def _wrapped(sheet, column: int) -> None:
-    """Wrap a table's text column (1-based) at REASONS_WIDTH characters, each row tall enough for it."""
+def _wrapped(sheet, column: int, first_row: int = 2, last_row: int | None = None) -> None:
+    """Wrap a table's text column (1-based) at REASONS_WIDTH characters, each row tall enough for it
+    (rows `first_row` to `last_row`: a sheet that stacks tables wraps one of them)."""
     letter = get_column_letter(column)
     sheet.column_dimensions[letter].width = REASONS_WIDTH
-    for row in sheet.iter_rows(min_row=2):
+    for row in sheet.iter_rows(min_row=first_row, max_row=last_row):
         for cell in row:
             cell.alignment = Alignment(wrap_text=cell.column_letter == letter, vertical="top",
                                        horizontal=cell.alignment.horizontal, indent=cell.alignment.indent)
@@ -303,7 +304,9 @@ def _changes(sheet, changes) -> None:
     text_safe(sheet["A2"])
     sheet["A2"].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells(f"A2:H{1 + SUMMARY_ROWS}")
-    row = write_table(sheet, changes.orders, start_row=3 + SUMMARY_ROWS, title="Orders: previous vs new racks")
+    first = 3 + SUMMARY_ROWS
+    row = write_table(sheet, changes.orders, start_row=first, title="Orders: previous vs new racks, and why")
+    _wrapped(sheet, changes.orders.columns.get_loc("reasons") + 1, first + 2, row - 2)  # its rows: below title and header
     row = write_table(sheet, changes.forecast, start_row=row, title="Planned demand per stream (common quarters)")
     if len(changes.costs):
         sunk = " and, last, capex_annuity_sunk: racks ordered before each plan's start, not in the NPV" \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -135,6 +136,59 @@ def test_cost_changes_add_up_from_the_two_plans_costs(four_quarters):
         assert (f"The quarter only the new plan covers ({added['quarter'].iloc[0]}): "
                 f"{added['usd'].sum() / 1e6:,.1f} M.") in summary
         assert f"over the 15 quarters both plans cover (nominal): {(new[new['quarter'].isin(common)]['usd'].sum() - old[old['quarter'].isin(common)]['usd'].sum()) / 1e6:+,.1f} M" in summary
+
+
+DEMAND_REASON = re.compile(r"planned demand of (?P<streams>[^;]+?) at its arrival \((?P<arrival>\d{4}Q\d)\): "
+                           r"(?P<now>[\d,]+) units, against (?P<before>[\d,]+) before")
+
+
+def test_each_changed_line_says_why_with_figures_read_again_from_the_two_plans_files(four_quarters):
+    """Every changed line of each roll has a reason and no unchanged one has; where it quotes the
+    planned demand at the line's arrival, the arrival is the line's online_quarter, the streams
+    are those assignments.csv has its factory's racks of its type serving then, and the figures
+    are forecast.csv's planning_demand summed over them, in each plan."""
+    import openpyxl
+
+    stages = _stages(four_quarters)
+    quoted = 0
+    for (_, before), (_, after) in zip(stages, stages[1:]):
+        table = pd.read_csv(after / "changes.csv", keep_default_na=False)
+        assert ((table["reasons"] != "") == (table["change"] != "unchanged")).all()
+        plans = {side: {name: pd.read_csv(plan / f"{name}.csv") for name in ("orders", "assignments", "forecast")}
+                 for side, plan in (("before", before), ("now", after))}
+        for line in table[table["change"] != "unchanged"].itertuples():
+            found = DEMAND_REASON.match(line.reasons)
+            if not found or " more" in found["streams"]:
+                continue
+            quoted += 1
+            side = "now" if line.new_racks > 0 else "before"
+            orders = plans[side]["orders"]
+            arrival = orders[(orders["factory"] == line.factory) & (orders["rack_type"] == line.rack_type)
+                             & (orders["order_quarter"] == line.order_quarter)]["online_quarter"]
+            assert found["arrival"] in set(arrival), line
+            streams = set(found["streams"].split(", "))
+            serving = set()
+            for files in plans.values():
+                used = files["assignments"]
+                used = used[(used["quarter"] == found["arrival"]) & (used["factory"] == line.factory)
+                            & (used["rack_type"] == line.rack_type) & (used["racks"] > 1e-7)]
+                serving |= set(used["region"] + "/" + used["workload"])
+            assert streams == serving, line
+            for side in ("before", "now"):
+                forecast = plans[side]["forecast"]
+                rows = forecast[(forecast["quarter"] == found["arrival"]) & (forecast["kind"] == "forecast")
+                                & (forecast["region"] + "/" + forecast["workload"]).isin(streams)]
+                assert len(rows) == len(streams)
+                assert found[side] == f"{rows['planning_demand'].sum():,.0f}", (line, side)
+        # the Changes sheet shows each reason beside its line, wrapped in a wide column
+        sheet = openpyxl.load_workbook(after / "roadmap.xlsx")["Changes"]
+        header = next(row for row in sheet.iter_rows() if row[0].value == "Factory")
+        why = next(cell for cell in header if cell.value == "Why")
+        assert sheet.column_dimensions[why.column_letter].width >= 80
+        shown = [sheet.cell(header[0].row + 1 + i, why.column).value or "" for i in range(len(table))]
+        assert shown == table["reasons"].tolist()
+        assert all(sheet.cell(header[0].row + 1 + i, why.column).alignment.wrap_text for i in range(len(table)))
+    assert quoted >= 20  # most changed lines quote demand: the check above is not vacuous
 
 
 def test_orders_of_the_quarter_rolled_are_reported_as_sunk_not_as_a_saving(four_quarters):
@@ -296,13 +350,20 @@ def test_diff_reports_the_same_changes(tmp_path, four_quarters):
     # the screen shows the changed lines, names left-aligned and numbers right-aligned under their headers
     lines = result.output.splitlines()
     header = next(line for line in lines if line.startswith("factory "))
-    shown = lines[lines.index(header) + 1:]
+    why = lines.index("why each line changed:")
+    shown = lines[lines.index(header) + 1:why]
     changed = table[table["change"] != "unchanged"]
     assert len(shown) == len(changed) > 0
     number_end = header.index("difference") + len("difference")
     for line, row in zip(shown, changed.itertuples()):
         assert line.startswith(f"{row.factory} ") and f" {row.rack_type} " in line, line
         assert line[:number_end].endswith(f" {row.difference}") and line[number_end] == " ", line
+    # then each changed line's reason, a sentence too long for a column, as the re-forecast gave it
+    assert "reasons" not in header
+    reforecast = pd.read_csv(four_quarters / "2027Q2" / "plan" / "changes.csv", keep_default_na=False)
+    assert table["reasons"].fillna("").tolist() == reforecast["reasons"].tolist()
+    assert lines[why + 1:] == [f"  {row.factory} {row.rack_type} ordered {row.order_quarter} ({row.difference:+d}): "
+                               f"{row.reasons}" for row in changed.itertuples()]
 
 
 def test_actuals_are_appended_exactly_and_a_tenfold_jump_is_warned_about_in_the_actuals_file(tmp_path):
