@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.change_reasons import DEMAND, NEW_QUARTERS, TRADED, UNACCOUNTED, UNKNOWN, UNUSED, explain_changes
 from planner.changes import PlanSnapshot, compare
@@ -144,3 +146,121 @@ def test_the_change_report_carries_each_reason_and_counts_them_in_its_summary():
                                                "when fully used", ""]
     assert ("Why the 1 changed order line changed (the orders table's Why): 1 where planned demand moved the same "
             "way.") in changes.summary
+
+
+# Property: on random pairs of plans, every reason's claims hold when re-derived from the plans'
+# frames by the filters below, which share no code with planner/change_reasons.py.
+
+POOLS = [("f1", "r1"), ("f1", "r2"), ("f2", "r1")]
+STREAMS = [("eu", "a"), ("eu", "b"), ("us", "a")]
+
+
+@st.composite
+def plan_pairs(draw):
+    """A previous plan and a new one, the new one rolled 0 or 1 quarter on, with random orders,
+    demand and assignments (the streams a pool serves in a quarter, at its own units per rack)."""
+    length, roll = draw(st.integers(4, 8)), draw(st.integers(0, 1))
+    lead = {pool: draw(st.integers(1, 3)) for pool in POOLS}
+    per_rack = {pool: draw(st.sampled_from([50.0, 100.0, 150.0])) for pool in POOLS}
+    base = {stream: draw(st.sampled_from([0.0, 50.0, 200.0, 1000.0])) for stream in STREAMS}
+    snapshots = []
+    for start in (pd.Period("2027Q1", "Q"), pd.Period("2027Q1", "Q") + roll):
+        horizon = [start + i for i in range(length)]
+        forecast = pd.DataFrame([{"quarter": str(q), "region": g, "workload": w, "kind": "forecast", "p50": 1.0,
+                                  "model": "theta", "planning_demand":
+                                  base[(g, w)] * draw(st.sampled_from([0.7, 0.98, 1.0, 1.0, 1.003, 1.2, 2.0]))}
+                                 for q in horizon for g, w in STREAMS])
+        lines = draw(st.lists(st.tuples(st.sampled_from(POOLS), st.integers(0, length - 1), st.integers(1, 6)),
+                              max_size=6))
+        orders = pd.DataFrame([{"factory": f, "rack_type": r, "order_quarter": str(horizon[i]),
+                                "online_quarter": str(horizon[i] + lead[(f, r)]), "racks": racks}
+                               for (f, r), i, racks in lines],
+                              columns=["factory", "rack_type", "order_quarter", "online_quarter", "racks"])
+        used = [{"quarter": str(q), "factory": f, "rack_type": r, "region": g, "workload": w, "racks": racks,
+                 "units": racks * per_rack[(f, r)]}
+                for q in horizon for f, r in POOLS for g, w in STREAMS
+                for racks in [draw(st.sampled_from([0.0, 0.0, 0.5, 2.0]))] if racks]
+        snapshots.append(PlanSnapshot(orders, forecast, 1e9, assignments=pd.DataFrame(
+            used, columns=["quarter", "factory", "rack_type", "region", "workload", "racks", "units"])))
+    return snapshots
+
+
+def _served(snapshot, factory, rack_type, quarters) -> set:
+    used = snapshot.assignments
+    used = used[(used["factory"] == factory) & (used["rack_type"] == rack_type) & used["quarter"].isin(quarters)
+                & (used["racks"] > 1e-7)]
+    return set(used["region"] + "/" + used["workload"])
+
+
+def _planned(snapshot, quarter, streams):
+    rows = snapshot.forecast[(snapshot.forecast["quarter"] == quarter)
+                             & (snapshot.forecast["region"] + "/" + snapshot.forecast["workload"]).isin(streams)]
+    return float(rows["planning_demand"].sum()) if len(rows) else None
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan_pairs())
+def test_every_reason_holds_on_random_pairs_of_plans(pair):
+    previous, new = pair
+    changes = compare(previous, new)
+    reasons = explain_changes(changes.orders, previous, new)
+    table = changes.orders.assign(reason=reasons)
+    assert ((table["reasons"] != "") == (table["difference"] != 0)).all()
+    prev_quarters, new_quarters = sorted(set(previous.forecast["quarter"])), sorted(set(new.forecast["quarter"]))
+    only_new = [q for q in new_quarters if q > prev_quarters[-1]]
+    changed = table[table["difference"] != 0]
+    streams_of = {}
+    for line in changed.itertuples():
+        side = new if line.new_racks > 0 else previous
+        orders = side.orders
+        arrival = orders[(orders["factory"] == line.factory) & (orders["rack_type"] == line.rack_type)
+                         & (orders["order_quarter"] == line.order_quarter)]["online_quarter"].iloc[0]
+        assert line.reason.arrival == arrival
+        streams = _served(previous, line.factory, line.rack_type, [arrival]) | \
+            _served(new, line.factory, line.rack_type, [arrival])
+        if not streams:
+            later = [q for q in set(prev_quarters) | set(new_quarters) if q >= arrival]
+            streams = _served(previous, line.factory, line.rack_type, later) | \
+                _served(new, line.factory, line.rack_type, later)
+        assert set(line.reason.streams) == streams
+        streams_of[line.Index] = streams
+    for line in changed.itertuples():
+        reason, streams, gained = line.reason, streams_of[line.Index], line.difference > 0
+        partners = {(o.factory, o.rack_type, o.order_quarter, o.difference) for o in changed.itertuples()
+                    if o.Index != line.Index and (o.difference > 0) != gained and streams & streams_of[o.Index]}
+        assert set(reason.traded) == partners
+        if not streams:
+            assert reason.kind == UNUSED
+            continue
+        arrival = reason.arrival
+        if _planned(previous, arrival, streams) is None and only_new and arrival >= only_new[0]:
+            assert reason.kind == NEW_QUARTERS and "after the previous plan's last quarter" in reason.text
+            continue
+        # the racks' worth: units per rack of the pool at arrival in both plans (else over all quarters)
+        used = pd.concat([previous.assignments, new.assignments])
+        used = used[(used["factory"] == line.factory) & (used["rack_type"] == line.rack_type) & (used["racks"] > 1e-7)]
+        at = used[used["quarter"] == arrival]
+        at = at if len(at) else used
+        capacity = abs(line.difference) * at["units"].sum() / at["racks"].sum()
+        assert reason.capacity == pytest.approx(capacity)
+        # the quarter of the racks' life where demand moved most their way (the arrival, unless later moved further)
+        way = 1 if gained else -1
+        moves = {q: _planned(new, q, streams) - _planned(previous, q, streams)
+                 for q in prev_quarters if q >= arrival and q in new_quarters}
+        first = moves[arrival]
+        most = max((q for q in moves if q > arrival), key=lambda q: way * moves[q], default=None)
+        quarter = most if most is not None and way * moves[most] > max(0.0, way * first) else arrival
+        assert reason.demand[-1][0] == quarter and reason.demand[0][0] == arrival
+        then, now = _planned(previous, quarter, streams), _planned(new, quarter, streams)
+        assert reason.demand[-1][1:] == pytest.approx((then, now))
+        by_demand = then > 0 and way * (now - then) >= 0.005 * then and abs(now - then) >= 0.5 * capacity
+        assert (reason.kind == DEMAND) == by_demand
+        if by_demand:
+            continue
+        most_before = max(_planned(previous, q, streams) for q in prev_quarters if q >= arrival)
+        needing = [q for q in only_new if gained and q >= arrival and _served(new, line.factory, line.rack_type, [q])
+                   and _planned(new, q, streams) - most_before > 0.5 * capacity]
+        if needing:
+            assert reason.kind == NEW_QUARTERS and reason.new_quarter[0] == needing[0]
+        else:
+            assert reason.kind == (TRADED if partners else UNACCOUNTED)
