@@ -11,6 +11,8 @@ import pandas as pd
 
 from planner.atomic import atomic_directory, atomic_file
 from planner.charts import forecast_chart, plan_chart
+from planner.config import FILE as CONFIG_FILE
+from planner.schema import TABLES
 from planner.workbook import write_roadmap
 
 FORMATS = ("xlsx", "csv", "json", "png")
@@ -18,11 +20,16 @@ PLAN_TABLES = ("orders", "fleet", "assignments", "power", "demand", "costs", "ex
 
 
 def fingerprint(directory: Path) -> str:
-    """SHA-256 over the scenario's file names and contents: ties a plan to its exact inputs."""
+    """SHA-256 over the names and contents of the scenario's input files (scenario.yaml and the
+    CSVs the schema reads): ties a plan to its exact inputs. Only those: over every file in the
+    folder, a spreadsheet's lock file (which names who has a CSV open, and when), a file
+    browser's .DS_Store or the example's README changed it though no input had."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(directory).iterdir() if p.is_file()):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for name in sorted([CONFIG_FILE] + [table.file for table in TABLES]):
+        path = Path(directory) / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

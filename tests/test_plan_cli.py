@@ -1035,3 +1035,23 @@ def test_the_assumptions_sheet_spells_settings_as_scenario_yaml_does(sovereign):
     assert settings["forecast.scale_by_stream.eu-de/training"] == "units"
     assert settings["forecast.quantiles"] == "[0.1, 0.5, 0.9]" and settings["forecast.scale"] == "auto"
     assert settings["budget_usd_per_year"] == "blank" and settings["start"] == "2027Q1"
+
+
+def test_the_input_fingerprint_covers_the_inputs_and_nothing_beside_them(sovereign):
+    """It hashed every file in the folder: a CSV open in LibreOffice (its lock file names who has
+    it open, and when), a Mac's .DS_Store or a note beside the inputs gave the same inputs another
+    fingerprint, and a plan could not be matched to them."""
+    from planner.export import fingerprint
+
+    before = fingerprint(sovereign)
+    (sovereign / ".~lock.racks.csv#").write_text("Ana,vm,ana,07.12.2026 18:40,file:///home/ana/.config/libreoffice/4;")
+    (sovereign / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (sovereign / "notes.txt").write_text("ask finance about the 2029 budget")
+    assert fingerprint(sovereign) == before
+    racks = sovereign / "racks.csv"
+    racks.write_bytes(racks.read_bytes().replace(b"\n", b"\r\n"))  # the same rows, other bytes: another input file
+    assert fingerprint(sovereign) != before
+    racks.write_bytes(racks.read_bytes().replace(b"\r\n", b"\n"))
+    assert fingerprint(sovereign) == before
+    (sovereign / "supply.csv").write_text("rack_type,quarter,max_racks\n")  # an optional input counts once there
+    assert fingerprint(sovereign) != before
