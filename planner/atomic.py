@@ -18,6 +18,11 @@ from pathlib import Path
 
 from models.runs import some_of
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER, changed_since_written, marker_with_record
+from planner.stop_signals import stops_held
+
+# The outputs this process has put in place, each complete: a command stopped or failing after one
+# of them says so, not that nothing was written (planner/cli.py). Cleared as each command starts.
+WRITTEN: list[Path] = []
 
 
 class OutputError(Exception):
@@ -133,21 +138,23 @@ def atomic_directory(target: str | Path):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    old = None
-    try:
-        with _write_failure_named(target):
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
-                os.rmdir(old)
-                os.replace(target, old)
-            os.replace(staging, target)
-    except BaseException:
-        if old is not None and not target.exists():
-            os.replace(old, target)  # the swap failed halfway: the previous output goes back, not lost
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    with stops_held():  # a stop waits for the swap and its clearing up (planner/stop_signals.py)
+        old = None
+        try:
+            with _write_failure_named(target):
+                if target.exists():
+                    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
+                    os.rmdir(old)
+                    os.replace(target, old)
+                os.replace(staging, target)
+        except BaseException:
+            if old is not None and not target.exists():
+                os.replace(old, target)  # the swap failed halfway: the previous output goes back, not lost
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        WRITTEN.append(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -162,7 +169,9 @@ def atomic_file(target: str | Path, mode: str = "w", **kwargs):
             with handle:
                 os.chmod(handle.name, 0o666 & ~_umask())  # private to its owner as made; a CSV anyone may read
                 yield handle
-            os.replace(handle.name, target)
+            with stops_held():
+                os.replace(handle.name, target)
+                WRITTEN.append(target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(handle.name)

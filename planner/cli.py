@@ -9,9 +9,10 @@ import sys
 import click
 
 from models.killed import SearchProcessKilled
+from models.runs import some_of
 from planner import __version__
-from planner.atomic import (OutputError, check_meant, check_not_around_the_working_directory, check_not_holding_inputs,
-                            check_not_overwriting_inputs, check_replaceable, check_writable)
+from planner.atomic import (WRITTEN, OutputError, check_meant, check_not_around_the_working_directory,
+                            check_not_holding_inputs, check_not_overwriting_inputs, check_replaceable, check_writable)
 from planner.out_lock import output_locked
 from planner.problems import SHOWN_PER_FILE, ScenarioError
 from planner.stop_signals import StopRequested, stops_unwind
@@ -34,6 +35,7 @@ class _Guarded(click.Group):
     """
 
     def invoke(self, ctx: click.Context):
+        WRITTEN.clear()
         try:
             with stops_unwind():
                 return super().invoke(ctx)
@@ -43,20 +45,20 @@ class _Guarded(click.Group):
             click.echo(error.report(), err=True)
             sys.exit(EXIT_INVALID_INPUT)
         except OutputError as error:  # checked before any work (_check_out); here if it changed since
-            click.echo(f"error: {error}; nothing was written", err=True)
+            click.echo(f"error: {error}; {_written()}", err=True)
             sys.exit(EXIT_INVALID_INPUT)
         except KeyboardInterrupt:
-            click.echo("interrupted; nothing was written", err=True)
+            click.echo(f"interrupted; {_written()}", err=True)
             sys.exit(130)
         except MemoryError:  # the machine's limit, not a bug: a traceback or "report it" would mislead
             click.echo("error: the planner ran out of memory; free memory (or raise the process's limit) and run it "
-                       "again; nothing was written", err=True)
+                       f"again; {_written()}", err=True)
             sys.exit(EXIT_INTERNAL_ERROR)
         except SearchProcessKilled as error:
-            click.echo(f"error: {error}; nothing was written", err=True)
+            click.echo(f"error: {error}; {_written()}", err=True)
             sys.exit(EXIT_INTERNAL_ERROR)
         except StopRequested as stop:  # SIGTERM or SIGHUP: unwound like Ctrl-C, so no staging directory is left
-            click.echo(f"stopped by {stop.name}; nothing was written", err=True)
+            click.echo(f"stopped by {stop.name}; {_written()}", err=True)
             sys.exit(stop.exit_code)
         except Exception as error:  # noqa: BLE001 - the last line of defence for users
             if os.environ.get("PLANNER_DEBUG"):
@@ -64,6 +66,15 @@ class _Guarded(click.Group):
             click.echo(f"internal error: {type(error).__name__}: {error}. This is a bug in planner; "
                        "rerun with PLANNER_DEBUG=1 and report the traceback.", err=True)
             sys.exit(EXIT_INTERNAL_ERROR)
+
+
+def _written() -> str:
+    """What a stopped or failed command leaves: nothing, or the outputs it had put in place whole
+    before it stopped (a stop during the swap waits for it: planner/atomic.py)."""
+    if not WRITTEN:
+        return "nothing was written"
+    verb = "was" if len(WRITTEN) == 1 else "were"
+    return f"{some_of([str(path) for path in WRITTEN])} {verb} written in full before that"
 
 
 def _check_out(out: str, *inputs, directory: bool = True) -> None:

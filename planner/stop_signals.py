@@ -53,3 +53,28 @@ def stops_unwind():
         for number, handler in previous.items():
             if handler is signal.SIG_DFL:
                 signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def stops_held():
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP wait, and the first that came is acted on as
+    the block ends: an output's swap into place (planner/atomic.py) either happens whole, with the
+    previous output cleared away, or not at all. Interrupted between its two renames, the swap
+    put the previous output back; interrupted after them, it left the previous output's copy
+    beside --out and said nothing had been written, though the new output was in place. Only
+    handlers set in Python wait (a signal ignored stays ignored); only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, *STOP_SIGNALS)}
+    held = {number: handler for number, handler in previous.items() if callable(handler)}
+    for number in held:
+        signal.signal(number, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in held.items():
+            signal.signal(number, handler)
+    if caught:
+        held[caught[0]](caught[0], None)

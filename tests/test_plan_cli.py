@@ -716,6 +716,39 @@ def test_a_stop_from_outside_while_writing_keeps_the_previous_output_and_leaves_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no staging directory left behind"
 
 
+STOPPED_WHILE_SWAPPING = """
+import os, signal, sys
+from planner.cli import main
+
+replace = os.replace
+
+def stopped_at(source, target):
+    if sys.argv[1] in os.path.basename(source) or os.path.basename(source) == sys.argv[1]:
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs at the next line of Python: before the rename
+    replace(source, target)
+
+os.replace = stopped_at
+main(["plan", sys.argv[2], "--out", sys.argv[3], "--quiet", "--format", "csv"], prog_name="planner")
+"""
+
+
+@pytest.mark.parametrize("rename", ["out", ".out.partial-"])
+def test_a_stop_during_the_swap_waits_for_it_and_says_the_output_was_written(sovereign, tmp_path, rename):
+    """The swap is two renames (the previous output aside, the new one in). A stop between them put
+    the previous output back and said nothing was written; one after them left the previous
+    output's copy beside --out and said nothing was written, though the new output was in place."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / OUTPUT_MARKER).write_text(MARKER_TEXT)  # a previous plan's: the run may replace it
+    (out / "orders.csv").write_text("previous plan\n")
+    completed = subprocess.run([sys.executable, "-c", STOPPED_WHILE_SWAPPING, rename, str(sovereign), str(out)],
+                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert completed.returncode == 143, completed.stderr
+    assert completed.stderr.strip().endswith(f"stopped by SIGTERM; {out} was written in full before that")
+    assert (out / "orders.csv").read_text().startswith("order_quarter,")  # the new plan, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no previous output left beside it"
+
+
 def test_a_stop_signal_someone_ignored_stays_ignored():
     """`nohup planner plan ...` ignores SIGHUP so that the run outlives the terminal: the planner
     must not take that back."""
