@@ -698,18 +698,24 @@ main(["plan", sys.argv[2], "--out", sys.argv[3], "--quiet"], prog_name="planner"
 """
 
 
+def _stopped_run(script: str, argument: str, scenario: Path, tmp_path: Path):
+    """(out, the completed process) of `script` planning `scenario` into tmp_path/out, which holds a
+    previous plan's orders.csv ('previous plan'). In a process of its own: a stop may end it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / OUTPUT_MARKER).write_text(MARKER_TEXT)  # a previous plan's: the run may replace it
+    (out / "orders.csv").write_text("previous plan\n")
+    return out, subprocess.run([sys.executable, "-c", script, argument, str(scenario), str(out)],
+                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
 @pytest.mark.parametrize("stop, code", [("SIGTERM", 143), ("SIGHUP", 129)])
 def test_a_stop_from_outside_while_writing_keeps_the_previous_output_and_leaves_no_staging(sovereign, tmp_path,
                                                                                          stop, code):
     """A job scheduler's SIGTERM (or a closed terminal's SIGHUP) ended Python on the spot: the
     staging directory, a whole plan's files, stayed beside --out for good. It unwinds like Ctrl-C.
     Run in a process of its own: the stop ends it whatever the planner does."""
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / OUTPUT_MARKER).write_text(MARKER_TEXT)  # a previous plan's: the run may replace it
-    (out / "orders.csv").write_text("previous plan\n")
-    completed = subprocess.run([sys.executable, "-c", STOPPED_WHILE_WRITING, stop, str(sovereign), str(out)],
-                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out, completed = _stopped_run(STOPPED_WHILE_WRITING, stop, sovereign, tmp_path)
     assert completed.returncode == code, completed.stderr
     assert completed.stderr.strip().endswith(f"stopped by {stop}; nothing was written"), completed.stderr
     assert (out / "orders.csv").read_text() == "previous plan\n"
@@ -737,12 +743,7 @@ def test_a_stop_during_the_swap_waits_for_it_and_says_the_output_was_written(sov
     """The swap is two renames (the previous output aside, the new one in). A stop between them put
     the previous output back and said nothing was written; one after them left the previous
     output's copy beside --out and said nothing was written, though the new output was in place."""
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / OUTPUT_MARKER).write_text(MARKER_TEXT)  # a previous plan's: the run may replace it
-    (out / "orders.csv").write_text("previous plan\n")
-    completed = subprocess.run([sys.executable, "-c", STOPPED_WHILE_SWAPPING, rename, str(sovereign), str(out)],
-                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out, completed = _stopped_run(STOPPED_WHILE_SWAPPING, rename, sovereign, tmp_path)
     assert completed.returncode == 143, completed.stderr
     assert completed.stderr.strip().endswith(f"stopped by SIGTERM; {out} was written in full before that")
     assert (out / "orders.csv").read_text().startswith("order_quarter,")  # the new plan, whole
