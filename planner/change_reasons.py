@@ -168,11 +168,11 @@ def _reason(line, arrival, streams, traded, before: _Plan, now: _Plan, added) ->
                             f"racks of {line['rack_type']} at {line['factory']} serve no stream from its arrival "
                             f"({arrival}) in either plan: the Orders sheet's Why says which rule needs them")
     named = some_of(streams, STREAMS_NAMED)
-    if before.planned(arrival, streams) is None and added and arrival >= added[0]:
-        now_then = now.planned(arrival, streams)
+    now_then = now.planned(arrival, streams)
+    if before.planned(arrival, streams) is None and now_then is not None and added and arrival >= added[0]:
         return ChangeReason(NEW_QUARTERS, arrival, streams, ((arrival, None, now_then),), None, None, traded,
                             f"it arrives in {arrival}, after the previous plan's last quarter ({before.quarters[-1]}): "
-                            f"{named} planned at {_units(now_then)} units then")
+                            f"{named} planned at {figure(now_then)} units then")
     per_rack = _units_per_rack(line["factory"], line["rack_type"], arrival, (before, now))
     capacity = None if per_rack is None else racks * per_rack
     demand = _demand_over_life(arrival, streams, before, now, gained)
@@ -180,21 +180,19 @@ def _reason(line, arrival, streams, traded, before: _Plan, now: _Plan, added) ->
     reason = ChangeReason(UNACCOUNTED, arrival, streams, demand, capacity, new_quarter, traded, "")
     text = f"planned demand of {named} at its arrival ({arrival}): " + ", and ".join(
         ("" if quarter == arrival else f"in {quarter}, where it {'rose' if gained else 'fell'} most: ")
-        + f"{_units(now_then)} units, "
-        + ("none planned before" if then is None else f"against {_units(then)} before ({_change(then, now_then)})")
-        for quarter, then, now_then in demand)
+        + _figures(then, now_then) for quarter, then, now_then in demand)
     if capacity is not None:
         text += (f"; the {counted(racks, 'rack')} {'added' if gained else 'taken off'} "
                  f"serve{'s' if racks == 1 else ''} {figure(capacity)} units when fully used")
     quarter, then, now_then = demand[-1]
-    moved = None if then is None or then <= 0 else now_then - then
+    moved = None if then is None or now_then is None or then <= 0 else now_then - then
     moved_way = moved is not None and abs(moved) >= DEMAND_MOVED * then and (moved > 0) == gained
     if moved_way and (capacity is None or abs(moved) >= DEMAND_SHARE * capacity):
         return _with(reason, DEMAND, text)
     if new_quarter is not None:
         quarter, planned, most = new_quarter
         return _with(reason, NEW_QUARTERS, f"{text}; in {quarter}, which only this plan covers, they are planned "
-                     f"at {_units(planned)} units, {_units(planned - most)} more than the previous plan's most "
+                     f"at {figure(planned)} units, {figure(planned - most)} more than the previous plan's most "
                      f"from {arrival} on")
     if traded:
         listed = some_of([f"{f} {r} ordered {q} ({d:+d})" for f, r, q, d in traded], LINES_NAMED)
@@ -243,16 +241,20 @@ def _new_quarter(line, arrival, streams, before: _Plan, now: _Plan, added, capac
     return None
 
 
-def _change(then: float, now: float) -> str:
-    return f"{now - then:+,.0f} units" + (f", {now / then - 1:+.1%}" if then > 0 else "")
+def _figures(then: float | None, now: float | None) -> str:
+    """'300 units, against 100 before (+200 units, +200.0%)', or which plan does not cover the quarter."""
+    if then is None and now is None:
+        return "forecast by neither plan"
+    if then is None:
+        return f"{figure(now)} units, none planned before (the previous plan does not forecast them then)"
+    if now is None:
+        return f"none planned now (this plan does not forecast them then), against {figure(then)} before"
+    change = f"{now - then:+,.0f} units" + (f", {now / then - 1:+.1%}" if then > 0 else "")
+    return f"{figure(now)} units, against {figure(then)} before ({change})"
 
 
 def _with(reason: ChangeReason, kind: str, text: str) -> ChangeReason:
     return dataclasses.replace(reason, kind=kind, text=text)
-
-
-def _units(amount: float | None) -> str:
-    return "no" if amount is None else figure(amount)
 
 
 def _quarters(quarters) -> str:

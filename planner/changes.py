@@ -18,7 +18,7 @@ from planner.change_reasons import explain_changes, reasons_summary
 from planner.plan_files import read_plan_files
 
 ORDER_COLUMNS = ["factory", "rack_type", "order_quarter", "previous_racks", "new_racks", "difference", "change", "moved",
-                 "reasons"]
+                 "reason_kind", "reasons"]
 FORECAST_COLUMNS = ["region", "workload", "quarters_compared", "previous_units", "new_units", "change_units", "change_pct",
                     "previous_model", "new_model", "previous_scale", "new_scale"]
 COST_COLUMNS = ["category", "quarters_compared", "previous_usd", "new_usd", "change_usd"]
@@ -93,7 +93,7 @@ def order_changes(previous: pd.Series, new: pd.Series) -> pd.DataFrame:
         before, after = int(previous.get(key, 0)), int(new.get(key, 0))
         change = ("unchanged" if before == after else "added" if before == 0 else "cancelled" if after == 0
                   else "more" if after > before else "fewer")
-        rows.append((*key, before, after, after - before, change, "", ""))
+        rows.append((*key, before, after, after - before, change, "", "", ""))
     table = pd.DataFrame(rows, columns=ORDER_COLUMNS)
     direction = {(shift.factory, shift.rack_type): shift.direction for shift in order_shifts(table).itertuples()}
     label = pd.Series([direction.get(key, "") for key in zip(table["factory"], table["rack_type"])],
@@ -179,6 +179,7 @@ def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
     re-plan: how far it kept to the previous plan's orders, models/steady.py)."""
     orders = order_changes(previous.racks_by_order(), new.racks_by_order())
     reasons = explain_changes(orders, previous, new)
+    orders["reason_kind"] = [reason.kind if reason is not None else "" for reason in reasons]  # a filter's word
     orders["reasons"] = [reason.text if reason is not None else "" for reason in reasons]
     forecast = forecast_changes(previous, new)
     costs, uncommon = cost_changes(previous, new)

@@ -513,7 +513,7 @@ def diff_command(plan_a, plan_b, out_file) -> None:
     click.echo(changes.summary)
     moved = changes.orders[changes.orders["change"] != "unchanged"]
     if len(moved):  # the reasons, a sentence each, below the table rather than as its last column
-        click.echo(text_table(moved.drop(columns="reasons")))
+        click.echo(text_table(moved.drop(columns=["reason_kind", "reasons"])))
         click.echo("why each line changed:")
         for line in moved.itertuples():
             click.echo(f"  {line.factory} {line.rack_type} ordered {line.order_quarter} ({line.difference:+d}): "

@@ -66,7 +66,7 @@ HEADERS = {
     "first_quarter": ("From", None), "last_quarter": ("To", None), "quarters": ("Quarters", WHOLE),
     "served_by": ("Not on own racks", None), "unit_quarters": ("Unit-quarters", USD), "reasons": ("Why", None),
     "previous_racks": ("Racks before", WHOLE), "new_racks": ("Racks now", WHOLE), "difference": ("Difference", WHOLE),
-    "change": ("Change", None), "moved": ("Moved", None), "quarters_compared": ("Quarters compared", WHOLE),
+    "change": ("Change", None), "moved": ("Moved", None), "reason_kind": ("Why, in a word", None), "quarters_compared": ("Quarters compared", WHOLE),
     "previous_units": ("Planned before (unit-quarters)", USD), "new_units": ("Planned now (unit-quarters)", USD),
     "change_units": ("Change (unit-quarters)", USD), "change_pct": ("Change (%)", PERCENT),
     "previous_model": ("Forecast model before", None), "new_model": ("Forecast model now", None),

@@ -154,6 +154,9 @@ def test_each_changed_line_says_why_with_figures_read_again_from_the_two_plans_f
     for (_, before), (_, after) in zip(stages, stages[1:]):
         table = pd.read_csv(after / "changes.csv", keep_default_na=False)
         assert ((table["reasons"] != "") == (table["change"] != "unchanged")).all()
+        assert set(table.loc[table["change"] != "unchanged", "reason_kind"]) <= {
+            "demand", "new quarters", "traded", "unaccounted", "unused", "unknown"}
+        assert (table.loc[table["change"] == "unchanged", "reason_kind"] == "").all()
         plans = {side: {name: pd.read_csv(plan / f"{name}.csv") for name in ("orders", "assignments", "forecast")}
                  for side, plan in (("before", before), ("now", after))}
         for line in table[table["change"] != "unchanged"].itertuples():
@@ -359,7 +362,7 @@ def test_diff_reports_the_same_changes(tmp_path, four_quarters):
         assert line.startswith(f"{row.factory} ") and f" {row.rack_type} " in line, line
         assert line[:number_end].endswith(f" {row.difference}") and line[number_end] == " ", line
     # then each changed line's reason, a sentence too long for a column, as the re-forecast gave it
-    assert "reasons" not in header
+    assert "reasons" not in header and "reason_kind" not in header
     reforecast = pd.read_csv(four_quarters / "2027Q2" / "plan" / "changes.csv", keep_default_na=False)
     assert table["reasons"].fillna("").tolist() == reforecast["reasons"].tolist()
     assert lines[why + 1:] == [f"  {row.factory} {row.rack_type} ordered {row.order_quarter} ({row.difference:+d}): "
