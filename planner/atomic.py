@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -75,15 +76,54 @@ def check_replaceable(target: str | Path) -> None:
         raise UnsafeOutputError(f"{target} is a file, not a directory")
     entries = sorted(path.name for path in target.iterdir())
     if entries and not (target / OUTPUT_MARKER).is_file():
-        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({some_of(entries, 5)}), and an "
-                                "output directory is replaced whole; choose a new or empty directory for --out")
+        raise UnsafeOutputError(f"{target} already holds files the planner did not write ({some_of(entries, 5)}), "
+                                "and an output directory is replaced whole; choose a new or empty directory for --out")
     changed = changed_since_written(target) if entries else []
     if changed:
         raise UnsafeOutputError(f"{target} was written by the planner, but files in it have been changed or added "
-                                f"since: {some_of(changed, 5)}; an output directory is replaced whole, so move what you want "
-                                "to keep elsewhere, or choose another directory for --out")
+                                f"since: {some_of(changed, 5)}; an output directory is replaced whole, so move what you "
+                                "want to keep elsewhere, or choose another directory for --out")
 
 
+
+
+def clear_orphans(target: str | Path) -> list[str]:
+    """Put right what a killed run left beside --out `target`, and say what was done. Only with
+    --out's lock held (planner/out_lock.py): no other run can be writing there then, so these are
+    a killed run's. SIGKILL (or a power cut) stops a run where no clean-up runs:
+    - between the swap's two renames, `target` is gone and its previous output sits beside it as
+      `.NAME.previous-*`: it is put back, where the next run's failure would have lost it for good;
+    - after them, that copy of the previous output is superseded: it is removed, as the run would have;
+    - before them, its unfinished staging `.NAME.partial-*` (a whole plan's files) is removed."""
+    target = Path(target).resolve()
+    if not target.parent.is_dir():
+        return []
+    notes = []
+    previous = _orphans(target, "previous")
+    if not target.exists() and len(previous) == 1:
+        os.replace(previous[0], target)
+        notes.append(f"{target} was missing, its previous output beside it as {previous[0].name}, where a run killed "
+                     "while swapping its output in left it: it is back in place")
+    elif not target.exists() and previous:
+        notes.append(f"{target} is missing, and beside it are {len(previous)} earlier outputs left by killed runs "
+                     f"({some_of([path.name for path in previous])}): move the one to keep to {target}")
+    else:
+        for path in previous:
+            shutil.rmtree(path, ignore_errors=True)
+            notes.append(f"removed {path.name} beside {target}: a copy of an earlier output, superseded, left by a "
+                         "run killed after swapping its own in")
+    for path in _orphans(target, "partial"):
+        shutil.rmtree(path, ignore_errors=True)
+        notes.append(f"removed {path.name} beside {target}: the output of a run killed before it was put in place")
+    return notes
+
+
+def _orphans(target: Path, kind: str) -> list[Path]:
+    """The directories `atomic_directory` names for `target` (mkdtemp's 8 random characters): not
+    another --out's whose name merely starts with this one's."""
+    named = re.compile(rf"^\.{re.escape(target.name)}\.{kind}-[a-z0-9_]{{8}}$")
+    return sorted(path for path in target.parent.iterdir()
+                  if named.match(path.name) and path.is_dir() and not path.is_symlink())
 
 
 def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:

@@ -92,7 +92,9 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
             check_not_overwriting_inputs(out, *inputs)
         check_writable(out)
         if directory:  # held until the command ends: a second run into it is refused (planner/out_lock.py)
-            click.get_current_context().with_resource(output_locked(out))
+            put_right = click.get_current_context().with_resource(output_locked(out))
+            _warn(put_right)  # a killed run's leavings beside it
+            check_replaceable(out)  # a previous output put back is checked as any other
     except OutputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)

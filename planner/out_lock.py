@@ -6,8 +6,10 @@ replaced the first's output and both said it was written. A run now holds a lock
 --out, `.NAME.planner-lock`, from its checks to its end, and a second run is refused at once,
 naming the first. The lock is the kernel's (flock), so a run killed even by SIGKILL releases it;
 the file is removed when the run ends (an unlinked file's lock is detected and taken again), so it
-is left behind only by a killed run, where the next run takes it over. filelock would do the
-locking, but it leaves its lock file beside --out for good, litter next to every plan.
+is left behind only by a killed run, where the next run takes it over, and puts right what else
+that run left beside --out (planner/atomic.py clear_orphans: its previous output put back, its
+staging removed). filelock would do the locking, but it leaves its lock file beside --out for
+good, litter next to every plan.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import socket
 from pathlib import Path
 
-from planner.atomic import OutputError
+from planner.atomic import OutputError, clear_orphans
 
 try:
     import fcntl
@@ -39,18 +41,19 @@ def lock_path(target: str | Path) -> Path:
 
 @contextlib.contextmanager
 def output_locked(target: str | Path):
-    """Hold the lock on --out `target` for the block; raise OutputBusyError if another run holds
-    it. Makes the folders --out goes in where missing, and removes those it made if the run leaves
-    them empty."""
+    """Hold the lock on --out `target` for the block, yielding what was put right of a killed
+    run's leavings beside it (planner/atomic.py clear_orphans: none without the lock, on
+    Windows); raise OutputBusyError if another run holds it. Makes the folders --out goes in
+    where missing, and removes those it made if the run leaves them empty."""
     if fcntl is None:
-        yield
+        yield []
         return
     path = lock_path(target)
     made = _make_parents(path.parent)
     try:
         handle = _acquire(path, Path(target))
         try:
-            yield
+            yield clear_orphans(target)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)  # while still held: a run waiting on this file takes it again (_acquire)

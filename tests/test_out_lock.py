@@ -80,3 +80,41 @@ def test_each_command_that_writes_a_directory_takes_the_lock(tmp_path):
         with output_locked(out):
             result = CliRunner().invoke(main, [*command, "--out", str(out)])
         assert result.exit_code == 2 and "another planner run is writing" in result.output, (command, result.output)
+
+
+def test_a_killed_runs_leavings_are_told_apart_from_another_outs_and_from_files(tmp_path):
+    """Beside --out `out`, a run's staging and its previous output's copy are `.out.partial-` and
+    `.out.previous-` with mkdtemp's 8 random characters: `.out.partial-x.partial-abcd1234` is the
+    staging of an --out named `out.partial-x`, which holds its own lock, and a file is no output."""
+    from planner.atomic import clear_orphans
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "orders.csv").write_text("new plan\n")
+    superseded, staging = tmp_path / ".out.previous-k2j_9x0a", tmp_path / ".out.partial-abcd1234"
+    for folder in (superseded, staging):
+        folder.mkdir()
+        (folder / "orders.csv").write_text("left by a killed run\n")
+    others = [tmp_path / ".out.partial-x.partial-abcd1234", tmp_path / ".out.previous-toolong123"]
+    for folder in others:
+        folder.mkdir()
+    (tmp_path / ".out.partial-file1234").write_text("a file")
+    notes = clear_orphans(out)
+    assert notes == [f"removed .out.previous-k2j_9x0a beside {out}: a copy of an earlier output, superseded, left by a "
+                     "run killed after swapping its own in",
+                     f"removed .out.partial-abcd1234 beside {out}: the output of a run killed before it was put in place"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["out", ".out.partial-file1234"] + [folder.name for folder in others])
+    assert (out / "orders.csv").read_text() == "new plan\n"
+
+
+def test_two_copies_of_earlier_outputs_with_out_missing_are_named_not_guessed_between(tmp_path):
+    from planner.atomic import clear_orphans
+
+    copies = [tmp_path / ".out.previous-aaaaaaaa", tmp_path / ".out.previous-bbbbbbbb"]
+    for folder in copies:
+        folder.mkdir()
+    notes = clear_orphans(tmp_path / "out")
+    assert notes == [f"{tmp_path / 'out'} is missing, and beside it are 2 earlier outputs left by killed runs "
+                     f"(.out.previous-aaaaaaaa, .out.previous-bbbbbbbb): move the one to keep to {tmp_path / 'out'}"]
+    assert all(folder.is_dir() for folder in copies) and not (tmp_path / "out").exists()

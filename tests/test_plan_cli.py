@@ -750,6 +750,60 @@ def test_a_stop_during_the_swap_waits_for_it_and_says_the_output_was_written(sov
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sovereign-eu"], "no previous output left beside it"
 
 
+KILLED = """
+import os, signal, sys
+import planner.export as export
+from planner.cli import main
+
+replace, write_roadmap = os.replace, export.write_roadmap
+
+def killed_between_the_renames(source, target):
+    replace(source, target)
+    if ".previous-" in os.path.basename(target):  # the previous output is aside, the new one not yet in
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def killed_while_writing(path, context):
+    write_roadmap(path, context)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[1] == "swapping":
+    os.replace = killed_between_the_renames
+else:
+    export.write_roadmap = killed_while_writing
+main(["plan", sys.argv[2], "--out", sys.argv[3], "--quiet"], prog_name="planner")
+"""
+
+
+@pytest.mark.parametrize("when", ["swapping", "writing"])
+def test_what_a_killed_run_left_beside_out_is_put_right_by_the_next_run_even_one_that_fails(sovereign, tmp_path,
+                                                                                           when):
+    """SIGKILL leaves no clean-up to run. Killed between the swap's renames, a run left --out
+    missing and its previous output beside it as .out.previous-*, which the next run's output
+    then took the place of for good; killed while writing, it left its staging, a whole plan's
+    files. The next run, holding --out's lock, puts the previous output back and removes the
+    staging, and says so, even when it then stops on bad input."""
+    out, completed = _stopped_run(KILLED, when, sovereign, tmp_path)
+    assert completed.returncode == -signal.SIGKILL, completed.stderr
+    left = {p.name.split("-")[0]: p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")}
+    kind = "previous" if when == "swapping" else "partial"
+    # its lock file, its staging (complete when swapping: the run is undone, as any stopped run is) and the copy
+    assert set(left) == {".out.planner", ".out.partial", f".out.{kind}"}
+    assert out.exists() == (when == "writing")
+    broken = tmp_path / "broken"
+    shutil.copytree(sovereign, broken)
+    (broken / "sites.csv").unlink()
+    result = run_plan(broken, out)
+    assert result.exit_code == 2, result.output
+    orphan = left[f".out.{kind}"]
+    if when == "swapping":
+        assert (f"warning: {out} was missing, its previous output beside it as {orphan}, where a run killed while "
+                "swapping its output in left it: it is back in place") in result.output
+    assert (f"warning: removed {left['.out.partial']} beside {out}: the output of a run killed before it was put in place"
+            in result.output)
+    assert (out / "orders.csv").read_text() == "previous plan\n"  # put back, and kept by the failed run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "out", "sovereign-eu"]
+
+
 def test_a_stop_signal_someone_ignored_stays_ignored():
     """`nohup planner plan ...` ignores SIGHUP so that the run outlives the terminal: the planner
     must not take that back."""
