@@ -85,8 +85,6 @@ def check_replaceable(target: str | Path) -> None:
                                 "want to keep elsewhere, or choose another directory for --out")
 
 
-
-
 def clear_orphans(target: str | Path) -> list[str]:
     """Put right what a killed run left beside --out `target`, and say what was done. Only with
     --out's lock held (planner/out_lock.py): no other run can be writing there then, so these are
@@ -98,13 +96,13 @@ def clear_orphans(target: str | Path) -> list[str]:
     target = Path(target).resolve()
     if not target.parent.is_dir():
         return []
-    notes = []
+    notes, missing = [], not target.exists()
     previous = _orphans(target, "previous")
-    if not target.exists() and len(previous) == 1:
+    if missing and len(previous) == 1:
         os.replace(previous[0], target)
         notes.append(f"{target} was missing, its previous output beside it as {previous[0].name}, where a run killed "
                      "while swapping its output in left it: it is back in place")
-    elif not target.exists() and previous:
+    elif missing and previous:
         notes.append(f"{target} is missing, and beside it are {len(previous)} earlier outputs left by killed runs "
                      f"({some_of([path.name for path in previous])}): move the one to keep to {target}")
     else:
@@ -121,9 +119,15 @@ def clear_orphans(target: str | Path) -> list[str]:
 def _orphans(target: Path, kind: str) -> list[Path]:
     """The directories `atomic_directory` names for `target` (mkdtemp's 8 random characters): not
     another --out's whose name merely starts with this one's."""
-    named = re.compile(rf"^\.{re.escape(target.name)}\.{kind}-[a-z0-9_]{{8}}$")
+    named = re.compile(rf"^{re.escape(_aside(target, kind))}[a-z0-9_]{{8}}$")
     return sorted(path for path in target.parent.iterdir()
                   if named.match(path.name) and path.is_dir() and not path.is_symlink())
+
+
+def _aside(target: Path, kind: str) -> str:
+    """The name before mkdtemp's random part of what the swap keeps beside `target`: its staging
+    ('partial') or the previous output's copy ('previous')."""
+    return f".{target.name}.{kind}-"
 
 
 def check_not_holding_inputs(target: str | Path, *inputs: str | Path) -> None:
@@ -168,7 +172,7 @@ def atomic_directory(target: str | Path):
     target = Path(target).resolve()
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_aside(target, "partial"), dir=target.parent))
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the result should look like any directory
     try:
         with _write_failure_named(target):
@@ -183,7 +187,7 @@ def atomic_directory(target: str | Path):
         try:
             with _write_failure_named(target):
                 if target.exists():
-                    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
+                    old = Path(tempfile.mkdtemp(prefix=_aside(target, "previous"), dir=target.parent))
                     os.rmdir(old)
                     os.replace(target, old)
                 os.replace(staging, target)

@@ -64,7 +64,7 @@ class _Plan:
         else:
             self.arrival = {}
         self.served: dict[tuple, frozenset] = {}
-        self.in_use: dict[tuple, tuple[float, float]] = {}  # (quarter, factory, rack type): (units, racks)
+        self.in_use: dict[tuple, dict[str, tuple[float, float]]] = {}  # (factory, rack type): quarter: (units, racks)
         assignments = snapshot.assignments
         self.has_assignments = assignments is not None
         if assignments is not None and len(assignments):
@@ -74,7 +74,8 @@ class _Plan:
             self.served = streams.groupby(keys).agg(frozenset).to_dict()
             if "units" in used.columns and used["units"].notna().all():
                 sums = used[["units", "racks"]].groupby(keys).sum()
-                self.in_use = dict(zip(sums.index, zip(sums["units"], sums["racks"])))
+                for (quarter, factory, rack_type), units, racks in zip(sums.index, sums["units"], sums["racks"]):
+                    self.in_use.setdefault((factory, rack_type), {})[quarter] = (units, racks)
         planned = snapshot.planned_demand()
         self.demand = (planned.assign(stream=planned["region"].astype(str) + "/" + planned["workload"].astype(str))
                        .set_index(["quarter", "stream"])["planning_demand"].to_dict())
@@ -140,12 +141,10 @@ def _streams(line, arrival, before: _Plan, now: _Plan) -> frozenset:
 def _units_per_rack(factory: str, rack_type: str, arrival: str, plans) -> float | None:
     """What one of the factory's racks of the type serves, at the plans' mix of workloads at the
     line's arrival, or over all quarters where none is in use then; None without units."""
-    for quarters in ({arrival}, None):
-        units = racks = 0.0
-        for plan in plans:
-            for (quarter, f, r), (served, used) in plan.in_use.items():
-                if (f, r) == (factory, rack_type) and (quarters is None or quarter in quarters):
-                    units, racks = units + served, racks + used
+    for at_arrival in (True, False):
+        sums = [used for plan in plans for quarter, used in plan.in_use.get((factory, rack_type), {}).items()
+                if quarter == arrival or not at_arrival]
+        units, racks = sum(served for served, _ in sums), sum(used for _, used in sums)
         if racks > SOLVER_NOISE:
             return units / racks
     return None

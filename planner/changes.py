@@ -48,7 +48,7 @@ class PlanSnapshot:
     record: pd.DataFrame | None = None  # actuals against the forecasts made before them (actuals_record.COLUMNS)
     planning_quantile: float | None = None  # the quantile its demand was planned at (plan.json; --quantile may differ)
     earlier: pd.DataFrame | None = None  # earlier plans' forecasts it carries (actuals_record.FORECAST_COLUMNS)
-    assignments: pd.DataFrame | None = None  # quarter, factory, rack_type, region, workload, racks
+    assignments: pd.DataFrame | None = None  # quarter, factory, rack_type, region, workload, racks, units
 
     @classmethod
     def from_dir(cls, plan_dir: Path) -> "PlanSnapshot":

@@ -94,7 +94,8 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
         if directory:  # held until the command ends: a second run into it is refused (planner/out_lock.py)
             put_right = click.get_current_context().with_resource(output_locked(out))
             _warn(put_right)  # a killed run's leavings beside it
-            check_replaceable(out)  # a previous output put back is checked as any other
+            if put_right:
+                check_replaceable(out)  # a previous output put back is checked as any other
     except OutputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)

@@ -26,8 +26,8 @@ ORDERS = Table(
     "A plan's orders (the columns the change report and the roll-forward read).",
     (
         Column("order_quarter", "quarter", "Quarter the order is placed."),
-        Column("online_quarter", "quarter", "Quarter the racks come online (blank: the change report says no "
-               "demand at the line's arrival).", nullable=True),
+        Column("online_quarter", "quarter", "Quarter the racks come online (blank: the change report cannot say "
+               "why a changed line changed).", nullable=True),
         Column("factory", "text", "Factory the racks go to."),
         Column("rack_type", "text", "Rack type ordered."),
         Column("racks", "int", "Racks ordered.", "racks", ge=0),
@@ -197,8 +197,7 @@ def _quarters_as_text(frame: pd.DataFrame | None, columns=("quarter",)) -> pd.Da
     """The frame with its quarter columns as text ('2027Q1'); a blank quarter stays None."""
     if frame is None:
         return None
-    return frame.assign(**{column: frame[column].map(lambda q: None if q is None or pd.isna(q) else str(q))
-                           for column in columns})
+    return frame.assign(**{column: frame[column].astype(str).where(frame[column].notna(), None) for column in columns})
 
 
 def _with_quantile_columns(table: Table, plan_dir: Path) -> Table:
