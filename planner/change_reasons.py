@@ -43,8 +43,9 @@ class ChangeReason:
     # plans' files lack its arrival quarter or the streams served)
     arrival: str | None  # the quarter its racks come online (the new plan's, where it still has racks)
     streams: tuple[str, ...]  # region/workload its racks serve from then, in either plan
-    demand: tuple[tuple[str, float | None, float], ...]  # (quarter, planned before or None, now): at its arrival,
-    # then, where it moved further the line's way, the quarter of its life both plans cover where it moved most
+    demand: tuple[tuple[str, float | None, float | None], ...]  # (quarter, planned before, now; None where that
+    # plan does not forecast it) at its arrival, then, where it moved further the line's way, the quarter of its
+    # life both plans cover where it moved most
     capacity: float | None  # units the racks gained or lost serve when fully used, at the plans' mix of workloads
     new_quarter: tuple[str, float, float] | None  # (quarter only the new plan covers, planned then, the previous
     # plan's most from the line's arrival on) where the streams need more than the previous plan ever planned
@@ -142,9 +143,9 @@ def _units_per_rack(factory: str, rack_type: str, arrival: str, plans) -> float 
     """What one of the factory's racks of the type serves, at the plans' mix of workloads at the
     line's arrival, or over all quarters where none is in use then; None without units."""
     for at_arrival in (True, False):
-        sums = [used for plan in plans for quarter, used in plan.in_use.get((factory, rack_type), {}).items()
-                if quarter == arrival or not at_arrival]
-        units, racks = sum(served for served, _ in sums), sum(used for _, used in sums)
+        pairs = [pair for plan in plans for quarter, pair in plan.in_use.get((factory, rack_type), {}).items()
+                 if quarter == arrival or not at_arrival]
+        units, racks = sum(served for served, _ in pairs), sum(used for _, used in pairs)
         if racks > SOLVER_NOISE:
             return units / racks
     return None
@@ -214,7 +215,8 @@ def _demand_over_life(arrival: str, streams, before: _Plan, now: _Plan, gained: 
     if at_arrival[1] is None or at_arrival[2] is None:
         return (at_arrival,)
     way = 1 if gained else -1
-    common = [q for q in before.quarters if q > arrival and q in set(now.quarters)]
+    covered_now = set(now.quarters)
+    common = [q for q in before.quarters if q > arrival and q in covered_now]
     later = [(q, before.planned(q, streams), now.planned(q, streams)) for q in common]
     later = [item for item in later if item[1] is not None and item[2] is not None]
     most = max(later, key=lambda item: way * (item[2] - item[1]), default=None)
@@ -254,10 +256,6 @@ def _figures(then: float | None, now: float | None) -> str:
 
 def _with(reason: ChangeReason, kind: str, text: str) -> ChangeReason:
     return dataclasses.replace(reason, kind=kind, text=text)
-
-
-def _quarters(quarters) -> str:
-    return quarters[0] if len(quarters) == 1 else f"{quarters[0]} to {quarters[-1]}"
 
 
 def reasons_summary(reasons) -> str:
