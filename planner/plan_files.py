@@ -21,6 +21,9 @@ from planner.schema import Column, Table
 from planner.tables import read_table
 from planner.text_files import not_a_file
 
+QUARTER = Column("quarter", "quarter", "Quarter.")
+STREAM = (Column("region", "text", "Region of the stream."), Column("workload", "text", "Workload of the stream."))
+
 ORDERS = Table(
     "orders.csv",
     "A plan's orders (the columns the change report and the roll-forward read).",
@@ -40,9 +43,8 @@ FORECAST = Table(
     "forecast.csv",
     "A plan's demand: history and forecast rows per stream.",
     (
-        Column("quarter", "quarter", "Quarter."),
-        Column("region", "text", "Region of the stream."),
-        Column("workload", "text", "Workload of the stream."),
+        QUARTER,
+        *STREAM,
         Column("kind", "choice", "Whether the row is history or forecast.", choices=("history", "forecast")),
         Column("p50", "number", "Median forecast (the actual on history rows).", "units", nullable=True),
         Column("planning_demand", "number", "Demand planned for (forecast rows).", "units", nullable=True),
@@ -59,8 +61,7 @@ MODELS = Table(
     "forecast_models.csv",
     "A plan's forecast models per stream (the column the change report reads: which scale each stream was fitted on).",
     (
-        Column("region", "text", "Region of the stream."),
-        Column("workload", "text", "Workload of the stream."),
+        *STREAM,
         Column("scale", "choice", "What the models were fitted on (blank: a stream with overrides only).",
                choices=("log", "units"), nullable=True),
     ),
@@ -75,8 +76,7 @@ RECORD = Table(
     "the next re-forecast carries it on.",
     (
         Column("quarter", "quarter", "Quarter of the actual."),
-        Column("region", "text", "Region of the stream."),
-        Column("workload", "text", "Workload of the stream."),
+        *STREAM,
         Column("position", "text", "Where the actual fell among that forecast's quantiles.", default=""),
         Column("band", "text", "That forecast's outer quantiles, e.g. P10-P90.", default=""),
         Column("quarters_ahead", "int", "Quarters between the last actual the forecast knew and this one (records "
@@ -102,8 +102,7 @@ EARLIER = Table(
     (
         Column("last_actual_quarter", "quarter", "The last quarter of actuals the plan that made the forecast knew."),
         Column("quarter", "quarter", "Quarter forecast."),
-        Column("region", "text", "Region of the stream."),
-        Column("workload", "text", "Workload of the stream."),
+        *STREAM,
         Column("planning_demand", "number", "Demand that plan was made for.", "units", ge=0),
         Column("override_delta", "number", "Known deals in it.", "units", default=0.0),
     ),
@@ -117,11 +116,10 @@ ASSIGNMENTS = Table(
     "A plan's racks in use per quarter, factory, rack type and stream (the change report reads which streams "
     "a changed order line's racks serve).",
     (
-        Column("quarter", "quarter", "Quarter."),
+        QUARTER,
         Column("factory", "text", "Factory of the racks."),
         Column("rack_type", "text", "Rack type."),
-        Column("region", "text", "Region of the stream served."),
-        Column("workload", "text", "Workload of the stream served."),
+        *STREAM,
         Column("racks", "number", "Racks in use for the stream.", "racks", ge=0),
         Column("units", "number", "Demand served (blank: the change report gives no racks' worth).", "units",
                ge=0, nullable=True),
@@ -135,7 +133,7 @@ COSTS = Table(
     "costs.csv",
     "A plan's costs per quarter and category (the columns the change report reads).",
     (
-        Column("quarter", "quarter", "Quarter."),
+        QUARTER,
         Column("category", "text", "Cost category."),
         Column("usd", "number", "Nominal cost in the quarter.", "USD"),
         Column("in_objective", "bool", "Whether the row counts in the NPV."),
