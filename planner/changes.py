@@ -34,6 +34,7 @@ class Changes:
     costs: pd.DataFrame  # per category over the common quarters (empty when a plan has no costs.csv)
     actuals: pd.DataFrame | None = None  # re-forecast only: the record of actuals against the forecast (actuals_record)
     earlier_forecasts: pd.DataFrame | None = None  # re-forecast only: forecasts to carry to the next (actuals_record)
+    order_reasons: list | None = None  # row for row of `orders`: a ChangeReason per changed line, else None
 
 
 @dataclass
@@ -187,7 +188,7 @@ def compare(previous: PlanSnapshot, new: PlanSnapshot, actuals_note: str = "",
     summary = " ".join(filter(None, [_summary(orders, forecast, previous.npv, new.npv, actuals_note, rolled,
                                               " ".join(filter(None, [reasons_summary(reasons), orders_note]))),
                                      _cost_summary(costs, uncommon)]))
-    return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals, earlier_forecasts)
+    return Changes(orders, forecast, previous.npv, new.npv, summary, costs, actuals, earlier_forecasts, reasons)
 
 
 def _cost_summary(costs: pd.DataFrame, uncommon: dict) -> str:

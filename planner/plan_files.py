@@ -186,7 +186,7 @@ def read_plan_files(plan_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, float |
     costs, models, record, earlier, assignments = (optional.get(table.file)
                                                    for table in (COSTS, MODELS, RECORD, EARLIER, ASSIGNMENTS))
     return (_quarters_as_text(orders, ("order_quarter", "online_quarter")),
-            forecast.assign(quarter=forecast["quarter"].astype(str)), npv, _quarters_as_text(costs), models,
+            _quarters_as_text(forecast), npv, _quarters_as_text(costs), models,
             _quarters_as_text(record), quantile, _quarters_as_text(earlier, ("last_actual_quarter", "quarter")),
             _quarters_as_text(assignments))
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.change_reasons import DEMAND, NEW_QUARTERS, TRADED, UNACCOUNTED, UNKNOWN, UNUSED, explain_changes
+from planner.change_reasons import DEMAND, NEW_QUARTERS, TRADED, UNACCOUNTED, UNKNOWN, UNUSED
 from planner.changes import PlanSnapshot, compare
 
 UNITS_PER_RACK = 100.0
@@ -36,9 +36,8 @@ def plan(lines, demand, start="2027Q1", quarters=8, serving=None, arrivals=True,
 
 def reasons_of(previous, new) -> dict:
     changes = compare(previous, new)
-    found = explain_changes(changes.orders, previous, new)
     return {(row.factory, row.rack_type, row.order_quarter): reason
-            for row, reason in zip(changes.orders.itertuples(), found)}
+            for row, reason in zip(changes.orders.itertuples(), changes.order_reasons)}
 
 
 def test_racks_added_where_planned_demand_rose_by_what_they_serve_say_so_with_both_figures():
@@ -206,7 +205,7 @@ def _planned(snapshot, quarter, streams):
 def test_every_reason_holds_on_random_pairs_of_plans(pair):
     previous, new = pair
     changes = compare(previous, new)
-    reasons = explain_changes(changes.orders, previous, new)
+    reasons = changes.order_reasons
     table = changes.orders.assign(reason=reasons)
     assert ((table["reasons"] != "") == (table["difference"] != 0)).all()
     assert table["reason_kind"].tolist() == [reason.kind if reason else "" for reason in reasons]
