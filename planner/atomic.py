@@ -85,17 +85,22 @@ def check_replaceable(target: str | Path) -> None:
                                 "want to keep elsewhere, or choose another directory for --out")
 
 
-def clear_orphans(target: str | Path) -> list[str]:
+def clear_orphans(target: str | Path, directory: bool = True) -> list[str]:
     """Put right what a killed run left beside --out `target`, and say what was done. Only with
     --out's lock held (planner/out_lock.py): no other run can be writing there then, so these are
     a killed run's. SIGKILL (or a power cut) stops a run where no clean-up runs:
     - between the swap's two renames, `target` is gone and its previous output sits beside it as
       `.NAME.previous-*`: it is put back, where the next run's failure would have lost it for good;
     - after them, that copy of the previous output is superseded: it is removed, as the run would have;
-    - before them, its unfinished staging `.NAME.partial-*` (a whole plan's files) is removed."""
+    - before them, its unfinished staging `.NAME.partial-*` (a whole plan's files) is removed.
+    An output file (`directory` False: `diff --out`, `backtest --out`) is put in place by one rename,
+    so all a killed run leaves is its unfinished `.NAME.partial-*` file, which is removed."""
     target = Path(target).resolve()
     if not target.parent.is_dir():
         return []
+    if not directory:
+        return [f"removed {path.name} beside {target}: the unfinished file of a run killed before it was put in place"
+                for path in _orphans(target, "partial", directory=False) if _unlinked(path)]
     notes, missing = [], not target.exists()
     previous = _orphans(target, "previous")
     if missing and len(previous) == 1:
@@ -116,17 +121,27 @@ def clear_orphans(target: str | Path) -> list[str]:
     return notes
 
 
-def _orphans(target: Path, kind: str) -> list[Path]:
-    """The directories `atomic_directory` names for `target` (mkdtemp's 8 random characters): not
-    another --out's whose name merely starts with this one's."""
+def _orphans(target: Path, kind: str, directory: bool = True) -> list[Path]:
+    """The directories `atomic_directory` names for `target`, or the files `atomic_file` does
+    (mkdtemp's and NamedTemporaryFile's 8 random characters): not another --out's whose name
+    merely starts with this one's, nor what the other kind of output left."""
     named = re.compile(rf"^{re.escape(_aside(target, kind))}[a-z0-9_]{{8}}$")
     return sorted(path for path in target.parent.iterdir()
-                  if named.match(path.name) and path.is_dir() and not path.is_symlink())
+                  if named.match(path.name) and not path.is_symlink() and (path.is_dir() if directory else path.is_file()))
+
+
+def _unlinked(path: Path) -> bool:
+    """Remove the file `path`; False if it went meanwhile."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _aside(target: Path, kind: str) -> str:
-    """The name before mkdtemp's random part of what the swap keeps beside `target`: its staging
-    ('partial') or the previous output's copy ('previous')."""
+    """The name before the random part of what a write keeps beside `target`: its staging
+    ('partial', a directory or a file) or the previous output's copy ('previous')."""
     return f".{target.name}.{kind}-"
 
 
@@ -204,10 +219,12 @@ def atomic_directory(target: str | Path):
 @contextlib.contextmanager
 def atomic_file(target: str | Path, mode: str = "w", **kwargs):
     """Open a temporary file beside `target` (creating missing parents); rename it over `target`
-    only when the block succeeds."""
+    only when the block succeeds. Named like a directory's staging, so the next run into `target`
+    knows what a killed run left (clear_orphans)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(mode, dir=target.parent, prefix=f".{target.name}.", delete=False, **kwargs)
+    handle = tempfile.NamedTemporaryFile(mode, dir=target.parent, prefix=_aside(target, "partial"), delete=False,
+                                         **kwargs)
     try:
         with _write_failure_named(target):
             with handle:

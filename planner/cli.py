@@ -80,8 +80,8 @@ def _written() -> str:
 def _check_out(out: str, *inputs, directory: bool = True) -> None:
     """Exit 2, before any work, when --out cannot be written, or would destroy what the command
     reads or what the planner did not write: a directory (replaced whole) must not be or contain an
-    input nor hold others' files, nor be written by another run; a file must not be an input nor an
-    existing file in an input directory."""
+    input nor hold others' files; a file must not be an input nor an existing file in an input
+    directory; neither may be written by another run at the same time."""
     try:
         check_meant(out)
         if directory:
@@ -91,11 +91,11 @@ def _check_out(out: str, *inputs, directory: bool = True) -> None:
         else:
             check_not_overwriting_inputs(out, *inputs)
         check_writable(out)
-        if directory:  # held until the command ends: a second run into it is refused (planner/out_lock.py)
-            put_right = click.get_current_context().with_resource(output_locked(out))
-            _warn(put_right)  # a killed run's leavings beside it
-            if put_right:
-                check_replaceable(out)  # a previous output put back is checked as any other
+        # held until the command ends: a second run into it is refused (planner/out_lock.py)
+        put_right = click.get_current_context().with_resource(output_locked(out, directory))
+        _warn(put_right)  # a killed run's leavings beside it
+        if put_right and directory:
+            check_replaceable(out)  # a previous output put back is checked as any other
     except OutputError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID_INPUT)

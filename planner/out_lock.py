@@ -1,4 +1,4 @@
-"""One run at a time into an --out directory.
+"""One run at a time into an --out directory or file.
 
 Two runs into the same --out (a scheduled re-plan and a planner at the terminal, or the same
 command started twice) each built their staging directory and swapped it in; the second to finish
@@ -8,7 +8,9 @@ naming the first. The lock is the kernel's (flock), so a run killed even by SIGK
 the file is removed when the run ends (an unlinked file's lock is detected and taken again), so it
 is left behind only by a killed run, where the next run takes it over, and puts right what else
 that run left beside --out (planner/atomic.py clear_orphans: its previous output put back, its
-staging removed). filelock would do the locking, but it leaves its lock file beside --out for
+staging removed). An output file (`diff --out`, `backtest --out`) is locked the same way: two
+runs into it each said they wrote it, and a killed run left its unfinished copy beside it for
+good. filelock would do the locking, but it leaves its lock file beside --out for
 good, litter next to every plan.
 """
 
@@ -40,11 +42,12 @@ def lock_path(target: str | Path) -> Path:
 
 
 @contextlib.contextmanager
-def output_locked(target: str | Path):
-    """Hold the lock on --out `target` for the block, yielding what was put right of a killed
-    run's leavings beside it (planner/atomic.py clear_orphans: none without the lock, on
-    Windows); raise OutputBusyError if another run holds it. Makes the folders --out goes in
-    where missing, and removes those it made if the run leaves them empty."""
+def output_locked(target: str | Path, directory: bool = True):
+    """Hold the lock on --out `target` (an output directory, or file if not `directory`) for the
+    block, yielding what was put right of a killed run's leavings beside it (planner/atomic.py
+    clear_orphans: none without the lock, on Windows); raise OutputBusyError if another run holds
+    it. Makes the folders --out goes in where missing, and removes those it made if the run leaves
+    them empty."""
     if fcntl is None:
         yield []
         return
@@ -53,7 +56,7 @@ def output_locked(target: str | Path):
     try:
         handle = _acquire(path, Path(target))
         try:
-            yield clear_orphans(target)
+            yield clear_orphans(target, directory)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)  # while still held: a run waiting on this file takes it again (_acquire)

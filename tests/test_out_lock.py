@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 
@@ -80,6 +82,75 @@ def test_each_command_that_writes_a_directory_takes_the_lock(tmp_path):
         with output_locked(out):
             result = CliRunner().invoke(main, [*command, "--out", str(out)])
         assert result.exit_code == 2 and "another planner run is writing" in result.output, (command, result.output)
+
+
+def test_each_command_that_writes_a_file_takes_the_lock(tmp_path):
+    """Two runs into one file each said they wrote it, the later one's kept."""
+    out, plan = tmp_path / "scores.csv", tmp_path / "plan"
+    plan.mkdir()
+    for command in (["backtest", "no-such-scenario"], ["diff", str(plan), str(plan)]):
+        with output_locked(out, directory=False):
+            result = CliRunner().invoke(main, [*command, "--out", str(out)])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.output.startswith(f"error: another planner run is writing {out} (process "), (command, result.output)
+        assert list(tmp_path.iterdir()) == [plan]
+
+
+def test_a_killed_runs_unfinished_output_file_is_removed_and_nothing_else(tmp_path):
+    """An output file is put in place by one rename, so a run killed before it leaves only its
+    unfinished copy, `.NAME.partial-` and NamedTemporaryFile's 8 random characters. A directory of
+    that name is a directory output's staging, not this file's."""
+    from planner.atomic import clear_orphans
+
+    out = tmp_path / "scores.csv"
+    out.write_text("previous scores\n")
+    (tmp_path / ".scores.csv.partial-k2j_9x0a").write_text("stream,method,ma")
+    others = [".scores.csv.partial-toolong123", ".scores.csv.previous-abcd1234", ".scores.csv.partial-x.partial-abcd1234"]
+    for name in others:
+        (tmp_path / name).write_text("not this run's")
+    (tmp_path / ".scores.csv.partial-folder12").mkdir()
+    assert clear_orphans(out, directory=False) == [
+        f"removed .scores.csv.partial-k2j_9x0a beside {out}: the unfinished file of a run killed before it was put "
+        "in place"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scores.csv", ".scores.csv.partial-folder12", *others])
+    assert out.read_text() == "previous scores\n"
+
+
+KILLED_WRITING_A_FILE = """
+import os, signal, sys
+import planner.export as export
+from planner.cli import main
+
+def killed_while_writing(frame, handle):
+    handle.write(",".join(frame.columns))
+    handle.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+export.write_csv = killed_while_writing
+main(["backtest", sys.argv[1], "--out", sys.argv[2], "--origins", "1", "--horizon", "1"], prog_name="planner")
+"""
+
+
+def test_a_file_a_killed_run_left_unfinished_is_removed_by_the_next_run_even_one_that_fails(sovereign, tmp_path):
+    """SIGKILL while `backtest --out` wrote its CSV left the unfinished copy beside --out for good.
+    The next run into it, holding the lock, removes it and says so; the previous file is kept."""
+    out = tmp_path / "scores.csv"
+    out.write_text("previous scores\n")
+    completed = subprocess.run([sys.executable, "-c", KILLED_WRITING_A_FILE, str(sovereign), str(out)],
+                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert completed.returncode == -signal.SIGKILL, completed.stderr
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".scores.csv."))
+    assert [name.split("-")[0] for name in left] == [".scores.csv.partial", ".scores.csv.planner"], left
+    assert (tmp_path / left[0]).read_text().startswith("region,workload,method,")
+    broken = tmp_path / "broken"
+    shutil.copytree(sovereign, broken)
+    (broken / "demand_history.csv").unlink()
+    result = CliRunner().invoke(main, ["backtest", str(broken), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert (f"warning: removed {left[0]} beside {out}: the unfinished file of a run killed before it was put in place"
+            in result.output)
+    assert out.read_text() == "previous scores\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "scores.csv", "sovereign-eu"]
 
 
 def test_a_killed_runs_leavings_are_told_apart_from_another_outs_and_from_files(tmp_path):
