@@ -6,6 +6,7 @@ a place and an amount by which the inputs cannot be satisfied.
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 # family -> (unit of the slack as a planner reads it, factor from model units to that unit)
@@ -36,11 +37,12 @@ def penalty(m: pyo.ConcreteModel):
 def guarded(m: pyo.ConcreteModel, family: str, rule):
     """Wrap a constraint rule: a row of constants only (installed fleet, locked orders) is
     skipped when it holds and recorded in `m.violated_constants` when it does not, so the
-    solve reports infeasible and the diagnosis can name it."""
+    solve reports infeasible and the diagnosis can name it. Its comparison is numpy's bool
+    where a constant is numpy's (a budget computed with pandas), which Pyomo refuses as a row."""
 
     def wrapped(model, *index):
         row = rule(model, *index)
-        if isinstance(row, bool):
+        if isinstance(row, (bool, np.bool_)):
             if not row:
                 m.violated_constants.append((family, index))
             return pyo.Constraint.Skip

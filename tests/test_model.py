@@ -6,6 +6,7 @@ violation, so each test also checks the plan obeys every rule.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -160,6 +161,21 @@ def test_locked_orders_over_the_budget_are_diagnosed_in_the_scenarios_currency_n
     assert run.result.status == INFEASIBLE
     assert run.infeasibility == ["budget: capex that must be paid in 2027 exceeds budget_usd_per_year by 3,000,000 "
                                  "in the scenario's currency"]
+
+
+@pytest.mark.parametrize("budget, status", [(1e6, OPTIMAL), (0.5e6, INFEASIBLE)])
+def test_a_year_of_placed_orders_only_is_held_to_a_budget_given_as_numpys_float(budget, status):
+    """With no rack orderable (its window closed) the budget's row for 2027 is constants only, and
+    with a numpy budget (a script computing it with pandas) its comparison numpy's bool, which
+    Pyomo refused with a ValueError, where a Python bool is skipped or named as infeasible."""
+    scenario = inputs([rack("a", price=1e6, lead=0, last="2026Q4")], {("a", "train"): 72.0}, [site("s1")],
+                      [factory("f1", "s1")], {("r1", "train"): 0}, horizon=4, orders=[("2027Q1", "f1", "a", 1)],
+                      budget=np.float64(budget))
+    run = run_model(scenario, FAST)
+    assert run.result.status == status
+    if status == INFEASIBLE:
+        assert run.infeasibility == ["budget: capex that must be paid in 2027 exceeds budget_usd_per_year by 500,000 "
+                                     "in the scenario's currency"]
 
 
 def test_budget_per_year_pushes_orders_to_the_next_year():
