@@ -160,7 +160,7 @@ def orders_are_explained(plan_inputs, run) -> None:
         assert bool(reason.spare_reasons) == (reason.spare > 0), reason.text
         for said in reason.spare_reasons + reason.early_reasons:
             if said.startswith("budget_usd_per_year"):
-                assert plan_inputs.budget_usd_per_year is not None, said
+                _budget_claim_holds(plan_inputs, plan, k, reason, said)
             no_room = NO_ROOM_AFTER.match(said)
             if no_room:
                 _no_room_holds(plan_inputs, plan, reason, *no_room.groups())
@@ -175,6 +175,53 @@ def orders_are_explained(plan_inputs, run) -> None:
         arrival = plan.orders.at[k, "online_quarter"]
         if reason.in_use_from is not None and reason.in_use_from > max(arrival, plan_inputs.start):
             assert reason.early_reasons, reason.text
+
+
+BUDGET_FULL = re.compile(r"budget_usd_per_year \(([\d,.]+) M\) leaves no room for its ([\d,.]+) M in a later year it "
+                         r"could be ordered in \((.+)\)$")
+
+
+def _budget_claim_holds(plan_inputs, plan, k: int, reason, said: str) -> None:
+    """Line k, bought early, could have been ordered in a later quarter, at less cost, but in each
+    such quarter's year the plan already pays so much capex that the line's would pass the yearly
+    budget. Recounted from the order lines, the power blocks and the factories opened; the later
+    quarters from the rack type's orderable window, its lead time, the factory's set-up and
+    supply.csv's caps less the plan's orders."""
+    budget = plan_inputs.budget_usd_per_year
+    assert budget is not None, said
+    stated_budget, stated_capex, spent = BUDGET_FULL.match(said).groups()
+    order = plan.orders.loc[k]
+    racks = plan_inputs.racks.set_index("rack_type")
+    rack = racks.loc[order.rack_type]
+    capex = int(order.racks) * float(rack.price_usd)
+    assert abs(float(stated_budget.replace(",", "")) - budget / 1e6) <= 0.05, said
+    assert abs(float(stated_capex.replace(",", "")) - capex / 1e6) <= 0.05, said
+    start, horizon = plan_inputs.start, plan_inputs.horizon_quarters
+    paid = defaultdict(float)
+    for line in plan.orders.itertuples():
+        if start <= line.order_quarter < start + horizon:
+            paid[line.order_quarter.year] += int(line.racks) * float(racks.at[line.rack_type, "price_usd"])
+    for block in plan.expansions.itertuples():
+        paid[block.order_quarter.year] += float(block.capex_usd)
+    opened = plan.factories[(plan.factories["status"] == "candidate") & plan.factories["open"].astype(bool)]["factory"]
+    paid[start.year] += float(plan_inputs.factories.set_index("factory").loc[list(opened), "fixed_cost_usd"].sum())
+    stated = {int(year): float(amount.replace(",", "")) for amount, year in re.findall(r"([\d,.]+) M in (\d{4})", spent)}
+    for year, amount in stated.items():
+        assert year > order.order_quarter.year, said
+        assert abs(amount - paid[year] / 1e6) <= 0.05, (said, paid[year])
+        assert paid[year] + capex > budget + 1.0, (said, paid[year])
+    lead = int(rack.lead_time_quarters)
+    setup = int(plan_inputs.factories.set_index("factory").at[order.factory, "setup_lead_time_quarters"])
+    first = max(rack.first_order_quarter, start + setup - lead)
+    last = start + horizon - 1 - lead
+    if not pd.isna(rack.last_order_quarter):
+        last = min(last, rack.last_order_quarter)
+    caps = {row.quarter: row.max_racks for row in plan_inputs.supply[plan_inputs.supply["rack_type"] == order.rack_type].itertuples()}
+    ordered = plan.orders[plan.orders["rack_type"] == order.rack_type].groupby("order_quarter")["racks"].sum()
+    latest = (reason.in_use_from - lead).ordinal - order.order_quarter.ordinal  # to arrive by its first use
+    later = [order.order_quarter + n for n in range(1, latest + 1)]
+    open_ = [u for u in later if first <= u <= last and ordered.get(u, 0) < caps.get(u, float("inf")) - 1e-6]
+    assert sorted(stated) == sorted({u.year for u in open_}), (said, open_)
 
 
 NO_ROOM_AFTER = re.compile(r"arriving later, it would still be online in (\d{4}Q\d), when (\S+) has no (.+) left for it$")
