@@ -70,7 +70,7 @@ def explain_orders(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
 
     gap_usd: how far the plan's NPV may be above the best possible, if known; replan: the plan
     kept the previous plan's orders where it could (models/steady.py). Both say why racks no rule
-    needs may still be bought."""
+    needs may still be bought, or bought before any rule needs them."""
     if plan.orders.empty:
         return []
     facts = _Facts(ix, inputs, plan)
@@ -84,7 +84,10 @@ def explain_orders(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
         most = max((n for _, n in in_use), default=0)
         streams = facts.streams_served(row, [t for t, n in in_use if n > 0])
         why_spare = facts.spare_reasons(row, int(row.racks) - most, gap_usd, replan) if most < row.racks else []
-        early = facts.early_reasons(row, first) if first is not None and first > max(facts.arrival(row), 0) else []
+        waits = first is not None and first > max(facts.arrival(row), 0)
+        early = facts.early_reasons(row, first) if waits else []
+        if waits and not early:  # a later order would cost less, and no rule keeps it from one
+            early = [f"no rule of the plan needs it this early: {needless(row.racks == 1, gap_usd, replan, later=True)}"]
         said = [_use_text(row, facts.arrival(row), first, full, most, streams, start, ix.horizon),
                 *([] if row.locked and why_spare else early)]  # a placed line says so once
         if why_spare:
@@ -120,15 +123,17 @@ def no_budget_later(plan, inputs: PlanInputs, capex_usd: float, ordered: pd.Peri
             f"in a later year it could be ordered in ({spent})"]
 
 
-def needless(single: bool, gap_usd: float | None, replan: bool) -> str:
-    """Why a plan may buy what nothing in it needs: it is not proven the cheapest (within its
-    optimality gap, or a re-plan's allowance for keeping the previous plan's orders)."""
+def needless(single: bool, gap_usd: float | None, replan: bool, later: bool = False) -> str:
+    """Why a plan may buy what nothing in it needs, or buy it earlier than anything needs (`later`):
+    it is not proven the cheapest (within its optimality gap, or a re-plan's allowance for keeping
+    the previous plan's orders)."""
     them = "it" if single else "them"
     bound = (f"within its optimality gap ({figure(gap_usd / 1e6, 2)} M) of the best possible"
              if gap_usd is not None else "not proven the cheapest")
     kept = ("; a re-plan keeps the previous plan's orders among plans that cost little more "
             "(solver.steady_within, --steady-within)") if replan else ""
-    return f"the plan is {bound}, and one without {them} may cost less (a smaller solver.mip_gap, --mip-gap){kept}"
+    other = f"one ordering {them} later" if later else f"one without {them}"
+    return f"the plan is {bound}, and {other} may cost less (a smaller solver.mip_gap, --mip-gap){kept}"
 
 
 def _use_text(row, arrival: int, first, full, most: int, streams, start, horizon: int) -> str:

@@ -210,6 +210,27 @@ def test_a_line_bought_early_at_no_extra_cost_says_a_later_order_would_cost_no_l
                                     "discounted)",)
 
 
+def test_a_line_bought_early_that_no_rule_needs_early_names_the_gap_and_a_replan():
+    # Discounted: a rack ordered a quarter earlier costs the plan more, and no budget, supply cap,
+    # orderable window or site keeps it from a later order. The line said when its racks were in
+    # use and nothing of why it came first; a plan within its gap, or a re-plan keeping an order
+    # of the previous plan, may do this.
+    plan_inputs = inputs([rack("a", lead=0, life=20, price=2_000_000.0)], CAP, [site("s1", price=0.0)],
+                         [factory("f1", "s1")], {("r1", "train"): [0, 72, 72]}, horizon=3, discount_rate=0.08)
+    plan = run_model(plan_inputs, FAST, with_duals=False).plan
+    assert plan.orders["order_quarter"].tolist() == [q("2027Q2")]
+    early = plan.orders.assign(order_quarter=START, online_quarter=START)
+    fleet = pd.concat([plan.fleet, plan.fleet.iloc[:1].assign(quarter=START)])
+    padded = dataclasses.replace(plan, tables={**plan.tables, "orders": early, "fleet": fleet})
+    [reason] = explain_orders(build_index(plan_inputs), plan_inputs, padded, gap_usd=1.5e6, replan=True)
+    assert reason.in_use_from == q("2027Q2")
+    assert reason.early_reasons == (
+        "no rule of the plan needs it this early: the plan is within its optimality gap (1.50 M) of the best "
+        "possible, and one ordering it later may cost less (a smaller solver.mip_gap, --mip-gap); a re-plan keeps "
+        "the previous plan's orders among plans that cost little more (solver.steady_within, --steady-within)",)
+    assert reason.text.endswith(reason.early_reasons[0])
+
+
 @st.composite
 def power_short_scenarios(draw):
     """scenarios() with little power at every site and cheap blocks to add to it, so that plans
