@@ -71,7 +71,11 @@ def explain_blocks(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
     for k, row in enumerate(lines):
         first = next((t for t, (used, _, _) in sorted(needed[k].items()) if used > 0), None)
         said = _text(row, index(row.online_quarter), first, needed[k], start)
-        early = _early(ix, inputs, plan, row, first) if first is not None and first > index(row.online_quarter) else []
+        waits = first is not None and first > index(row.online_quarter)
+        early = _early(ix, inputs, plan, row, first) if waits else []
+        if waits and not early:  # a later order would cost less, and the budget does not keep it from one
+            early = [f"no rule of the plan needs {'it' if int(row.blocks) == 1 else 'them'} this early: "
+                     + needless(int(row.blocks) == 1, gap_usd, replan, later=True)]
         if first is None:
             said += "; " + needless(int(row.blocks) == 1, gap_usd, replan)
         said += "".join("; " + reason for reason in early)

@@ -276,6 +276,7 @@ def blocks_are_explained(plan_inputs, run) -> None:
         assert first is not None, reason.text  # a block costs its capex: a plan at 1e-6 buys none it does not need
         if first > plan.expansions.at[k, "online_quarter"]:
             assert reason.early_reasons and all(said in reason.text for said in reason.early_reasons), reason.text
+            assert not reason.early_reasons[0].startswith("no rule"), reason.text
             assert all(plan_inputs.budget_usd_per_year is not None for said in reason.early_reasons
                        if said.startswith("budget_usd_per_year")), reason.text
 

@@ -10,6 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.block_reasons import explain_blocks
 from models.index import build_index
 from models.order_reasons import explain_orders
 from models.run import run_model
@@ -264,6 +265,24 @@ def test_a_power_block_says_from_when_its_site_needs_it_on_screen_and_in_the_wor
     assert block_lines(run.plan, run.blocks) == [
         "  power blocks ordered:",
         f"    s1: 1 block of 0.2 MW (1.0 M) ordered 2027Q2, online 2027Q3: {reason.text}"]
+
+
+def test_a_power_block_bought_early_that_no_rule_needs_early_names_the_gap():
+    """The block of the test above, ordered a quarter sooner: discounted, its capex costs the plan
+    more then, and no budget keeps it from the later order."""
+    plan_inputs = inputs([rack("a", lead=1, kw=100.0)], CAP, [site("s1", mw=0.1, price=0.1)], [factory("f1", "s1")],
+                         {("r1", "train"): [0, 72, 144, 144, 216, 216]}, expansions=[("s1", 0.2, 1_000_000, 1, 2)],
+                         discount_rate=0.08)
+    plan = run_model(plan_inputs, FAST, with_duals=False).plan
+    sooner = plan.expansions.assign(order_quarter=START, online_quarter=START + 1)
+    padded = dataclasses.replace(plan, tables={**plan.tables, "expansions": sooner})
+    [reason] = explain_blocks(build_index(plan_inputs), plan_inputs, padded, gap_usd=2e5)
+    assert reason.needed_from == q("2027Q3")
+    assert reason.early_reasons == (
+        "no rule of the plan needs it this early: the plan is within its optimality gap (0.20 M) of the best "
+        "possible, and one ordering it later may cost less (a smaller solver.mip_gap, --mip-gap)",)
+    assert reason.text.startswith("needed from 2027Q3, 1 quarter after it arrives")
+    assert reason.text.endswith(reason.early_reasons[0])
 
 
 def test_a_placed_line_all_in_use_but_late_says_it_was_placed():
