@@ -16,7 +16,7 @@ import pandas as pd
 
 from models.index import ModelIndex
 from models.inputs import PlanInputs
-from models.order_reasons import COST_TOLERANCE_MUSD, needless, no_budget_later
+from models.order_reasons import COST_TOLERANCE_MUSD, needless, no_budget_later, no_rule_needs
 from models.runs import counted, figure
 
 KW_TOLERANCE = 1e-3  # kW: a load within this of the power is at it, not over
@@ -74,8 +74,7 @@ def explain_blocks(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
         waits = first is not None and first > index(row.online_quarter)
         early = _early(ix, inputs, plan, row, first) if waits else []
         if waits and not early:  # a later order would cost less, and the budget does not keep it from one
-            early = [f"no rule of the plan needs {'it' if int(row.blocks) == 1 else 'them'} this early: "
-                     + needless(int(row.blocks) == 1, gap_usd, replan, later=True)]
+            early = [no_rule_needs(int(row.blocks) == 1, gap_usd, replan, early=True)]
         if first is None:
             said += "; " + needless(int(row.blocks) == 1, gap_usd, replan)
         said += "".join("; " + reason for reason in early)

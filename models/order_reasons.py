@@ -87,7 +87,7 @@ def explain_orders(ix: ModelIndex, inputs: PlanInputs, plan, gap_usd: float | No
         waits = first is not None and first > max(facts.arrival(row), 0)
         early = facts.early_reasons(row, first) if waits else []
         if waits and not early:  # a later order would cost less, and no rule keeps it from one
-            early = [f"no rule of the plan needs it this early: {needless(row.racks == 1, gap_usd, replan, later=True)}"]
+            early = [no_rule_needs(True, gap_usd, replan, early=True)]  # "it": the line, as its other reasons say
         said = [_use_text(row, facts.arrival(row), first, full, most, streams, start, ix.horizon),
                 *([] if row.locked and why_spare else early)]  # a placed line says so once
         if why_spare:
@@ -134,6 +134,12 @@ def needless(single: bool, gap_usd: float | None, replan: bool, later: bool = Fa
             "(solver.steady_within, --steady-within)") if replan else ""
     other = f"one ordering {them} later" if later else f"one without {them}"
     return f"the plan is {bound}, and {other} may cost less (a smaller solver.mip_gap, --mip-gap){kept}"
+
+
+def no_rule_needs(single: bool, gap_usd: float | None, replan: bool, early: bool = False) -> str:
+    """'no rule of the plan needs them[ this early]: ' and why the plan may still buy them (then)."""
+    return (f"no rule of the plan needs {'it' if single else 'them'}{' this early' if early else ''}: "
+            + needless(single, gap_usd, replan, later=early))
 
 
 def _use_text(row, arrival: int, first, full, most: int, streams, start, horizon: int) -> str:
@@ -303,7 +309,7 @@ class _Facts:
         found = self._commitment(row, spare) + self._minimum_size(row, spare, self.active(row))
         if found:
             return found
-        return [f"no rule of the plan needs {'it' if spare == 1 else 'them'}: " + needless(spare == 1, gap_usd, replan)]
+        return [no_rule_needs(spare == 1, gap_usd, replan)]
 
     def _commitment(self, row, spare: int) -> list[str]:
         """The factory's take-or-pay commitment, met only with the spend of `spare` racks of the
