@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from planner.reference import BEGIN, END, format_reference
@@ -49,3 +50,15 @@ def test_readme_starts_with_the_two_commands():
     assert "python -m pytest" in head
     ci = (README.parent / ".ci" / "run").read_text()
     assert "python -m pytest -q" in ci and "-e '.[test]'" in ci
+
+
+def test_every_link_within_the_readme_leads_to_one_of_its_headings():
+    """The contents list links to sections by GitHub's anchors (a heading lower-cased, its
+    punctuation dropped, spaces as hyphens): a renamed heading left a dead link."""
+    text = README.read_text()
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)  # a '# comment' in a code block is no heading
+    anchors = {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+               for heading in re.findall(r"^#{1,6} (.+)$", prose, flags=re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert len(links) >= 9
+    assert [link for link in links if link not in anchors] == []
