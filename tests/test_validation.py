@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -643,3 +645,36 @@ def test_a_folder_holding_no_scenario_file_says_so_and_names_the_scenarios_in_it
     assert (f"scenario.yaml: file not found, nor any of a scenario's CSV files: the scenarios in it are "
             f"{EXAMPLES / 'global-enterprise'}, {EXAMPLES / 'sovereign-eu'}") in result.stderr
     assert problems_of(tmp_path)[0].message.endswith("this directory holds no scenario")
+
+
+@functools.lru_cache(maxsize=1)
+def _enterprise():
+    """global-enterprise as loaded, once: the scenario the shipped 2027Q1 actuals are for."""
+    return load_scenario(EXAMPLES / "global-enterprise")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_one_cell_of_an_actuals_file_set_to_anything_is_read_or_refused_by_its_row_never_a_crash(data):
+    """`planner reforecast --actuals` reads a file a planner pastes each quarter: any cell of the
+    shipped 2027Q1 actuals set to an awkward value or to any short text is read as a finite
+    number or refused with problems that name the actuals file and, where a cell is at fault, its
+    row; never an exception of another kind."""
+    from planner.reforecast import read_actuals
+
+    actuals = EXAMPLES / "quarterly" / "actuals" / "2027Q1.csv"
+    rows = read_rows(actuals)
+    row = data.draw(st.integers(2, len(rows) + 1), label="row")
+    column = data.draw(st.sampled_from(list(rows[0])), label="column")
+    value = data.draw(st.one_of(st.sampled_from(AWKWARD_CELLS), st.text(max_size=12)), label="value")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(shutil.copy(actuals, folder))
+        set_cell(Path(folder), path.name, row, column, value)
+        try:
+            frame, _ = read_actuals(path, _enterprise())
+        except ScenarioError as error:
+            assert error.problems and all(problem.file == path.name for problem in error.problems), error
+            assert any(problem.row == row or problem.row is None for problem in error.problems), error
+        else:
+            assert len(frame) == len(rows) and frame["demand"].map(math.isfinite).all()
+            assert (frame["demand"] >= 0).all(), frame
