@@ -21,6 +21,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 QUARTERS = ["2027Q1", "2027Q2", "2027Q3", "2027Q4"]  # the quarters of examples/quarterly's shipped actuals
+# What a cell of an input file may hold that a parser may not expect: the fuzz tests set one cell to these
+AWKWARD_CELLS = ["", " ", "inf", "-inf", "nan", "1e-320", "1e308", "-1", "-0", "0", "1.5", "1e9", "1E+09", "2027q1",
+                 "2027Q5", "1999Q1", "2200Q1", "=1+1", "0x10", "true", "None", "é", "a;b", ";", "1_000", "１２",
+                 "9" * 30, "\x00", '"']
 
 
 @pytest.fixture(scope="session")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.output_marker import OUTPUT_MARKER
 from planner.cli import main
 from planner.scenario import load_scenario
-from tests.conftest import EXAMPLES, QUARTERS, ROOT, open_xml_problems
+from tests.conftest import AWKWARD_CELLS, EXAMPLES, QUARTERS, ROOT, open_xml_problems, read_rows, set_cell
 
 def _stages(root: Path):
     """(scenario dir, plan dir) for the initial plan and each rolled quarter."""
@@ -689,9 +692,46 @@ def test_a_file_open_in_a_spreadsheet_is_warned_about_and_its_lock_file_is_not_r
 def test_an_output_directory_given_for_a_scenario_is_named_as_such(four_quarters):
     """A plan's --out holds orders.csv, fleet.csv and factories.csv under a scenario's names: given to
     validate, it was judged as a scenario, eleven problems none of which said what had happened."""
-    for given, words in ((four_quarters / "initial" / "plan", "this is an output directory the planner wrote"),
-                         (four_quarters / "2027Q1", "this is a re-forecast's output, whose rolled scenario is in "
-                                                    f"{four_quarters / '2027Q1' / 'scenario'}: give that directory")):
-        result = CliRunner().invoke(main, ["validate", str(given)])
+    for directory, words in ((four_quarters / "initial" / "plan", "this is an output directory the planner wrote"),
+                             (four_quarters / "2027Q1", "this is a re-forecast's output, whose rolled scenario is in "
+                                                        f"{four_quarters / '2027Q1' / 'scenario'}: give that directory")):
+        result = CliRunner().invoke(main, ["validate", str(directory)])
         assert result.exit_code == 2, result.output
         assert "1 problem found" in result.stderr and f"scenario.yaml: {words}" in result.stderr, result.stderr
+
+
+@pytest.fixture(scope="module")
+def sovereign_plan(tmp_path_factory) -> Path:
+    """sovereign-eu planned once for the module (csv and json: what diff and reforecast read back)."""
+    out = tmp_path_factory.mktemp("sovereign-plan") / "plan"
+    result = CliRunner().invoke(main, ["plan", str(EXAMPLES / "sovereign-eu"), "--out", str(out), "--quiet",
+                                       "--format", "csv,json"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+READ_BACK = ["orders.csv", "forecast.csv", "costs.csv", "forecast_models.csv", "assignments.csv"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_one_cell_of_a_plan_read_back_set_to_anything_is_compared_or_refused_by_file_never_a_crash(
+        sovereign_plan, data):
+    """A plan directory is read back by `diff` and `reforecast --previous`, and its CSVs are open
+    to anyone with a spreadsheet: any cell of the files read back set to an awkward value or any
+    short text leaves `planner diff` at exit 0, or 2 with the problems listed in that file, one at that row."""
+    name = data.draw(st.sampled_from(READ_BACK), label="file")
+    rows = read_rows(sovereign_plan / name)
+    row = data.draw(st.integers(2, len(rows) + 1), label="row")
+    column = data.draw(st.sampled_from(list(rows[0])), label="column")
+    value = data.draw(st.one_of(st.sampled_from(AWKWARD_CELLS), st.text(max_size=12)), label="value")
+    with tempfile.TemporaryDirectory() as folder:
+        edited = Path(shutil.copytree(sovereign_plan, Path(folder) / "edited"))
+        set_cell(edited, name, row, column, value)
+        result = CliRunner().invoke(main, ["diff", str(sovereign_plan), str(edited)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
+    if result.exit_code == 2:
+        listed = [line[4:] for line in result.stderr.splitlines() if line.startswith("  - ")]
+        assert listed and all(line.startswith(f"{name} ") or line.startswith(f"{name}:") for line in listed), result.stderr
+        assert any(f"{name} row {row}," in line or f"duplicate of row {row} (" in line for line in listed), result.stderr

@@ -17,7 +17,7 @@ from planner.problems import ScenarioError
 from planner.scenario import load_scenario
 from planner.rules import RULES, WARNING_RULES
 from planner.schema import TABLES
-from tests.conftest import EXAMPLES, append_row, read_rows, set_cell, write_rows
+from tests.conftest import AWKWARD_CELLS, EXAMPLES, append_row, read_rows, set_cell, write_rows
 
 FILES = {table.file for table in TABLES} | {"scenario.yaml"}
 
@@ -565,11 +565,6 @@ def test_a_byte_in_another_encoding_is_named_by_its_row_even_deep_in_a_long_file
     problems = problems_of(sovereign)
     assert [(p.file, p.row) for p in problems] == [("demand_history.csv", target + 1)], "\n".join(map(str, problems))
     assert "byte 0xe4 is not UTF-8" in problems[0].message
-
-
-AWKWARD_CELLS = ["", " ", "inf", "-inf", "nan", "1e-320", "1e308", "-1", "-0", "0", "1.5", "1e9", "1E+09", "2027q1",
-                 "2027Q5", "1999Q1", "2200Q1", "=1+1", "0x10", "true", "None", "é", "a;b", ";", "1_000", "１２",
-                 "9" * 30, "\x00", '"']
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
