@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -234,8 +235,9 @@ def _plan_summary(path: Path) -> tuple[float | None, float | None, list[Problem]
         return None, None, [Problem(path.name, None, None, "expected a JSON object with the plan's objective_usd")]
     value, quantile = summary.get("objective_usd"), summary.get("planning_quantile")
     problems = []
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        problems.append(Problem(path.name, None, "objective_usd", f"got {value!r}; expected a number (USD)"))
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        # json reads NaN, Infinity and 1e999, which no plan writes: an NPV of inf was reported as such
+        problems.append(Problem(path.name, None, "objective_usd", f"got {value!r}; expected a finite number (USD)"))
     if quantile is not None and (isinstance(quantile, bool) or not isinstance(quantile, (int, float))
                                  or not 0 < quantile < 1):
         problems.append(Problem(path.name, None, "planning_quantile", f"got {quantile!r}; expected a number between 0 and 1"))

@@ -735,3 +735,23 @@ def test_any_one_cell_of_a_plan_read_back_set_to_anything_is_compared_or_refused
         listed = [line[4:] for line in result.stderr.splitlines() if line.startswith("  - ")]
         assert listed and all(line.startswith(f"{name} ") or line.startswith(f"{name}:") for line in listed), result.stderr
         assert any(f"{name} row {row}," in line or f"duplicate of row {row} (" in line for line in listed), result.stderr
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("garbage", "plan.json: is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+    ("[]", "plan.json: expected a JSON object with the plan's objective_usd"),
+    ('{"objective_usd": "abc"}', "plan.json, column objective_usd: got 'abc'; expected a finite number (USD)"),
+    ('{"objective_usd": true}', "plan.json, column objective_usd: got True; expected a finite number (USD)"),
+    ('{"objective_usd": 1e999}', "plan.json, column objective_usd: got inf; expected a finite number (USD)"),
+    ('{"objective_usd": NaN}', "plan.json, column objective_usd: got nan; expected a finite number (USD)"),
+    ('{"objective_usd": 1.0, "planning_quantile": 2}',
+     "plan.json, column planning_quantile: got 2; expected a number between 0 and 1"),
+])
+def test_a_damaged_plan_json_is_named_by_its_key_and_what_was_expected(sovereign_plan, tmp_path, content, problem):
+    """plan.json gives diff the NPV to compare and the quantile planned for; an NPV of 1e999 (read
+    as inf) was compared as such: 'NPV inf M vs 709.7 M before (+inf M)'."""
+    edited = Path(shutil.copytree(sovereign_plan, tmp_path / "edited"))
+    (edited / "plan.json").write_text(content)
+    result = CliRunner().invoke(main, ["diff", str(sovereign_plan), str(edited)])
+    assert result.exit_code == 2, result.output
+    assert f"  - {problem}" in result.stderr.splitlines(), result.stderr
