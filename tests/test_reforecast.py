@@ -720,15 +720,31 @@ def test_any_one_cell_of_a_plan_read_back_set_to_anything_is_compared_or_refused
     """A plan directory is read back by `diff` and `reforecast --previous`, and its CSVs are open
     to anyone with a spreadsheet: any cell of the files read back set to an awkward value or any
     short text leaves `planner diff` at exit 0, or 2 with the problems listed in that file, one at that row."""
-    name = data.draw(st.sampled_from(READ_BACK), label="file")
-    rows = read_rows(sovereign_plan / name)
+    _one_cell_set_to_anything(sovereign_plan, sovereign_plan, READ_BACK, data)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_one_cell_of_a_rolled_plans_record_set_to_anything_is_compared_or_refused_by_file_never_a_crash(
+        four_quarters, data):
+    """The same for the record a re-forecast carries on from plan to plan (actuals against the
+    forecasts on record, and the forecasts still to be scored), compared with the plan before it."""
+    _one_cell_set_to_anything(four_quarters / "2027Q1" / "plan", four_quarters / "2027Q2" / "plan",
+                              ["actuals_vs_forecast.csv", "earlier_forecasts.csv"], data)
+
+
+def _one_cell_set_to_anything(previous: Path, plan: Path, files: list[str], data) -> None:
+    """Set one cell of one of `files` in a copy of `plan` to an awkward value or any short text,
+    diff `previous` against the copy, and check it is compared or refused by that file and row."""
+    name = data.draw(st.sampled_from(files), label="file")
+    rows = read_rows(plan / name)
     row = data.draw(st.integers(2, len(rows) + 1), label="row")
     column = data.draw(st.sampled_from(list(rows[0])), label="column")
     value = data.draw(st.one_of(st.sampled_from(AWKWARD_CELLS), st.text(max_size=12)), label="value")
     with tempfile.TemporaryDirectory() as folder:
-        edited = Path(shutil.copytree(sovereign_plan, Path(folder) / "edited"))
+        edited = Path(shutil.copytree(plan, Path(folder) / "edited"))
         set_cell(edited, name, row, column, value)
-        result = CliRunner().invoke(main, ["diff", str(sovereign_plan), str(edited)])
+        result = CliRunner().invoke(main, ["diff", str(previous), str(edited)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
     if result.exit_code == 2:
