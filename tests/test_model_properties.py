@@ -191,7 +191,7 @@ def _budget_claim_holds(plan_inputs, plan, k: int, reason, said: str) -> None:
     assert budget is not None, said
     stated_budget, stated_capex, spent = BUDGET_FULL.match(said).groups()
     order = plan.orders.loc[k]
-    racks = plan_inputs.racks.set_index("rack_type")
+    racks, factories = plan_inputs.racks.set_index("rack_type"), plan_inputs.factories.set_index("factory")
     rack = racks.loc[order.rack_type]
     capex = int(order.racks) * float(rack.price_usd)
     assert abs(float(stated_budget.replace(",", "")) - budget / 1e6) <= 0.05, said
@@ -204,14 +204,14 @@ def _budget_claim_holds(plan_inputs, plan, k: int, reason, said: str) -> None:
     for block in plan.expansions.itertuples():
         paid[block.order_quarter.year] += float(block.capex_usd)
     opened = plan.factories[(plan.factories["status"] == "candidate") & plan.factories["open"].astype(bool)]["factory"]
-    paid[start.year] += float(plan_inputs.factories.set_index("factory").loc[list(opened), "fixed_cost_usd"].sum())
+    paid[start.year] += float(factories.loc[list(opened), "fixed_cost_usd"].sum())
     stated = {int(year): float(amount.replace(",", "")) for amount, year in re.findall(r"([\d,.]+) M in (\d{4})", spent)}
     for year, amount in stated.items():
         assert year > order.order_quarter.year, said
         assert abs(amount - paid[year] / 1e6) <= 0.05, (said, paid[year])
         assert paid[year] + capex > budget + 1.0, (said, paid[year])
     lead = int(rack.lead_time_quarters)
-    setup = int(plan_inputs.factories.set_index("factory").at[order.factory, "setup_lead_time_quarters"])
+    setup = int(factories.at[order.factory, "setup_lead_time_quarters"])
     first = max(rack.first_order_quarter, start + setup - lead)
     last = start + horizon - 1 - lead
     if not pd.isna(rack.last_order_quarter):
