@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.output_marker import OUTPUT_MARKER
+from planner.plan_files import read_plan_files
 from planner.cli import main
 from planner.scenario import load_scenario
 from tests.conftest import AWKWARD_CELLS, EXAMPLES, QUARTERS, ROOT, open_xml_problems, read_rows, set_cell
@@ -711,6 +712,9 @@ def sovereign_plan(tmp_path_factory) -> Path:
 
 
 READ_BACK = ["orders.csv", "forecast.csv", "costs.csv", "forecast_models.csv", "assignments.csv"]
+# each file's place in what read_plan_files returns
+READ_BACK_AS = {"orders.csv": 0, "forecast.csv": 1, "costs.csv": 3, "forecast_models.csv": 4,
+                "actuals_vs_forecast.csv": 5, "earlier_forecasts.csv": 7, "assignments.csv": 8}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -735,7 +739,8 @@ def test_any_one_cell_of_a_rolled_plans_record_set_to_anything_is_compared_or_re
 
 def _one_cell_set_to_anything(previous: Path, plan: Path, files: list[str], data) -> None:
     """Set one cell of one of `files` in a copy of `plan` to an awkward value or any short text,
-    diff `previous` against the copy, and check it is compared or refused by that file and row."""
+    diff `previous` against the copy, and check it is compared with that row read back, or refused
+    by that file and row."""
     name = data.draw(st.sampled_from(files), label="file")
     rows = read_rows(plan / name)
     row = data.draw(st.integers(2, len(rows) + 1), label="row")
@@ -745,8 +750,10 @@ def _one_cell_set_to_anything(previous: Path, plan: Path, files: list[str], data
         edited = Path(shutil.copytree(plan, Path(folder) / "edited"))
         set_cell(edited, name, row, column, value)
         result = CliRunner().invoke(main, ["diff", str(previous), str(edited)])
+        kept = result.exit_code != 0 or row in read_plan_files(edited)[READ_BACK_AS[name]].index
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
+    assert kept, f"{name} row {row} was dropped, not refused"
     if result.exit_code == 2:
         listed = [line[4:] for line in result.stderr.splitlines() if line.startswith("  - ")]
         assert listed and all(line.startswith(f"{name} ") or line.startswith(f"{name}:") for line in listed), result.stderr
