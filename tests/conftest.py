@@ -60,9 +60,14 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def write_rows(path: Path, rows: list[dict[str, str]], header: list[str] | None = None) -> None:
+    """Write `rows` as a spreadsheet saves them. A cell holding a carriage return is quoted, as
+    Excel quotes it: csv quotes only the line terminator's characters, and a bare '\r' ended the
+    row there, so a fuzz test's edited cell moved the rows after it down by one."""
     header = header or list(rows[0])
+    carriage_return = any("\r" in str(value) for row in rows for value in row.values())
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n",
+                                quoting=csv.QUOTE_ALL if carriage_return else csv.QUOTE_MINIMAL)
         writer.writeheader()
         writer.writerows(rows)
 
