@@ -12,18 +12,19 @@ from typing import Annotated, Literal, get_args
 
 import pandas as pd
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError, field_validator,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError, field_validator,
                       model_validator)
 
 from forecasts import METHODS as FORECAST_CANDIDATES
 from forecasts import SCALES as FORECAST_SCALES
 from forecasts import method_names
-from planner.problems import Problem, did_you_mean, readable_number
+from planner.problems import Problem, did_you_mean, printable, readable_number
 from planner.quarters import parse_quarter
 from planner.schema import LARGEST_NUMBER
 from planner.text_files import not_a_file, not_utf8, under_another_name
 
 Quarter = Annotated[pd.Period, PlainValidator(parse_quarter)]
+Label = Annotated[str, AfterValidator(printable)]  # text the workbook shows: its title, column labels
 
 
 def _as_list_of_quarters(value):
@@ -138,12 +139,12 @@ class SolverSettings(_Strict):
 
 
 class ScenarioSettings(_Strict):
-    name: str = Field(min_length=1, description="Scenario name.")
+    name: Label = Field(min_length=1, description="Scenario name.")
     start: Quarter = Field(description="First quarter in which new orders may be placed, e.g. 2027Q1.")
     horizon_quarters: int = Field(ge=1, le=80, description="Quarters planned, from `start`.")
     discount_rate: float = Field(ge=0, lt=1, description="Annual discount rate, e.g. 0.08.")
-    currency: str = Field("USD", description="Currency of every money column, though their names say usd (a public interface); the workbook's labels and the terminal name this one.")
-    compute_unit: str = Field("GB200-equivalent accelerators", description="What one unit of demand is.")
+    currency: Label = Field("USD", description="Currency of every money column, though their names say usd (a public interface); the workbook's labels and the terminal name this one.")
+    compute_unit: Label = Field("GB200-equivalent accelerators", description="What one unit of demand is.")
     planning_quantile: Probability = Field(0.5, description="Demand quantile the plan must cover, in (0, 1).")
     utilization: float = Field(0.85, gt=0, le=1, description="Share of a rack's capacity usable for demand.")
     unmet_penalty_per_unit_quarter: float = Field(gt=0, le=LARGEST_NUMBER, description="Cost of one unit of demand left unserved for a quarter.")

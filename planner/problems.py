@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -26,6 +27,24 @@ class Problem:
         if self.column:
             where += f", {'key' if self.file.endswith('.yaml') else 'column'} {self.column}"
         return f"{where}: {self.message}"
+
+
+def control_character(text: str) -> str:
+    """Where the first control character in `text` is, in words ('' if none). A name or label
+    holding one (a tab or newline pasted into a cell, a NUL from a damaged export) passed
+    validation, then stopped the workbook's export as an internal error: Excel cannot hold it."""
+    for position, character in enumerate(text, start=1):
+        if unicodedata.category(character) == "Cc":
+            return f"the control character U+{ord(character):04X} at character {position}"
+    return ""
+
+
+def printable(text: str) -> str:
+    """`text` as it is, or a ValueError naming its control character (a pydantic validator)."""
+    found = control_character(text)
+    if found:
+        raise ValueError(f"holds {found}, which a spreadsheet cannot show: retype it")
+    return text
 
 
 SHOWN_PER_FILE = 25

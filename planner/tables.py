@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from planner.config import Quarter
-from planner.problems import Problem, closest
+from planner.problems import Problem, closest, control_character, printable
 from planner.schema import Column, Table
 from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_a_file, not_utf8, open_in_a_spreadsheet,
                                 under_another_name, workbook_kind)
 
-_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(printable)]
 
 
 _EXPONENT_FORM = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*")
@@ -61,7 +61,7 @@ def _annotation(column: Column) -> object:
     elif column.kind == "quarter":
         base = Quarter
     elif column.kind == "list":
-        base = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+        base = Annotated[tuple[_Text, ...], BeforeValidator(_split_list)]
     else:  # pragma: no cover - schema author error
         raise ValueError(f"unknown column kind {column.kind}")
     return base | None if column.nullable else base
@@ -232,6 +232,8 @@ def _row_problems(table: Table, number: int, values: dict, error: ValidationErro
             message = f"got {values.get(name, '')!r}; expected {expected}"
             if column.kind in ("int", "number"):
                 message += _as_displayed(str(values.get(name, "")))
+            elif column.kind in ("text", "list") and control_character(str(values.get(name, ""))):
+                message += f"; it holds {control_character(str(values.get(name, '')))}, which a spreadsheet cannot show: retype the cell"
         found.append(Problem(table.file, number, name, message))
     return found
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from warnings import catch_warnings, simplefilter
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,6 +126,13 @@ CASES = [
     # a stream needing 5e-7 of a rack was planned with none, unmet, while HiGHS reported optimal
     ("units_per_rack in another compute unit", lambda d: set_cell(d, "rack_capacity.csv", 3, "units_per_rack", "1e12"), "rack_capacity.csv", 3, "units_per_rack",
      "one gb300-nvl72 rack delivers 1,000,000,000,000 units of inference, yet the largest quarter of eu-fr/inference is 684, less than a 10,000th of that rack"),
+    # a control character in a name passed validation, then stopped the workbook's export as an internal error
+    ("control character in a name", lambda d: set_cell(d, "racks.csv", 2, "vendor", "nv\x01idia"), "racks.csv", 2, "vendor",
+     "got 'nv\\x01idia'; expected text; it holds the control character U+0001 at character 3, which a spreadsheet cannot show: retype the cell"),
+    ("tab inside a listed name", lambda d: set_cell(d, "factories.csv", 3, "rack_types", "gb300-nvl72;trn3\tultra"), "factories.csv", 3, "rack_types", "U+0009 at character 17"),
+    ("yaml control character in the name", lambda d: edit_yaml(d, "name: Sovereign EU AI factory", 'name: "Sovereign\\x7fEU"'), "scenario.yaml", 3, "name",
+     "holds the control character U+007F at character 10, which a spreadsheet cannot show: retype it (got 'Sovereign\\x7fEU')"),
+    ("yaml newline in the compute unit", lambda d: edit_yaml(d, "compute_unit: GB200-equivalent accelerators", 'compute_unit: "GB200\\nequivalents"'), "scenario.yaml", 8, "compute_unit", "U+000A at character 6"),
     ("no demand at all", lambda d: write_rows(d / "demand_history.csv", [], ["quarter", "region", "workload", "demand"]), "demand_history.csv", None, None, "there is no demand to plan for"),
 ]
 
@@ -587,11 +596,54 @@ def test_any_one_cell_of_an_example_set_to_anything_is_valid_or_listed_problems_
         scenario = Path(shutil.copytree(example, Path(folder) / example.name))
         set_cell(scenario, name, row, column, value)
         result = CliRunner().invoke(main, ["validate", str(scenario)])
+        loaded = load_scenario(scenario) if result.exit_code == 0 else None
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
     if result.exit_code == 2:
         listed = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
         assert listed and all(line[4:].split(" ", 1)[0].rstrip(":") in FILES for line in listed), result.stderr
+        return
+    table = next(table for table in TABLES if table.file == name)
+    frame = loaded.tables[table.name]
+    assert list(frame.index) == list(range(2, len(rows) + 2)), f"{name}: rows {list(frame.index)} read"
+    read, meant = frame.at[row, column], _as_written(table.column(column), value)
+    same = pd.isna(read) and pd.isna(meant) if pd.api.types.is_scalar(meant) and pd.isna(meant) else read == meant
+    assert same, f"{name} row {row}, {column}: {value!r} read as {read!r}, not {meant!r}"
+    assert not _unshowable(loaded), _unshowable(loaded)
+
+
+_TRUE, _FALSE = {"1", "on", "t", "true", "y", "yes"}, {"0", "off", "f", "false", "n", "no"}
+
+
+def _as_written(column, text: str):
+    """What a cell's text means, read apart from the loader (pydantic's words for true and false
+    aside): the value a scenario that validates must hold for it."""
+    text = text.strip()
+    if not text:
+        return float("nan") if column.nullable else column.default
+    if column.kind in ("int", "number"):
+        return float(text)
+    if column.kind == "quarter":
+        year, quarter = re.fullmatch(r"(\d{4})\s*-?\s*[Qq]([1-4])", text).groups()
+        return pd.Period(f"{year}Q{quarter}", freq="Q")
+    if column.kind == "bool":
+        assert text.lower() in _TRUE | _FALSE, f"{text!r} read as true or false"
+        return text.lower() in _TRUE
+    if column.kind == "list":
+        return tuple(part.strip() for part in text.split(";") if part.strip())
+    return text.lower() if column.kind == "choice" else text
+
+
+def _unshowable(scenario) -> list[str]:
+    """Each text a valid scenario holds that the workbook cannot: openpyxl refuses control
+    characters, and a vendor holding one stopped `planner plan`'s export as an internal error."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    texts = [(f"scenario.yaml {key}", value) for key, value in scenario.settings.model_dump().items() if isinstance(value, str)]
+    texts += [(f"{name} row {row}", value) for name, frame in scenario.tables.items()
+              for row, values in frame.iterrows() for value in values
+              for value in (value if isinstance(value, tuple) else [value]) if isinstance(value, str)]
+    return [f"{where}: {text!r}" for where, text in texts if ILLEGAL_CHARACTERS_RE.search(text)]
 
 
 def _leaf_keys(mapping: dict, prefix: tuple = ()) -> list[tuple]:
@@ -624,9 +676,11 @@ def test_any_one_key_of_scenario_yaml_set_to_anything_is_valid_or_listed_problem
         scenario = Path(shutil.copytree(example, Path(folder) / example.name))
         (scenario / "scenario.yaml").write_text(yaml.safe_dump(settings_))
         result = CliRunner().invoke(main, ["validate", str(scenario)])
+        loaded = load_scenario(scenario) if result.exit_code == 0 else None
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
     assert "Input should" not in result.stderr and "Value error" not in result.stderr, result.stderr
+    assert loaded is None or not _unshowable(loaded), _unshowable(loaded)
 
 
 def test_a_folder_holding_no_scenario_file_says_so_and_names_the_scenarios_in_it(tmp_path):
