@@ -232,8 +232,8 @@ def _row_problems(table: Table, number: int, values: dict, error: ValidationErro
             message = f"got {values.get(name, '')!r}; expected {expected}"
             if column.kind in ("int", "number"):
                 message += _as_displayed(str(values.get(name, "")))
-            elif column.kind in ("text", "list") and control_character(str(values.get(name, ""))):
-                message += f"; it holds {control_character(str(values.get(name, '')))}, which a spreadsheet cannot show: retype the cell"
+            elif column.kind in ("text", "list") and (control := control_character(str(values.get(name, "")))):
+                message += f"; it holds {control}, which a spreadsheet cannot show: retype the cell"
         found.append(Problem(table.file, number, name, message))
     return found
 
