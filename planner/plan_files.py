@@ -34,7 +34,7 @@ ORDERS = Table(
                "why a changed line changed).", nullable=True),
         Column("factory", "text", "Factory the racks go to."),
         Column("rack_type", "text", "Rack type ordered."),
-        Column("racks", "int", "Racks ordered.", "racks", ge=0),
+        Column("racks", "int", "Racks ordered (a plan writes no line of 0).", "racks", ge=1),
         Column("locked", "bool", "Whether the order was given in the scenario (placed before the plan): without it a "
                "roll-forward would carry the scenario's orders a second time."),
     ),

@@ -284,7 +284,7 @@ TABLES: tuple[Table, ...] = (
             _quarter("order_quarter", "Quarter the order was placed."),
             _text("factory", "A factory from factories.csv."),
             _text("rack_type", "A rack type from racks.csv."),
-            _int("racks", "Racks ordered.", "racks"),
+            _int("racks", "Racks ordered (a cancelled order's row is deleted, not set to 0).", "racks", ge=1),
         ),
         key=("order_quarter", "factory", "rack_type"),
         optional=True,

@@ -126,6 +126,8 @@ CASES = [
     # a stream needing 5e-7 of a rack was planned with none, unmet, while HiGHS reported optimal
     ("units_per_rack in another compute unit", lambda d: set_cell(d, "rack_capacity.csv", 3, "units_per_rack", "1e12"), "rack_capacity.csv", 3, "units_per_rack",
      "one gb300-nvl72 rack delivers 1,000,000,000,000 units of inference, yet the largest quarter of eu-fr/inference is 684, less than a 10,000th of that rack"),
+    # a placed order of 0 racks planned, then stopped the workbook's export with a ZeroDivisionError
+    ("placed order of no racks", lambda d: set_cell(d, "orders.csv", 2, "racks", "0"), "orders.csv", 2, "racks", "got '0'; expected a whole number >= 1"),
     # a control character in a name passed validation, then stopped the workbook's export as an internal error
     ("control character in a name", lambda d: set_cell(d, "racks.csv", 2, "vendor", "nv\x01idia"), "racks.csv", 2, "vendor",
      "got 'nv\\x01idia'; expected text; it holds the control character U+0001 at character 3, which a spreadsheet cannot show: retype the cell"),
