@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -18,13 +19,15 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from planner.output_marker import MARKER_TEXT, OUTPUT_MARKER
 from models.killed import SearchProcessKilled
 from planner.cli import main
 from planner.xlsx_tables import HEADER_FILL, HEADERS, fit_header_rows, write_table
-from tests.conftest import (EXAMPLES, ROOT, append_row, as_formatted, blank_header_lines, cut_off_cells, damaged_copy,
+from tests.conftest import (AWKWARD_CELLS, EXAMPLES, ROOT, append_row, as_formatted, blank_header_lines, cut_off_cells, damaged_copy,
                             open_xml_problems, read_rows, readability_problems, set_cell, write_rows)
 
 OUTPUTS = ["roadmap.xlsx", "orders.csv", "fleet.csv", "assignments.csv", "power.csv", "demand.csv", "costs.csv",
@@ -1143,3 +1146,42 @@ def test_the_input_fingerprint_covers_the_inputs_and_nothing_beside_them(soverei
     assert fingerprint(sovereign) == before
     (sovereign / "supply.csv").write_text("rack_type,quarter,max_racks\n")  # an optional input counts once there
     assert fingerprint(sovereign) != before
+
+
+# Values of a plausible size beside the awkward ones, so that more edits validate and are planned
+PLAUSIBLE_CELLS = ["0.001", "1e-6", "3", "0.5", "100000", "1e6", "2026Q1", "2031Q4", "é✓ 名前"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_any_one_cell_edit_that_validates_is_planned_and_written_or_said_infeasible_never_an_internal_error(data):
+    """The fuzz tests of validation stopped at `planner validate`: a vendor holding a control
+    character and a placed order of 0 racks each validated, were solved, then stopped the
+    workbook's export as an internal error. Here any one cell of sovereign-eu set to an awkward
+    value, one of its column's other values or a plausible number, if the scenario still
+    validates, must be planned to every output file (exit 0), or said infeasible (3) or out of
+    time (4), each with its reasons; never exit 1."""
+    from planner.problems import ScenarioError
+    from planner.scenario import load_scenario
+
+    name = data.draw(st.sampled_from(sorted(path.name for path in (EXAMPLES / "sovereign-eu").glob("*.csv"))), label="file")
+    rows = read_rows(EXAMPLES / "sovereign-eu" / name)
+    row = data.draw(st.integers(2, len(rows) + 1), label="row")
+    column = data.draw(st.sampled_from(list(rows[0])), label="column")
+    value = data.draw(st.one_of(st.sampled_from(AWKWARD_CELLS + PLAUSIBLE_CELLS),
+                                st.sampled_from(sorted({other[column] for other in rows}))), label="value")
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = Path(shutil.copytree(EXAMPLES / "sovereign-eu", Path(folder) / "sovereign-eu"))
+        set_cell(scenario, name, row, column, value)
+        try:
+            load_scenario(scenario)
+        except ScenarioError:
+            reject()
+        result = run_plan(scenario, Path(folder) / "out", "--time-limit", "30")
+        written = sorted(path.name for path in (Path(folder) / "out").glob("*") if not path.name.startswith("."))
+    assert result.exit_code in (0, 3, 4) and "internal error" not in result.output, result.output
+    assert "Traceback" not in result.output, result.output
+    if result.exit_code == 0:
+        assert set(OUTPUTS) <= set(written), written
+    else:
+        assert written == [] and "  - " in result.output, result.output
