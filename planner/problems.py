@@ -30,12 +30,12 @@ class Problem:
 
 
 def control_character(text: str) -> str:
-    """Where the first control character in `text` is, in words ('' if none). A name or label
+    """What holding its first control character means, in words ('' if none). A name or label
     holding one (a tab or newline pasted into a cell, a NUL from a damaged export) passed
     validation, then stopped the workbook's export as an internal error: Excel cannot hold it."""
     for position, character in enumerate(text, start=1):
         if unicodedata.category(character) == "Cc":
-            return f"the control character U+{ord(character):04X} at character {position}"
+            return f"holds the control character U+{ord(character):04X} at character {position}, which a spreadsheet cannot show"
     return ""
 
 
@@ -43,7 +43,7 @@ def printable(text: str) -> str:
     """`text` as it is, or a ValueError naming its control character (a pydantic validator)."""
     found = control_character(text)
     if found:
-        raise ValueError(f"holds {found}, which a spreadsheet cannot show: retype it")
+        raise ValueError(f"{found}: retype it")
     return text
 
 

@@ -233,7 +233,7 @@ def _row_problems(table: Table, number: int, values: dict, error: ValidationErro
             if column.kind in ("int", "number"):
                 message += _as_displayed(str(values.get(name, "")))
             elif column.kind in ("text", "list") and (control := control_character(str(values.get(name, "")))):
-                message += f"; it holds {control}, which a spreadsheet cannot show: retype the cell"
+                message += f"; it {control}: retype the cell"
         found.append(Problem(table.file, number, name, message))
     return found
 
