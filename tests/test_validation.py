@@ -642,9 +642,9 @@ def _unshowable(scenario) -> list[str]:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     texts = [(f"scenario.yaml {key}", value) for key, value in scenario.settings.model_dump().items() if isinstance(value, str)]
-    texts += [(f"{name} row {row}", value) for name, frame in scenario.tables.items()
+    texts += [(f"{name} row {row}", text) for name, frame in scenario.tables.items()
               for row, values in frame.iterrows() for value in values
-              for value in (value if isinstance(value, tuple) else [value]) if isinstance(value, str)]
+              for text in (value if isinstance(value, tuple) else [value]) if isinstance(text, str)]
     return [f"{where}: {text!r}" for where, text in texts if ILLEGAL_CHARACTERS_RE.search(text)]
 
 
