@@ -39,9 +39,46 @@ def control_character(text: str) -> str:
     return ""
 
 
+# Zero-width joiner and non-joiner: unseen, but they shape letters in Persian, Indic scripts and emoji.
+_JOINERS = frozenset("\u200c\u200d")
+_HIDDEN = frozenset({"Cf", "Zl", "Zp", "Zs"})
+
+
+def hidden_character(text: str) -> str:
+    """What holding its first character a reader cannot see means, in words ('' if none).
+
+    A name is matched to its twins in other files, and one holding a character that does not show
+    (a zero-width space or a no-break space copied from a web page or a document, a bidirectional
+    mark) matched none of them while looking the same: a site's region 'eu-de' followed by a
+    zero-width space left the site idle with a warning whose 'did you mean' showed the same name
+    twice. Hidden is a format character (Unicode category Cf), a line or paragraph separator or a
+    space other than the plain one, the joiners aside.
+    """
+    control = control_character(text)
+    if control:
+        return control
+    for position, character in enumerate(text, start=1):
+        if unicodedata.category(character) in _HIDDEN and character != " " and character not in _JOINERS:
+            named = f"U+{ord(character):04X} ({unicodedata.name(character, 'unnamed')})"
+            if unicodedata.category(character) == "Zs":
+                return f"holds {named} at character {position}, which looks like a space but would not match one"
+            return f"holds the invisible character {named} at character {position}, so it would not match the name typed without it"
+    return ""
+
+
 def printable(text: str) -> str:
-    """`text` as it is, or a ValueError naming its control character (a pydantic validator)."""
-    found = control_character(text)
+    """`text` as it is, or a ValueError naming its control character (a pydantic validator for a
+    label the workbook shows: a scenario's name, its currency)."""
+    return _unless(control_character(text), text)
+
+
+def visible(text: str) -> str:
+    """`text` as it is, or a ValueError naming its hidden character (a pydantic validator for a name
+    matched across files: a site, a region, a rack type)."""
+    return _unless(hidden_character(text), text)
+
+
+def _unless(found: str, text: str) -> str:
     if found:
         raise ValueError(f"{found}: retype it")
     return text
@@ -100,6 +137,8 @@ def closest(value: str, known) -> str | None:
 
 
 def did_you_mean(value: str, known) -> str:
-    """' (did you mean 'x'?)' with the closest known name, or nothing when none is close."""
+    """' (did you mean 'x'?)' with the closest known name, or nothing when none is close; and the
+    hidden character `value` holds, if any, since then the two would look the same."""
     close = closest(value, known)
-    return f" (did you mean '{close}'?)" if close else ""
+    hidden = hidden_character(str(value))
+    return (f" (did you mean '{close}'?)" if close else "") + (f"; the name given {hidden}" if hidden else "")

@@ -19,12 +19,12 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from planner.config import Quarter
-from planner.problems import Problem, closest, control_character, printable
+from planner.problems import Problem, closest, hidden_character, visible
 from planner.schema import Column, Table
 from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_a_file, not_utf8, open_in_a_spreadsheet,
                                 under_another_name, workbook_kind)
 
-_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(printable)]
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(visible)]
 
 
 _EXPONENT_FORM = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*")
@@ -232,8 +232,8 @@ def _row_problems(table: Table, number: int, values: dict, error: ValidationErro
             message = f"got {values.get(name, '')!r}; expected {expected}"
             if column.kind in ("int", "number"):
                 message += _as_displayed(str(values.get(name, "")))
-            elif column.kind in ("text", "list") and (control := control_character(str(values.get(name, "")))):
-                message += f"; it {control}: retype the cell"
+            elif column.kind in ("text", "list") and (hidden := hidden_character(str(values.get(name, "")))):
+                message += f"; it {hidden}: retype the cell"
         found.append(Problem(table.file, number, name, message))
     return found
 

@@ -132,6 +132,15 @@ CASES = [
     ("control character in a name", lambda d: set_cell(d, "racks.csv", 2, "vendor", "nv\x01idia"), "racks.csv", 2, "vendor",
      "got 'nv\\x01idia'; expected text; it holds the control character U+0001 at character 3, which a spreadsheet cannot show: retype the cell"),
     ("tab inside a listed name", lambda d: set_cell(d, "factories.csv", 3, "rack_types", "gb300-nvl72;trn3\tultra"), "factories.csv", 3, "rack_types", "U+0009 at character 17"),
+    # a region ending in a zero-width space (copied from a web page) matched no stream: its site stayed idle, warned
+    # about with a 'did you mean' that showed the same name twice
+    ("zero-width space in a region", lambda d: set_cell(d, "sites.csv", 2, "region", "eu-de\u200b"), "sites.csv", 2, "region",
+     "got 'eu-de\\u200b'; expected text; it holds the invisible character U+200B (ZERO WIDTH SPACE) at character 6, so it would not match the name typed without it: retype the cell"),
+    ("no-break space inside a listed name", lambda d: set_cell(d, "residency.csv", 2, "serving_regions", "eu-de;eu\u00a0fr"), "residency.csv", 2, "serving_regions",
+     "holds U+00A0 (NO-BREAK SPACE) at character 9, which looks like a space but would not match one"),
+    ("yaml stream holding a bidirectional mark", lambda d: edit_yaml(d, "method: auto", 'method: auto\n  scale_by_stream:\n    "eu-de/training\\u200f": log'),
+     "scenario.yaml", None, "forecast.scale_by_stream.eu-de/training\u200f",
+     "(did you mean 'eu-de/training'?); the name given holds the invisible character U+200F (RIGHT-TO-LEFT MARK) at character 15"),
     ("yaml control character in the name", lambda d: edit_yaml(d, "name: Sovereign EU AI factory", 'name: "Sovereign\\x7fEU"'), "scenario.yaml", 3, "name",
      "holds the control character U+007F at character 10, which a spreadsheet cannot show: retype it (got 'Sovereign\\x7fEU')"),
     ("yaml newline in the compute unit", lambda d: edit_yaml(d, "compute_unit: GB200-equivalent accelerators", 'compute_unit: "GB200\\nequivalents"'), "scenario.yaml", 8, "compute_unit", "U+000A at character 6"),
@@ -683,6 +692,18 @@ def test_any_one_key_of_scenario_yaml_set_to_anything_is_valid_or_listed_problem
     assert result.exit_code in (0, 2) and "Traceback" not in result.output, result.output
     assert "Input should" not in result.stderr and "Value error" not in result.stderr, result.stderr
     assert loaded is None or not _unshowable(loaded), _unshowable(loaded)
+
+
+def test_a_name_in_another_script_or_joined_by_a_zero_width_joiner_is_read_as_written(sovereign):
+    """Hidden characters are refused in names, but the joiners shape letters in Persian, Indic scripts
+    and emoji, and a name in any script is a name: refusing them would refuse a real vendor's name."""
+    names = {"vendor": "انوی‌دیا", "rack_type": "रैक‍-72 ラック"}
+    for column, name in names.items():
+        set_cell(sovereign, "racks.csv", 2, column, name)
+    for path in sovereign.glob("*.csv"):  # the rack type's other files name it too
+        path.write_text(path.read_text(encoding="utf-8").replace("gb300-nvl72", names["rack_type"]), encoding="utf-8")
+    racks = load_scenario(sovereign).tables["racks"]
+    assert (racks.at[2, "vendor"], racks.at[2, "rack_type"]) == (names["vendor"], names["rack_type"])
 
 
 def test_a_folder_holding_no_scenario_file_says_so_and_names_the_scenarios_in_it(tmp_path):
