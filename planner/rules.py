@@ -29,6 +29,10 @@ JUMP_FACTOR = 10.0  # quarter-on-quarter demand ratio (either way) that is more 
 # for quarters below the stream's largest. No real compute unit comes near it: it is a unit slip.
 LEAST_RACK_SHARE = 1e-4
 
+# A rack type whose whole estate (every site's positions) serves less than this share of its
+# workload's smallest stream (its last quarter) is warned about: a unit slip of a thousand lands far below it.
+SMALLEST_ESTATE_SHARE = 0.1
+
 # (table, column, referenced table, referenced column); list columns are checked item by item.
 REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("rack_capacity", "rack_type", "racks", "rack_type"),
@@ -369,6 +373,36 @@ def rack_capacity_scale(settings: ScenarioSettings, tables: Tables) -> list[Prob
             for pair in smallest.itertuples(index=False)]
 
 
+def rack_capacity_too_small(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
+    """A units_per_rack so small that every rack position of every site, each holding that rack,
+    would serve less than a tenth of the last quarter of history of any stream of its workload.
+
+    Legal (a pilot rack beside a cloud-heavy estate), but most likely a unit slip: units_per_rack
+    counted in thousands of the compute unit the demand files count in, or the reverse. It was
+    planned and its demand sent to cloud or left unmet, explained only after the solve; the mirror
+    case, a rack far too large, is an error (rack_capacity_scale) since the solver cannot plan it."""
+    if not _complete(tables, "rack_capacity", "racks", "sites", "demand_history"):
+        return []
+    history = tables["demand_history"].sort_values("quarter")
+    latest = history.drop_duplicates(["region", "workload"], keep="last")  # each stream's last quarter of history
+    smallest = (latest[latest["demand"] > 0].sort_values(["demand", "region"])
+                .drop_duplicates("workload").set_index("workload"))  # the smallest of them, per workload
+    positions = tables["sites"]["max_racks"].sum()
+    pairs = (tables["rack_capacity"].rename_axis("row").reset_index()
+             .merge(_keyed(tables["racks"], "rack_type")[["rack_positions"]], left_on="rack_type", right_index=True)
+             .merge(smallest, left_on="workload", right_index=True))
+    pairs["estate"] = positions // pairs["rack_positions"] * pairs["units_per_rack"]
+    small = pairs[(pairs["estate"] > 0) & (pairs["estate"] < SMALLEST_ESTATE_SHARE * pairs["demand"])]
+    return [Problem("rack_capacity.csv", int(pair.row), "units_per_rack",
+                    f"one {pair.rack_type} rack delivers {readable_number(pair.units_per_rack)} units of {pair.workload}: "
+                    f"all {positions:,} rack positions of the sites, filled with it, would deliver "
+                    f"{readable_number(pair.estate)}, under a tenth of the last quarter of the smallest {pair.workload} "
+                    f"stream ({readable_number(pair.demand)}, {pair.region}/{pair.workload} in {format_quarter(pair.quarter)}), "
+                    f"so the plan can make no real use of it for {pair.workload}; units_per_rack and the demand files "
+                    "most likely count different compute units (scenario.yaml names it in compute_unit)")
+            for pair in small.sort_values("row").itertuples(index=False)]
+
+
 def stream_has_server(settings: ScenarioSettings, tables: Tables) -> list[Problem]:
     """Every stream needs cloud or some factory in a serving region that can run its workload."""
     if not _complete(tables, "racks", "rack_capacity", "sites", "factories", "residency"):
@@ -569,6 +603,7 @@ RULES: tuple[Rule, ...] = (
 
 WARNING_RULES: tuple[Rule, ...] = (
     idle_site_regions,
+    rack_capacity_too_small,
     history_jumps,
     overrides_outside_horizon,
 )

@@ -198,7 +198,7 @@ def test_every_cross_file_rule_has_a_case():
         "stream_has_server",
     }
     assert {rule.__name__ for rule in RULES} == covered
-    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "history_jumps",
+    assert {rule.__name__ for rule in WARNING_RULES} == {"idle_site_regions", "rack_capacity_too_small", "history_jumps",
                                                          "overrides_outside_horizon"}  # cases: below
 
 
@@ -228,6 +228,27 @@ def test_a_mistyped_site_region_is_a_warning_naming_the_row_and_the_likely_regio
     assert warnings == ("sites.csv row 3, column region: no stream may be served from region 'eu-dee' (no demand "
                         "there and no residency rule lists it), so site ber-2 and its factories will stay idle "
                         "(did you mean 'eu-de'?)",)
+
+
+def test_a_rack_capacity_a_thousand_times_too_small_is_a_warning_naming_the_row(sovereign):
+    """units_per_rack counted in thousands (0.036 for 36) was planned, its racks left unused without
+    a word before the solve: the mirror case, a thousand times too large, is an error already."""
+    set_cell(sovereign, "rack_capacity.csv", 6, "units_per_rack", "0.036")
+    assert load_scenario(sovereign).warnings == (
+        "rack_capacity.csv row 6, column units_per_rack: one trn3-ultra rack delivers 0.036 units of inference: all 530 "
+        "rack positions of the sites, filled with it, would deliver 9.54, under a tenth of the last quarter of the "
+        "smallest inference stream (684, eu-fr/inference in 2026Q4), so the plan can make no real use of it for "
+        "inference; units_per_rack and the demand files most likely count different compute units (scenario.yaml "
+        "names it in compute_unit)",)
+
+
+def test_a_rack_capacity_whose_estate_serves_a_tenth_of_the_smallest_stream_is_not_a_warning(sovereign):
+    """The bound, both sides: 265 trn3-ultra racks (530 positions, 2 each) at 0.26 deliver 68.9, over
+    a tenth of eu-fr/inference's last quarter, 684; at 0.25 they deliver 66.25, under it."""
+    set_cell(sovereign, "rack_capacity.csv", 6, "units_per_rack", "0.26")
+    assert load_scenario(sovereign).warnings == ()
+    set_cell(sovereign, "rack_capacity.csv", 6, "units_per_rack", "0.25")
+    assert len(load_scenario(sovereign).warnings) == 1
 
 
 def test_overrides_outside_the_horizon_are_a_warning_naming_the_first_row_each_side(sovereign):
