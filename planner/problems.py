@@ -66,6 +66,12 @@ def hidden_character(text: str) -> str:
     return ""
 
 
+def quoted(name: str) -> str:
+    """'name' as a message quotes it, escaped where it holds a hidden character: a header cell
+    '\u200bregion' was quoted as 'region', beside 'name the column region'."""
+    return repr(name) if hidden_character(name) else f"'{name}'"
+
+
 def printable(text: str) -> str:
     """`text` as it is, or a ValueError naming its control character (a pydantic validator for a
     label the workbook shows: a scenario's name, its currency)."""

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from planner.config import Quarter
-from planner.problems import Problem, closest, hidden_character, visible
+from planner.problems import Problem, closest, hidden_character, quoted, visible
 from planner.schema import Column, Table
 from planner.text_files import (SAVE_AS_UTF8, SPREADSHEET_SUFFIXES, not_a_file, not_utf8, open_in_a_spreadsheet,
                                 under_another_name, workbook_kind)
@@ -191,16 +191,24 @@ def _check_header(table: Table, header: list[str]) -> tuple[list[Problem], list[
         if column.required and column.name not in seen:
             alike = _look_alike(column.name, unknown)
             problems.append(Problem(table.file, 1, column.name, f"required column is missing; expected {column.expected()}"
-                                    + (f"; the header has '{alike}': name the column '{column.name}'" if alike else "")))
+                                    + (f"; the header has {quoted(alike)}: name the column '{column.name}'{_hidden_in(alike)}"
+                                       if alike else "")))
     absent = [column for column in table.columns if column.name not in seen and not column.required]
     for name in unknown:
         meant = next((column for column in absent if _look_alike(column.name, [name])), None)
         if meant:  # a misspelt optional column: ignored, its values would silently give way to the default
             problems.append(Problem(table.file, 1, name, f"is not a column of the format (did you mean '{meant.name}'?); "
-                                    f"read as it is, {meant.name} would be {_left_out(meant)}: rename or remove the column"))
+                                    f"read as it is, {meant.name} would be {_left_out(meant)}: rename or remove the column"
+                                    + _hidden_in(name)))
         else:
-            warnings.append(f"{table.file}: column '{name}' is not part of the format and is ignored")
+            warnings.append(f"{table.file}: column {quoted(name)} is not part of the format and is ignored")
     return problems, warnings
+
+
+def _hidden_in(cell: str) -> str:
+    """'; that header cell holds ...' naming the hidden character in `cell`, or ''."""
+    hidden = hidden_character(cell)
+    return f"; that header cell {hidden}" if hidden else ""
 
 
 def _left_out(column: Column) -> str:

@@ -122,6 +122,9 @@ CASES = [
     ("override below minus a trillion", lambda d: append_row(d, "demand_overrides.csv", {"quarter": "2027Q2", "region": "eu-de", "workload": "training", "delta": "-2e12"}), "demand_overrides.csv", 2, "delta", "expected a number >= -1,000,000,000,000 and <= 1,000,000,000,000"),
     ("yaml penalty beyond a trillion", lambda d: edit_yaml(d, "unmet_penalty_per_unit_quarter: 80000", "unmet_penalty_per_unit_quarter: 1e300"), "scenario.yaml", 11, "unmet_penalty_per_unit_quarter", "expected a number <= 1,000,000,000,000 (got '1e300')"),
     ("capitalised header", lambda d: _rename_column(d, "sites.csv", "site", "Site"), "sites.csv", 1, "site", "required column is missing; expected text; the header has 'Site': name the column 'site'"),
+    # a header cell holding a zero-width space was quoted as 'region' beside 'name the column region'
+    ("header holding a zero-width space", lambda d: _rename_column(d, "sites.csv", "region", "\u200bregion"), "sites.csv", 1, "region",
+     "the header has '\\u200bregion': name the column 'region'; that header cell holds the invisible character U+200B (ZERO WIDTH SPACE) at character 1"),
     ("misspelt optional column", lambda d: _rename_column(d, "racks.csv", "rack_positions", "rack_position"), "racks.csv", 1, "rack_position", "is not a column of the format (did you mean 'rack_positions'?); read as it is, rack_positions would be 1 in every row"),
     # a stream needing 5e-7 of a rack was planned with none, unmet, while HiGHS reported optimal
     ("units_per_rack in another compute unit", lambda d: set_cell(d, "rack_capacity.csv", 3, "units_per_rack", "1e12"), "rack_capacity.csv", 3, "units_per_rack",
