@@ -30,7 +30,8 @@ JUMP_FACTOR = 10.0  # quarter-on-quarter demand ratio (either way) that is more 
 LEAST_RACK_SHARE = 1e-4
 
 # A rack type whose whole estate (every site's positions) serves less than this share of its
-# workload's smallest stream (its last quarter) is warned about: a unit slip of a thousand lands far below it.
+# workload's smallest stream (its last quarter) is warned about: a unit slip of a thousand lands
+# far below it, where a real estate serves its streams many times over.
 SMALLEST_ESTATE_SHARE = 0.1
 
 # (table, column, referenced table, referenced column); list columns are checked item by item.
@@ -377,10 +378,11 @@ def rack_capacity_too_small(settings: ScenarioSettings, tables: Tables) -> list[
     """A units_per_rack so small that every rack position of every site, each holding that rack,
     would serve less than a tenth of the last quarter of history of any stream of its workload.
 
-    Legal (a pilot rack beside a cloud-heavy estate), but most likely a unit slip: units_per_rack
-    counted in thousands of the compute unit the demand files count in, or the reverse. It was
-    planned and its demand sent to cloud or left unmet, explained only after the solve; the mirror
-    case, a rack far too large, is an error (rack_capacity_scale) since the solver cannot plan it."""
+    Legal (a small estate beside demand served mostly from cloud), but most likely a unit slip:
+    units_per_rack counted in thousands of the compute unit the demand files count in. It was
+    planned, the rack of no real use to the workload, which was said only after the solve (why
+    cloud is used, why demand is unmet); the mirror case, a rack far too large, is an error
+    (rack_capacity_scale) since the solver cannot tell its share of one rack from none."""
     if not _complete(tables, "rack_capacity", "racks", "sites", "demand_history"):
         return []
     history = tables["demand_history"].sort_values("quarter")
