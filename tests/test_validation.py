@@ -755,7 +755,9 @@ def test_any_one_key_of_scenario_yaml_set_to_anything_is_valid_or_listed_problem
 def test_a_name_in_another_script_or_joined_by_a_zero_width_joiner_is_read_as_written(sovereign):
     """Hidden characters are refused in names, but the joiners shape letters in Persian, Indic scripts
     and emoji, and a name in any script is a name: refusing them would refuse a real vendor's name."""
-    names = {"vendor": "انوی‌دیا", "rack_type": "रैक‍-72 ラック"}
+    # written escaped, or the joiners would not show here either: ZWNJ (U+200C) in Persian, ZWJ (U+200D) in Devanagari
+    names = {"vendor": "\u0627\u0646\u0648\u06cc\u200c\u062f\u06cc\u0627",
+             "rack_type": "\u0930\u0948\u0915\u200d-72 \u30e9\u30c3\u30af"}
     for column, name in names.items():
         set_cell(sovereign, "racks.csv", 2, column, name)
     for path in sovereign.glob("*.csv"):  # the rack type's other files name it too
