@@ -58,9 +58,10 @@ def hidden_character(text: str) -> str:
     if control:
         return control
     for position, character in enumerate(text, start=1):
-        if unicodedata.category(character) in _HIDDEN and character != " " and character not in _JOINERS:
+        category = unicodedata.category(character)
+        if category in _HIDDEN and character != " " and character not in _JOINERS:
             named = f"U+{ord(character):04X} ({unicodedata.name(character, 'unnamed')})"
-            if unicodedata.category(character) == "Zs":
+            if category == "Zs":
                 return f"holds {named} at character {position}, which looks like a space but would not match one"
             return f"holds the invisible character {named} at character {position}, so it would not match the name typed without it"
     return ""
